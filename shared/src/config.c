@@ -179,8 +179,7 @@ static ib_rc_t load_one(const ib_conf_desc_t *d, const char *value, char *field,
     case IB_CONF_DURATION: {
         long ms = 0;
         if (value != NULL && ib_duration_parse(value, &ms) != IB_OK) {
-            snprintf(why, why_size, "'%s' is not a duration (e.g. 500ms, 5s, 2m, 1h, 1d)",
-                     value);
+            snprintf(why, why_size, "'%s' is not a duration (e.g. 500ms, 5s, 2m, 1h, 1d)", value);
             return IB_ERR;
         }
         if (has_bounds(d) && (ms < d->min || ms > d->max)) {

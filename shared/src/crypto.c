@@ -94,8 +94,7 @@ ib_rc_t ib_unhex(const char *hex, uint8_t *out, size_t len)
     return IB_OK;
 }
 
-void ib_interview_id(const char *secret, const char *tenant, const char *callback_url,
-                     char out[33])
+void ib_interview_id(const char *secret, const char *tenant, const char *callback_url, char out[33])
 {
     uint8_t mac[IB_SHA256_LEN];
     /* Tenant ids cannot contain '\n' (tenants file validation): the framing is unambiguous. */

@@ -49,8 +49,7 @@ json_t *ib_json_parse(const char *buf, size_t len, int max_depth, char *errstr, 
     json_error_t jerr;
     json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (v == NULL) {
-        snprintf(errstr, errstr_size, "%s at line %d column %d", jerr.text, jerr.line,
-                 jerr.column);
+        snprintf(errstr, errstr_size, "%s at line %d column %d", jerr.text, jerr.line, jerr.column);
         return NULL;
     }
     if (depth_of(v, max_depth) > max_depth) {

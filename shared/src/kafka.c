@@ -12,9 +12,10 @@ extern char **environ;
 /* librdkafka's syslog levels mapped onto ours. */
 static void kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    ib_log_level_t l = level <= 3 ? IB_LOG_ERROR : level <= 4 ? IB_LOG_WARN
-                                                 : level <= 6 ? IB_LOG_INFO
-                                                              : IB_LOG_DEBUG;
+    ib_log_level_t l = level <= 3   ? IB_LOG_ERROR
+                       : level <= 4 ? IB_LOG_WARN
+                       : level <= 6 ? IB_LOG_INFO
+                                    : IB_LOG_DEBUG;
     if (!ib_log_enabled(l))
         return;
     json_t *fields = json_pack("{s:s,s:s,s:s}", "component", "librdkafka", "client",
@@ -23,8 +24,8 @@ static void kafka_log(const rd_kafka_t *rk, int level, const char *fac, const ch
     json_decref(fields);
 }
 
-ib_rc_t ib_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
-                          char *errstr, size_t errstr_size)
+ib_rc_t ib_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
+                          size_t errstr_size)
 {
     char why[256];
     if (rd_kafka_conf_set(conf, name, value, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
@@ -37,9 +38,10 @@ ib_rc_t ib_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *v
 /* KAFKA_SASL_MECHANISMS=PLAIN -> sasl.mechanisms=PLAIN. Skips the variables we own. */
 static ib_rc_t apply_env_passthrough(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size)
 {
-    static const char *const own[] = {"KAFKA_BOOTSTRAP_SERVERS", "KAFKA_PORT",
-                                      "KAFKA_CONTROLLER_PORT", "KAFKA_DATA_DIR", "KAFKA_HEAP",
-                                      "KAFKA_PARTITIONS", "KAFKA_START_TIMEOUT"};
+    static const char *const own[] = {
+        "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_PORT", "KAFKA_CONTROLLER_PORT",
+        "KAFKA_DATA_DIR",          "KAFKA_HEAP", "KAFKA_PARTITIONS",
+        "KAFKA_START_TIMEOUT"};
     for (char **e = environ; e != NULL && *e != NULL; e++) {
         if (strncmp(*e, "KAFKA_", 6) != 0)
             continue;

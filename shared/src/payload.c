@@ -10,7 +10,7 @@
 
 #include "ib/json.h"
 
-#define ID_MAX_LEN 128
+#define ID_MAX_LEN   128
 #define TEXT_MAX_LEN 65536
 
 static const char *const status_names[] = {"pending", "completed", "declined", "expired"};
@@ -171,7 +171,8 @@ static json_t *coerce_to_text(json_t *v, unsigned *coercions)
     return s;
 }
 
-/* Brings a value at level (1 or 2) of details into the contract's form. New reference. */
+/* Brings a value at level (0 = details itself, 1, 2) of details into the contract's form. New
+ * reference. */
 static json_t *details_value(json_t *v, int level, unsigned *coercions)
 {
     if (json_is_array(v) || (json_is_object(v) && level >= 2))
@@ -244,7 +245,7 @@ static json_t *build_interview(json_t *in, unsigned *coercions, char *errstr, si
             snprintf(errstr, errstr_size, "interview.details must be an object");
             goto fail;
         }
-        json_t *d = details_value(v, 1, coercions);
+        json_t *d = details_value(v, 0, coercions);
         if (d == NULL) {
             snprintf(errstr, errstr_size, "interview.details could not be converted");
             goto fail;

@@ -9,7 +9,7 @@
 
 #include "ib/json.h"
 
-#define TENANTS_MAX_BYTES (4 * 1024 * 1024)
+#define TENANTS_MAX_BYTES    (4 * 1024 * 1024)
 #define TOKEN_FILE_MAX_BYTES 4096
 
 static void tenant_clear(ib_tenant_t *t)
@@ -137,7 +137,8 @@ static ib_rc_t parse_tenant(json_t *jt, ib_tenant_t *t, const char *base_dir, ch
 
     v = json_object_get(jt, "api_token_sha256");
     if (!json_is_array(v) || json_array_size(v) == 0) {
-        snprintf(why, why_size, "api_token_sha256: must be a non-empty array of SHA-256 hex digests");
+        snprintf(why, why_size,
+                 "api_token_sha256: must be a non-empty array of SHA-256 hex digests");
         return IB_ERR;
     }
     t->token_sha256 = calloc(json_array_size(v), IB_SHA256_LEN);
@@ -159,8 +160,9 @@ static ib_rc_t parse_tenant(json_t *jt, ib_tenant_t *t, const char *base_dir, ch
     json_t *tok = json_object_get(jt, "workable_token");
     json_t *tok_file = json_object_get(jt, "workable_token_file");
     if ((tok != NULL) == (tok_file != NULL)) {
-        snprintf(why, why_size, "workable_token: exactly one of workable_token and "
-                                "workable_token_file must be given");
+        snprintf(why, why_size,
+                 "workable_token: exactly one of workable_token and "
+                 "workable_token_file must be given");
         return IB_ERR;
     }
     if (tok != NULL) {
@@ -269,8 +271,7 @@ ib_tenants_t *ib_tenants_parse(const char *buf, size_t len, const char *base_dir
                     if (memcmp(ts->tenants[a].token_sha256[x], ts->tenants[b].token_sha256[y],
                                IB_SHA256_LEN) == 0) {
                         snprintf(errstr, errstr_size,
-                                 "tenants[%zu].api_token_sha256[%zu]: digest is used twice", b,
-                                 y);
+                                 "tenants[%zu].api_token_sha256[%zu]: digest is used twice", b, y);
                         goto fail;
                     }
                 }

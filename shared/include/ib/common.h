@@ -6,14 +6,10 @@
 
 /* The closed set of results every fallible function returns. Human detail goes into a caller's
  * buffer (errstr, errstr_size). */
-typedef enum {
-    IB_OK = 0,
-    IB_ERR = -1,
-    IB_AGAIN = 1
-} ib_rc_t;
+typedef enum { IB_OK = 0, IB_ERR = -1, IB_AGAIN = 1 } ib_rc_t;
 
 #if defined(__GNUC__)
-#define IB_WUR __attribute__((warn_unused_result))
+#define IB_WUR               __attribute__((warn_unused_result))
 #define IB_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define IB_WUR

@@ -11,7 +11,8 @@ typedef enum {
     IB_CONF_STRING,   /* char *, malloc'd by the loader (free with ib_config_free) */
     IB_CONF_INT,      /* long, within [min, max] */
     IB_CONF_BOOL,     /* int 0/1; accepts 0/1/true/false/yes/no */
-    IB_CONF_DURATION, /* long milliseconds; "250ms", "15s", "2m", "1h", "3d" or bare ms, in [min, max] */
+    IB_CONF_DURATION, /* long milliseconds; "250ms", "15s", "2m", "1h", "3d" or bare ms, in [min,
+                         max] */
     IB_CONF_DURATIONS /* ib_durations_t; comma-separated durations, at least one */
 } ib_conf_type_t;
 
@@ -21,13 +22,13 @@ typedef struct {
 } ib_durations_t;
 
 typedef struct {
-    const char *name;     /* environment variable, e.g. "KAFKA_BOOTSTRAP_SERVERS" */
+    const char *name; /* environment variable, e.g. "KAFKA_BOOTSTRAP_SERVERS" */
     ib_conf_type_t type;
-    const char *def;      /* default as text; NULL means required (strings) or 0 */
-    long min, max;        /* bounds for INT and DURATION (ms); ignored when min == max == 0 */
-    int secret;           /* redacted by ib_config_dump */
-    size_t offset;        /* offsetof(the service's config struct, field) */
-    const char *help;     /* one line for README's configuration reference */
+    const char *def;  /* default as text; NULL means required (strings) or 0 */
+    long min, max;    /* bounds for INT and DURATION (ms); ignored when min == max == 0 */
+    int secret;       /* redacted by ib_config_dump */
+    size_t offset;    /* offsetof(the service's config struct, field) */
+    const char *help; /* one line for README's configuration reference */
 } ib_conf_desc_t;
 
 /* Fills the struct at base from defaults then getenv. On error writes "NAME: reason" into errstr

@@ -13,8 +13,8 @@
 rd_kafka_conf_t *ib_kafka_conf_new(const char *bootstrap, const char *client_id, char *errstr,
                                    size_t errstr_size) IB_WUR;
 /* Sets one property; on error writes "name: reason" into errstr. */
-ib_rc_t ib_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
-                          char *errstr, size_t errstr_size) IB_WUR;
+ib_rc_t ib_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
+                          size_t errstr_size) IB_WUR;
 
 /* CloudEvents 1.0 binary-mode headers for an event we emit: ce_specversion, ce_id, ce_source,
  * ce_type, ce_time (now), content-type application/json, plus traceparent when not NULL. Returns a

@@ -12,7 +12,7 @@ typedef struct {
     char *id;
     uint8_t (*token_sha256)[IB_SHA256_LEN]; /* token_count digests */
     size_t token_count;
-    char *workable_token; /* secret; read from workable_token_file when that key is used */
+    char *workable_token;  /* secret; read from workable_token_file when that key is used */
     char **callback_hosts; /* lowercase; "*.example.com" matches any subdomain, not the apex */
     size_t callback_host_count;
 } ib_tenant_t;

@@ -1,0 +1,75 @@
+/* Unit tests of shared/src/json.c: the JSON trust boundary. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ib/json.h"
+
+static json_t *parse(const char *s, int depth)
+{
+    char err[160];
+    return ib_json_parse(s, strlen(s), depth, err, sizeof(err));
+}
+
+static void test_rejects(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "{\"a\":1,\"a\":2}",   /* duplicate keys */
+        "{\"a\":\"\xff\"}",    /* invalid UTF-8 */
+        "{\"a\":\"\\u0000\"}", /* NUL in a string */
+        "{\"a\":1",            /* truncated */
+        "{\"a\":1} x",         /* trailing garbage */
+        "",
+    };
+    for (size_t i = 0; i < IB_ARRAY_LEN(bad); i++) {
+        json_t *v = parse(bad[i], 8);
+        if (v != NULL)
+            fail_msg("accepted case %zu", i);
+    }
+}
+
+static void test_depth_limit(void **state)
+{
+    (void)state;
+    char deep[256];
+    size_t n = 0;
+    for (int i = 0; i < 9; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 9; i++)
+        deep[n++] = ']';
+    deep[n] = '\0';
+    assert_null(parse(deep, 8));
+    json_t *v = parse(deep, 9);
+    assert_non_null(v);
+    assert_int_equal(ib_json_depth(v), 9);
+    json_decref(v);
+    v = parse("{\"a\":{\"b\":[1,{\"c\":2}]}}", 4);
+    assert_non_null(v);
+    assert_int_equal(ib_json_depth(v), 4);
+    json_decref(v);
+    assert_null(parse("{\"a\":{\"b\":[1,{\"c\":{}}]}}", 4));
+}
+
+static void test_embedded_nul_in_buffer(void **state)
+{
+    (void)state;
+    char err[160];
+    static const char buf[] = "{\"a\":1}\0{\"b\":2}";
+    json_t *v = ib_json_parse(buf, sizeof(buf) - 1, 8, err, sizeof(err));
+    assert_null(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_embedded_nul_in_buffer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,124 @@
+/* Unit tests of shared/src/payload.c, driven by tests/data/shared/payload_cases.json: each case
+ * is an interviews.status event and either the exact Workable payload or the error's prefix. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ib/payload.h"
+
+static json_t *load_cases(void)
+{
+    char path[1024];
+    const char *dir = getenv("IB_TEST_DATA");
+    json_error_t jerr;
+    snprintf(path, sizeof(path), "%s/shared/payload_cases.json", dir != NULL ? dir : "tests/data");
+    json_t *cases = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (cases == NULL)
+        fail_msg("cannot load %s: %s", path, jerr.text);
+    return cases;
+}
+
+static void expect_equal_json(const char *name, json_t *got, json_t *want)
+{
+    if (!json_equal(got, want)) {
+        char *g = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *w = json_dumps(want, JSON_COMPACT | JSON_ENCODE_ANY);
+        fail_msg("%s:\n  got  %s\n  want %s", name, g, w);
+    }
+}
+
+static void test_cases(void **state)
+{
+    (void)state;
+    json_t *cases = load_cases();
+    size_t i;
+    json_t *c;
+    assert_true(json_array_size(cases) > 10);
+    json_array_foreach(cases, i, c)
+    {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        char *text = json_dumps(json_object_get(c, "event"), JSON_COMPACT);
+        ib_status_event_t ev;
+        char err[256] = "";
+        ib_rc_t rc = ib_status_event_parse(text, strlen(text), &ev, err, sizeof(err));
+        free(text);
+        const char *want_err = json_string_value(json_object_get(c, "error"));
+        if (want_err != NULL) {
+            if (rc != IB_ERR)
+                fail_msg("%s: accepted", name);
+            if (strncmp(err, want_err, strlen(want_err)) != 0)
+                fail_msg("%s: error '%s' does not start with '%s'", name, err, want_err);
+            assert_null(ev.payload);
+            continue;
+        }
+        if (rc != IB_OK)
+            fail_msg("%s: rejected: %s", name, err);
+        expect_equal_json(name, ev.payload, json_object_get(c, "payload"));
+        json_t *link = json_object_get(c, "shared_link");
+        if (link != NULL)
+            expect_equal_json(name, ev.shared_link, link);
+        json_t *coercions = json_object_get(c, "coercions");
+        if (coercions != NULL)
+            assert_int_equal(ev.coercions, json_integer_value(coercions));
+        json_t *occurred = json_object_get(c, "occurred_ms");
+        if (occurred != NULL)
+            assert_int_equal(ev.occurred_ms, json_integer_value(occurred));
+        ib_status_event_clear(&ev);
+    }
+    json_decref(cases);
+}
+
+static void test_payload_key_order_matches_contract(void **state)
+{
+    (void)state;
+    static const char ev_text[] =
+        "{\"attachments\":[{\"url\":\"https://a.b/r.pdf\",\"description\":\"R\"}],"
+        "\"interview\":{\"duration\":\"1\",\"score\":1,\"grade\":\"passed\"},"
+        "\"status\":\"completed\",\"results_url\":\"https://a.b\",\"interview_id\":\"x\","
+        "\"occurred_at\":\"2026-01-01T00:00:00Z\"}";
+    ib_status_event_t ev;
+    char err[256];
+    assert_int_equal(ib_status_event_parse(ev_text, strlen(ev_text), &ev, err, sizeof(err)), IB_OK);
+    char *out = json_dumps(ev.payload, JSON_COMPACT);
+    assert_string_equal(out, "{\"results_url\":\"https://a.b\",\"status\":\"completed\","
+                             "\"interview\":{\"score\":\"1\",\"grade\":\"passed\","
+                             "\"duration\":\"1\"},\"attachments\":[{\"description\":\"R\","
+                             "\"url\":\"https://a.b/r.pdf\"}]}");
+    free(out);
+    ib_status_event_clear(&ev);
+}
+
+static void test_oversize_and_status_helpers(void **state)
+{
+    (void)state;
+    ib_status_event_t ev;
+    char err[256];
+    size_t n = IB_STATUS_EVENT_MAX_BYTES + 1;
+    char *big = malloc(n);
+    assert_non_null(big);
+    memset(big, ' ', n);
+    assert_int_equal(ib_status_event_parse(big, n, &ev, err, sizeof(err)), IB_ERR);
+    free(big);
+    ib_status_t s;
+    assert_int_equal(ib_status_parse("rejected", &s), IB_OK);
+    assert_string_equal(ib_status_name(s), "declined");
+    assert_true(ib_status_terminal(s));
+    assert_int_equal(ib_status_parse("pending", &s), IB_OK);
+    assert_false(ib_status_terminal(s));
+    assert_int_equal(ib_status_parse("Completed", &s), IB_ERR);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_payload_key_order_matches_contract),
+        cmocka_unit_test(test_oversize_and_status_helpers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

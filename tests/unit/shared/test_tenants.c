@@ -1,0 +1,202 @@
+/* Unit tests of shared/src/tenants.c: the tenants file of design.md. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ib/tenants.h"
+
+/* SHA-256 hex of "token-a1", "token-a2", "token-b". */
+static char dig_a1[65], dig_a2[65], dig_b[65];
+
+static int setup(void **state)
+{
+    (void)state;
+    uint8_t d[IB_SHA256_LEN];
+    ib_sha256("token-a1", 8, d);
+    ib_hex(d, sizeof(d), dig_a1);
+    ib_sha256("token-a2", 8, d);
+    ib_hex(d, sizeof(d), dig_a2);
+    ib_sha256("token-b", 7, d);
+    ib_hex(d, sizeof(d), dig_b);
+    return 0;
+}
+
+static ib_tenants_t *parse(const char *text, char *err, size_t n)
+{
+    return ib_tenants_parse(text, strlen(text), NULL, err, n);
+}
+
+static char *two_tenants(void)
+{
+    static char buf[2048];
+    snprintf(buf, sizeof(buf),
+             "{\"tenants\":["
+             "{\"id\":\"groove-tech\",\"api_token_sha256\":[\"%s\",\"%s\"],"
+             "\"workable_token\":\"wk-a\",\"callback_hosts\":[\"groove-tech.workable.com\","
+             "\"*.Workable.com\"],\"extra\":true},"
+             "{\"id\":\"acme\",\"api_token_sha256\":[\"%s\"],\"workable_token\":\"wk-b\","
+             "\"callback_hosts\":[\"acme.example\"]}]}",
+             dig_a1, dig_a2, dig_b);
+    return buf;
+}
+
+static void test_design_shape_and_auth(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    ib_tenants_t *ts = parse(two_tenants(), err, sizeof(err));
+    assert_non_null(ts);
+    assert_int_equal(ts->count, 2);
+    const ib_tenant_t *a = ib_tenants_authenticate(ts, "token-a1", 8);
+    const ib_tenant_t *a2 = ib_tenants_authenticate(ts, "token-a2", 8);
+    const ib_tenant_t *b = ib_tenants_authenticate(ts, "token-b", 7);
+    assert_non_null(a);
+    assert_ptr_equal(a, a2); /* two tokens for rotation */
+    assert_string_equal(a->id, "groove-tech");
+    assert_string_equal(a->workable_token, "wk-a");
+    assert_non_null(b);
+    assert_string_equal(b->id, "acme");
+    assert_null(ib_tenants_authenticate(ts, "token-a", 7));
+    assert_null(ib_tenants_authenticate(ts, "token-a1 ", 9));
+    assert_null(ib_tenants_authenticate(ts, "", 0));
+    assert_ptr_equal(ib_tenants_find(ts, "acme"), b);
+    assert_null(ib_tenants_find(ts, "nobody"));
+    ib_tenants_free(ts);
+}
+
+static void test_callback_hosts(void **state)
+{
+    (void)state;
+    char err[512];
+    ib_tenants_t *ts = parse(two_tenants(), err, sizeof(err));
+    assert_non_null(ts);
+    const ib_tenant_t *a = ib_tenants_find(ts, "groove-tech");
+    assert_true(ib_tenant_host_allowed(a, "groove-tech.workable.com"));
+    assert_true(ib_tenant_host_allowed(a, "GROOVE-TECH.workable.com"));
+    assert_true(ib_tenant_host_allowed(a, "other.workable.com"));
+    assert_false(ib_tenant_host_allowed(a, "workable.com")); /* wildcard excludes the apex */
+    assert_false(ib_tenant_host_allowed(a, "evilworkable.com"));
+    assert_false(ib_tenant_host_allowed(a, "workable.com.evil.example"));
+    assert_false(ib_tenant_host_allowed(a, ""));
+    const ib_tenant_t *b = ib_tenants_find(ts, "acme");
+    assert_false(ib_tenant_host_allowed(b, "x.acme.example"));
+    assert_true(ib_tenant_host_allowed(b, "acme.example"));
+    ib_tenants_free(ts);
+}
+
+typedef struct {
+    const char *json;
+    const char *error_prefix;
+} bad_case_t;
+
+static void test_invalid_files_name_the_key(void **state)
+{
+    (void)state;
+    char ok_digest[200];
+    snprintf(ok_digest, sizeof(ok_digest), "[\"%s\"]", dig_a1);
+    char cases[10][600];
+    const char *prefixes[10];
+    int n = 0;
+#define CASE(prefix, ...)                                                                          \
+    do {                                                                                           \
+        snprintf(cases[n], sizeof(cases[n]), __VA_ARGS__);                                         \
+        prefixes[n++] = prefix;                                                                    \
+    } while (0)
+    CASE("not valid JSON", "{\"tenants\":[}");
+    CASE("tenants: must be a non-empty array", "{\"tenants\":[]}");
+    CASE("tenants[0].id",
+         "{\"tenants\":[{\"id\":\"a b\",\"api_token_sha256\":%s,"
+         "\"workable_token\":\"w\",\"callback_hosts\":[\"h\"]}]}",
+         ok_digest);
+    CASE("tenants[0].api_token_sha256[0]", "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":"
+                                           "[\"abc\"],\"workable_token\":\"w\","
+                                           "\"callback_hosts\":[\"h\"]}]}");
+    CASE("tenants[0].workable_token",
+         "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":%s,"
+         "\"callback_hosts\":[\"h\"]}]}",
+         ok_digest);
+    CASE("tenants[0].callback_hosts",
+         "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":%s,"
+         "\"workable_token\":\"w\",\"callback_hosts\":[]}]}",
+         ok_digest);
+    CASE("tenants[0].callback_hosts[0]",
+         "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":%s,"
+         "\"workable_token\":\"w\",\"callback_hosts\":"
+         "[\"h/evil\"]}]}",
+         ok_digest);
+    CASE("tenants[1].id: duplicate",
+         "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":%s,\"workable_token\":\"w\","
+         "\"callback_hosts\":[\"h\"]},{\"id\":\"a\",\"api_token_sha256\":[\"%s\"],"
+         "\"workable_token\":\"w\",\"callback_hosts\":[\"h\"]}]}",
+         ok_digest, dig_b);
+    CASE("tenants[1].api_token_sha256[0]: digest is used twice",
+         "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":%s,\"workable_token\":\"w\","
+         "\"callback_hosts\":[\"h\"]},{\"id\":\"b\",\"api_token_sha256\":%s,"
+         "\"workable_token\":\"w\",\"callback_hosts\":[\"h\"]}]}",
+         ok_digest, ok_digest);
+    CASE("tenants[0].workable_token_file",
+         "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":%s,"
+         "\"workable_token_file\":\"/nonexistent/x\","
+         "\"callback_hosts\":[\"h\"]}]}",
+         ok_digest);
+#undef CASE
+    for (int i = 0; i < n; i++) {
+        char err[512] = "";
+        ib_tenants_t *ts = parse(cases[i], err, sizeof(err));
+        if (ts != NULL)
+            fail_msg("case %d accepted", i);
+        if (strncmp(err, prefixes[i], strlen(prefixes[i])) != 0)
+            fail_msg("case %d: error '%s' does not start with '%s'", i, err, prefixes[i]);
+        assert_null(strstr(err, "wk-")); /* never a secret in an error */
+    }
+}
+
+static void test_token_file_and_load(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ib-tenants-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[300], tok[300];
+    snprintf(tok, sizeof(tok), "%s/workable.token", dir);
+    FILE *f = fopen(tok, "w");
+    assert_non_null(f);
+    fputs("secret-from-file\n", f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/tenants.json", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":[\"%s\"],"
+            "\"workable_token_file\":\"workable.token\",\"callback_hosts\":[\"h.example\"]}]}",
+            dig_a1);
+    fclose(f);
+    char err[512] = "";
+    ib_tenants_t *ts = ib_tenants_load(path, err, sizeof(err));
+    if (ts == NULL)
+        fail_msg("%s", err);
+    assert_string_equal(ts->tenants[0].workable_token, "secret-from-file");
+    ib_tenants_free(ts);
+    ts = ib_tenants_load("/nonexistent/tenants.json", err, sizeof(err));
+    assert_null(ts);
+    assert_int_equal(strncmp(err, "TENANTS_FILE: ", 14), 0);
+    unlink(tok);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_design_shape_and_auth),
+        cmocka_unit_test(test_callback_hosts),
+        cmocka_unit_test(test_invalid_files_name_the_key),
+        cmocka_unit_test(test_token_file_and_load),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
