@@ -1,0 +1,29 @@
+/* The results-worker's configuration: one descriptor table read by ib_config_load. */
+#ifndef RW_CONFIG_H
+#define RW_CONFIG_H
+
+#include <stddef.h>
+
+#include "ib/config.h"
+
+typedef struct {
+    char *kafka_bootstrap;
+    char *tenants_file;
+    char *listen;
+    char *group_id;
+    char *topic_requested;
+    char *topic_status;
+    char *topic_retry; /* read and validated now; used by the retry-topic issue */
+    char *topic_dlq;
+    ib_durations_t retry_schedule; /* idem */
+    long retry_max_age_ms;         /* idem */
+    long callback_timeout_ms;
+    int allow_insecure_callbacks;
+    char *log_level;
+} rw_config_t;
+
+/* The descriptor table (static storage) and its length, for ib_config_load/_free/_dump. */
+extern const ib_conf_desc_t rw_config_table[];
+extern const size_t rw_config_table_len;
+
+#endif

@@ -1,0 +1,71 @@
+/* The join of interviews.requested: interview_id -> {tenant, callback_url}, rebuilt from Kafka
+ * after every assignment (the requested topic is the only source of truth). Single-threaded: the
+ * consumer thread owns it. */
+#ifndef RW_JOIN_H
+#define RW_JOIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ib/common.h"
+#include "ib/tenants.h"
+
+#define RW_JOIN_MAX_ID_LEN  128
+#define RW_JOIN_MAX_URL_LEN 2048
+
+/* Why a known interview cannot be delivered. Kept in the entry so a later status event is
+ * dead-lettered with the precise reason instead of "unknown interview". */
+typedef enum {
+    RW_JOIN_OK = 0,
+    RW_JOIN_BAD_URL,         /* not an absolute URL curl can parse, or has userinfo */
+    RW_JOIN_SCHEME_REJECTED, /* not https (http only with ALLOW_INSECURE_CALLBACKS=1) */
+    RW_JOIN_HOST_NOT_ALLOWED /* host outside the tenant's callback_hosts */
+} rw_join_state_t;
+
+const char *rw_join_state_reason(rw_join_state_t s);
+
+typedef struct rw_join rw_join_t;
+
+/* A borrowed view of one entry; valid until the next mutation of the join. */
+typedef struct {
+    uint16_t tenant;   /* index into the tenants set the entry was ingested with */
+    int32_t partition; /* requested partition it came from */
+    rw_join_state_t state;
+    const char *callback_url; /* as received; also kept for a non-OK state (logs) */
+} rw_join_view_t;
+
+/* New empty join, or NULL on allocation failure. Free with rw_join_free (accepts NULL). */
+rw_join_t *rw_join_new(void) IB_WUR;
+void rw_join_free(rw_join_t *j);
+
+/* Inserts or replaces id's entry. id is 1..RW_JOIN_MAX_ID_LEN bytes, url up to
+ * RW_JOIN_MAX_URL_LEN; both copied. IB_ERR on a bad length or allocation failure (the join is then
+ * unchanged). */
+ib_rc_t rw_join_put(rw_join_t *j, const char *id, uint16_t tenant, int32_t partition,
+                    rw_join_state_t state, const char *callback_url) IB_WUR;
+/* 1 and *out filled when id is known, else 0. */
+int rw_join_get(const rw_join_t *j, const char *id, rw_join_view_t *out);
+/* Drops every entry that came from partition; returns how many. */
+size_t rw_join_remove_partition(rw_join_t *j, int32_t partition);
+void rw_join_clear(rw_join_t *j);
+size_t rw_join_count(const rw_join_t *j);
+/* Bytes requested from malloc for the table and the entries (excluding allocator overhead). */
+size_t rw_join_bytes(const rw_join_t *j);
+
+/* Validates one interviews.requested value (exactly len bytes) and stores its entry.
+ * key/key_len is the Kafka key (may be NULL); when present it must equal interview_id.
+ * interview_id, tenant and callback_url are required strings; the tenant must exist in ts. An
+ * entry whose callback_url breaks the tenant's rules is stored with a non-OK state (and IB_OK is
+ * returned; *state_out tells). Returns IB_ERR with the reason in errstr when the event is
+ * unusable (nothing stored). id_out (>= RW_JOIN_MAX_ID_LEN + 1 bytes, may be NULL) receives the
+ * interview_id when one could be read, else "". */
+ib_rc_t rw_join_ingest(rw_join_t *j, const ib_tenants_t *ts, int allow_insecure, int32_t partition,
+                       const void *key, size_t key_len, const void *value, size_t len,
+                       rw_join_state_t *state_out, char *id_out, char *errstr,
+                       size_t errstr_size) IB_WUR;
+
+/* Checks a callback URL against the tenant's rules (curl URL API, scheme, no userinfo, host in
+ * callback_hosts). Pure apart from curl's parser. */
+rw_join_state_t rw_callback_url_check(const ib_tenant_t *t, const char *url, int allow_insecure);
+
+#endif

@@ -1,0 +1,291 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ib/log.h"
+#include "join.h"
+
+static const char tenants_json[] =
+    "{\"tenants\":["
+    "{\"id\":\"groove-tech\",\"api_token_sha256\":"
+    "[\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"],"
+    "\"workable_token\":\"wt-groove\",\"callback_hosts\":[\"*.workable.com\",\"127.0.0.1\"]},"
+    "{\"id\":\"acme\",\"api_token_sha256\":"
+    "[\"60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752\"],"
+    "\"workable_token\":\"wt-acme\",\"callback_hosts\":[\"acme.workable.com\"]}"
+    "]}";
+
+static int setup(void **state)
+{
+    char err[256];
+    ib_tenants_t *ts = ib_tenants_parse(tenants_json, strlen(tenants_json), NULL, err, sizeof(err));
+    if (ts == NULL) {
+        fprintf(stderr, "tenants: %s\n", err);
+        return -1;
+    }
+    *state = ts;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    ib_tenants_free(*state);
+    return 0;
+}
+
+static void test_put_get_replace(void **state)
+{
+    (void)state;
+    rw_join_t *j = rw_join_new();
+    rw_join_view_t v;
+    assert_non_null(j);
+    assert_int_equal(rw_join_get(j, "a", &v), 0);
+
+    assert_int_equal(rw_join_put(j, "a", 1, 3, RW_JOIN_OK, "https://x.workable.com/1"), IB_OK);
+    assert_int_equal(rw_join_count(j), 1);
+    assert_int_equal(rw_join_get(j, "a", &v), 1);
+    assert_int_equal(v.tenant, 1);
+    assert_int_equal(v.partition, 3);
+    assert_int_equal(v.state, RW_JOIN_OK);
+    assert_string_equal(v.callback_url, "https://x.workable.com/1");
+
+    /* Replace: same key, new values, count unchanged, bytes follow the new URL. */
+    size_t before = rw_join_bytes(j);
+    assert_int_equal(rw_join_put(j, "a", 0, 4, RW_JOIN_HOST_NOT_ALLOWED, "https://y/22"), IB_OK);
+    assert_int_equal(rw_join_count(j), 1);
+    assert_int_equal(rw_join_get(j, "a", &v), 1);
+    assert_int_equal(v.tenant, 0);
+    assert_int_equal(v.partition, 4);
+    assert_int_equal(v.state, RW_JOIN_HOST_NOT_ALLOWED);
+    assert_string_equal(v.callback_url, "https://y/22");
+    assert_true(rw_join_bytes(j) < before);
+
+    /* Prefixes and near misses are different keys. */
+    assert_int_equal(rw_join_get(j, "", &v), 0);
+    assert_int_equal(rw_join_get(j, "aa", &v), 0);
+    rw_join_free(j);
+}
+
+static void test_put_rejects_bad_lengths(void **state)
+{
+    (void)state;
+    char long_id[RW_JOIN_MAX_ID_LEN + 2];
+    char *long_url = malloc(RW_JOIN_MAX_URL_LEN + 2);
+    rw_join_t *j = rw_join_new();
+    assert_non_null(long_url);
+    memset(long_id, 'x', sizeof(long_id) - 1);
+    long_id[sizeof(long_id) - 1] = '\0';
+    memset(long_url, 'u', RW_JOIN_MAX_URL_LEN + 1);
+    long_url[RW_JOIN_MAX_URL_LEN + 1] = '\0';
+
+    assert_int_equal(rw_join_put(j, "", 0, 0, RW_JOIN_OK, "https://x"), IB_ERR);
+    assert_int_equal(rw_join_put(j, long_id, 0, 0, RW_JOIN_OK, "https://x"), IB_ERR);
+    assert_int_equal(rw_join_put(j, "id", 0, 0, RW_JOIN_OK, long_url), IB_ERR);
+    assert_int_equal(rw_join_put(j, "id", 0, -1, RW_JOIN_OK, "https://x"), IB_ERR);
+    assert_int_equal(rw_join_put(j, "id", 0, 70000, RW_JOIN_OK, "https://x"), IB_ERR);
+    long_id[RW_JOIN_MAX_ID_LEN] = '\0'; /* exactly the maximum is fine */
+    assert_int_equal(rw_join_put(j, long_id, 0, 65535, RW_JOIN_OK, ""), IB_OK);
+    assert_int_equal(rw_join_count(j), 1);
+    free(long_url);
+    rw_join_free(j);
+}
+
+#define MANY  100000
+#define NPART 6
+
+static void make_id(char *out, size_t i)
+{
+    /* 32 lowercase hex characters, like the gateway's HMAC-derived ids. */
+    snprintf(out, 33, "%016zx%016zx", i * 0x9e3779b97f4a7c15u, ~i);
+}
+
+static void test_many_and_remove_partition(void **state)
+{
+    (void)state;
+    rw_join_t *j = rw_join_new();
+    char id[33];
+    char url[96];
+    rw_join_view_t v;
+
+    for (size_t i = 0; i < MANY; i++) {
+        make_id(id, i);
+        snprintf(url, sizeof(url), "https://groove-tech.workable.com/interviews/%zu", 8000000 + i);
+        assert_int_equal(
+            rw_join_put(j, id, (uint16_t)(i % 2), (int32_t)(i % NPART), RW_JOIN_OK, url), IB_OK);
+    }
+    assert_int_equal(rw_join_count(j), MANY);
+    print_message("join: %d entries, %zu bytes requested, %.1f bytes/entry (+ malloc overhead)\n",
+                  MANY, rw_join_bytes(j), (double)rw_join_bytes(j) / MANY);
+
+    for (size_t i = 0; i < MANY; i += 997) {
+        make_id(id, i);
+        assert_int_equal(rw_join_get(j, id, &v), 1);
+        assert_int_equal(v.partition, (int32_t)(i % NPART));
+        snprintf(url, sizeof(url), "https://groove-tech.workable.com/interviews/%zu", 8000000 + i);
+        assert_string_equal(v.callback_url, url);
+    }
+
+    size_t removed = rw_join_remove_partition(j, 2);
+    assert_int_equal(removed, MANY / NPART + (MANY % NPART > 2 ? 1 : 0));
+    assert_int_equal(rw_join_remove_partition(j, 2), 0);
+    assert_int_equal(rw_join_remove_partition(j, 17), 0);
+    removed += rw_join_remove_partition(j, 5);
+    assert_int_equal(rw_join_count(j), MANY - removed);
+    /* Every survivor is still reachable (backward-shift deletion kept the chains intact). */
+    for (size_t i = 0; i < MANY; i++) {
+        make_id(id, i);
+        int expect = (i % NPART) != 2 && (i % NPART) != 5;
+        assert_int_equal(rw_join_get(j, id, &v), expect);
+    }
+    for (int p = 0; p < NPART; p++)
+        rw_join_remove_partition(j, p);
+    assert_int_equal(rw_join_count(j), 0);
+    make_id(id, 1);
+    assert_int_equal(rw_join_get(j, id, &v), 0);
+    /* Usable again after emptying. */
+    assert_int_equal(rw_join_put(j, id, 0, 0, RW_JOIN_OK, "https://a.workable.com/x"), IB_OK);
+    assert_int_equal(rw_join_get(j, id, &v), 1);
+    rw_join_free(j);
+}
+
+static ib_rc_t ingest(rw_join_t *j, const ib_tenants_t *ts, int insecure, const char *key,
+                      const char *value, rw_join_state_t *st, char *err, size_t err_size)
+{
+    char id[RW_JOIN_MAX_ID_LEN + 1];
+    return rw_join_ingest(j, ts, insecure, 0, key, key != NULL ? strlen(key) : 0, value,
+                          value != NULL ? strlen(value) : 0, st, id, err, err_size);
+}
+
+static void test_ingest_valid(void **state)
+{
+    const ib_tenants_t *ts = *state;
+    rw_join_t *j = rw_join_new();
+    rw_join_state_t st;
+    rw_join_view_t v;
+    char err[256];
+    const char *ev =
+        "{\"interview_id\":\"abc123\",\"tenant\":\"acme\",\"interview_template_id\":\"1\","
+        "\"job_title\":\"Ops\",\"callback_url\":\"https://acme.workable.com/i/1\","
+        "\"candidate\":{\"first_name\":\"L\",\"last_name\":\"M\",\"email\":\"l@m\"},"
+        "\"requested_at\":\"2026-11-28T20:00:00Z\"}";
+    assert_int_equal(ingest(j, ts, 0, "abc123", ev, &st, err, sizeof(err)), IB_OK);
+    assert_int_equal(st, RW_JOIN_OK);
+    assert_int_equal(rw_join_get(j, "abc123", &v), 1);
+    assert_int_equal(v.tenant, 1);
+    assert_string_equal(v.callback_url, "https://acme.workable.com/i/1");
+    /* No key is accepted too. */
+    assert_int_equal(ingest(j, ts, 0, NULL, ev, &st, err, sizeof(err)), IB_OK);
+    assert_int_equal(rw_join_count(j), 1);
+    rw_join_free(j);
+}
+
+static void test_ingest_url_rules(void **state)
+{
+    const ib_tenants_t *ts = *state;
+    rw_join_t *j = rw_join_new();
+    rw_join_state_t st;
+    rw_join_view_t v;
+    char err[256];
+    static const struct {
+        const char *url;
+        int insecure;
+        rw_join_state_t want;
+    } cases[] = {
+        {"https://groove-tech.workable.com/interviews/1", 0, RW_JOIN_OK},
+        {"https://a.b.workable.com/x", 0, RW_JOIN_OK},
+        {"https://workable.com/x", 0, RW_JOIN_HOST_NOT_ALLOWED},
+        {"https://evil.com/x", 0, RW_JOIN_HOST_NOT_ALLOWED},
+        {"https://evil.com/.workable.com", 0, RW_JOIN_HOST_NOT_ALLOWED},
+        {"http://groove-tech.workable.com/x", 0, RW_JOIN_SCHEME_REJECTED},
+        {"http://127.0.0.1:8099/cb", 1, RW_JOIN_OK},
+        {"http://127.0.0.1:8099/cb", 0, RW_JOIN_SCHEME_REJECTED},
+        {"ftp://groove-tech.workable.com/x", 1, RW_JOIN_SCHEME_REJECTED},
+        {"https://user:pw@groove-tech.workable.com/x", 0, RW_JOIN_BAD_URL},
+        {"https://groove-tech.workable.com/x y", 0, RW_JOIN_BAD_URL},
+        {"https://groove-tech.workable.com/x\\r\\nX: y", 0, RW_JOIN_BAD_URL},
+        {"/relative/path", 0, RW_JOIN_BAD_URL},
+        {"https://", 0, RW_JOIN_BAD_URL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char ev[512];
+        snprintf(ev, sizeof(ev),
+                 "{\"interview_id\":\"id%zu\",\"tenant\":\"groove-tech\",\"callback_url\":\"%s\"}",
+                 i, cases[i].url);
+        char id[16];
+        snprintf(id, sizeof(id), "id%zu", i);
+        assert_int_equal(ingest(j, ts, cases[i].insecure, id, ev, &st, err, sizeof(err)), IB_OK);
+        if (st != cases[i].want)
+            fail_msg("case %zu (%s): state %d, want %d", i, cases[i].url, st, cases[i].want);
+        /* Kept either way, so a status event gets the precise reason. */
+        assert_int_equal(rw_join_get(j, id, &v), 1);
+        assert_int_equal(v.state, cases[i].want);
+    }
+    rw_join_free(j);
+}
+
+static void test_ingest_bad_values(void **state)
+{
+    const ib_tenants_t *ts = *state;
+    rw_join_t *j = rw_join_new();
+    rw_join_state_t st;
+    char err[256];
+    static const struct {
+        const char *key;
+        const char *value;
+        const char *why; /* substring of the reason */
+    } cases[] = {
+        {NULL, NULL, "empty"},
+        {NULL, "", "empty"},
+        {NULL, "not json", "invalid JSON"},
+        {NULL, "{\"interview_id\":\"a\",\"interview_id\":\"b\"}", "invalid JSON"},
+        {NULL, "[1,2]", "not a JSON object"},
+        {NULL, "{\"tenant\":\"acme\",\"callback_url\":\"https://acme.workable.com/\"}",
+         "interview_id"},
+        {NULL, "{\"interview_id\":7,\"tenant\":\"acme\"}", "interview_id"},
+        {NULL, "{\"interview_id\":\"\",\"tenant\":\"acme\"}", "interview_id"},
+        {NULL, "{\"interview_id\":\"a b\",\"tenant\":\"acme\"}", "interview_id"},
+        {"other",
+         "{\"interview_id\":\"a\",\"tenant\":\"acme\",\"callback_url\":\"https://acme.workable.com/"
+         "\"}",
+         "key differs"},
+        {NULL, "{\"interview_id\":\"a\",\"callback_url\":\"https://acme.workable.com/\"}",
+         "tenant"},
+        {NULL, "{\"interview_id\":\"a\",\"tenant\":\"nobody\",\"callback_url\":\"https://x/\"}",
+         "unknown tenant"},
+        {NULL, "{\"interview_id\":\"a\",\"tenant\":\"acme\"}", "callback_url"},
+        {NULL, "{\"interview_id\":\"a\",\"tenant\":\"acme\",\"callback_url\":[\"x\"]}",
+         "callback_url"},
+        {NULL, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+         "invalid JSON"},
+        {NULL, "{\"interview_id\":\"a\xff\",\"tenant\":\"acme\"}", "invalid JSON"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        err[0] = '\0';
+        assert_int_equal(ingest(j, ts, 0, cases[i].key, cases[i].value, &st, err, sizeof(err)),
+                         IB_ERR);
+        if (strstr(err, cases[i].why) == NULL)
+            fail_msg("case %zu: reason '%s' lacks '%s'", i, err, cases[i].why);
+    }
+    assert_int_equal(rw_join_count(j), 0);
+    rw_join_free(j);
+}
+
+int main(void)
+{
+    ib_log_init("test_join", IB_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_put_get_replace),
+        cmocka_unit_test(test_put_rejects_bad_lengths),
+        cmocka_unit_test(test_many_and_remove_partition),
+        cmocka_unit_test(test_ingest_valid),
+        cmocka_unit_test(test_ingest_url_rules),
+        cmocka_unit_test(test_ingest_bad_values),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
