@@ -1,0 +1,672 @@
+"""Integration-test harness: a real Kafka broker, the two services, the callback simulator.
+
+Python 3 stdlib + kcat only. Used by test_*.py in this directory (python3 -m unittest) and by
+ctest (see CMakeLists.txt). As a script it starts/stops the shared test broker for ctest's
+fixture:  python3 harness.py kafka-start | kafka-stop
+
+Environment:
+  IB_GATEWAY_BIN, IB_WORKER_BIN   the service binaries (ctest sets them)
+  IB_REPO_ROOT                    repository root [two levels above this file]
+  IB_TEST_KAFKA_PORT              port of the test broker [19092]
+  IB_TEST_KAFKA_DATA_DIR          its data dir [/tmp/ib-it-kafka-<port>]
+  IB_TEST_KAFKA_BOOTSTRAP         use this broker instead (never started/stopped/paused by us)
+  IB_TEST_ARTIFACTS_DIR           where service logs go [a fresh temp dir]; kept on failure
+  IB_TEST_DEFAULT_TOPICS=1        use the design's topic names instead of per-class topics
+
+Synchronisation rule: tests await events (the simulator's /_sim/wait long-poll, a topic or an
+endpoint polled against a deadline); they never sleep for a fixed time.
+"""
+
+import atexit
+import contextlib
+import hashlib
+import http.client
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.environ.get("IB_REPO_ROOT") or os.path.dirname(os.path.dirname(HERE))
+SIM = os.path.join(REPO_ROOT, "tools", "callback-sim", "callback_sim.py")
+KAFKA_SCRIPT = os.path.join(REPO_ROOT, "scripts", "kafka")
+
+DEFAULT_TOPICS = {
+    "requested": "interviews.requested",
+    "status": "interviews.status",
+    "catalog": "interviews.catalog",
+    "retry": "interviews.callbacks.retry",
+    "dlq": "interviews.callbacks.dlq",
+}
+
+# The contract's example POST /interviews body (its trailing comma removed: it is not JSON).
+CONTRACT_POST_BODY = {
+    "interview_template_id": "12345",
+    "job_id": "6789",
+    "job_title": "Operations Manager",
+    "callback_url": "https://groove-tech.workable.com/interviews/8823119",
+    "candidate": {
+        "first_name": "Lakita",
+        "last_name": "Marrero",
+        "phone": "(785)991-6256",
+        "email": "lakita_marrero@gmail.com",
+    },
+    "preferences": {"key": "value"},
+}
+
+# The contract's result payload: what Workable must receive for a completed interview.
+CONTRACT_RESULT = {
+    "results_url": "https://acme.com/interviews/2044922",
+    "status": "completed",
+    "interview": {
+        "score": "78",
+        "grade": "excelled",
+        "summary": "This candidate is an excellent prospect.",
+        "details": {
+            "behavior": {"Influence": 97, "conscientiousness": 76},
+            "mental_skills": {"Problem Solving": 82, "Aptitude": 91},
+        },
+        "duration": "01:01:17",
+    },
+    "attachments": [
+        {"description": "Interview Report", "url": "https://acme.com/interviews/2044922/report.pdf"}
+    ],
+}
+
+
+def completed_status_event(interview_id, occurred_at="2026-11-28T20:00:00Z"):
+    """design.md's interviews.status example carrying the contract's results; score a number."""
+    return {
+        "interview_id": interview_id,
+        "status": "completed",
+        "occurred_at": occurred_at,
+        "results_url": CONTRACT_RESULT["results_url"],
+        "interview": dict(CONTRACT_RESULT["interview"], score=78),
+        "attachments": CONTRACT_RESULT["attachments"],
+        "shared_link": {"url": "https://acme.com/interviews/2044922/link", "ttl": 120,
+                        "ttl_units": "minutes"},
+    }
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sha256_hex(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def await_true(fn, timeout, what, interval=0.1):
+    """Poll fn() until it returns a truthy value or the deadline passes (then AssertionError)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = fn()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)  # polling interval against a deadline, not a synchronisation sleep
+
+
+# -- Kafka --------------------------------------------------------------------------------------
+
+
+class KafkaBroker:
+    """The test broker: reused when running (ctest fixture), else started and stopped by us."""
+
+    def __init__(self):
+        self.external = os.environ.get("IB_TEST_KAFKA_BOOTSTRAP")
+        self.port = int(os.environ.get("IB_TEST_KAFKA_PORT", "19092"))
+        self.data_dir = os.environ.get("IB_TEST_KAFKA_DATA_DIR", f"/tmp/ib-it-kafka-{self.port}")
+        self.bootstrap = self.external or f"127.0.0.1:{self.port}"
+        self.owned = False
+
+    def _env(self):
+        env = dict(os.environ)
+        env["KAFKA_PORT"] = str(self.port)
+        env["KAFKA_DATA_DIR"] = self.data_dir
+        for k in list(env):  # the script creates the default topics; never inherit renames
+            if k.startswith("TOPIC_"):
+                del env[k]
+        return env
+
+    def _script(self, cmd, timeout=180):
+        return subprocess.run([KAFKA_SCRIPT, cmd], env=self._env(), capture_output=True,
+                              text=True, timeout=timeout)
+
+    def running(self):
+        return self._script("status", 30).returncode == 0
+
+    def ensure(self):
+        if self.external:
+            return self.bootstrap
+        if self.running():
+            return self.bootstrap
+        r = self._script("start")
+        if r.returncode != 0:
+            raise RuntimeError(f"scripts/kafka start failed:\n{r.stdout}\n{r.stderr}")
+        self.owned = True
+        atexit.register(self.stop)
+        return self.bootstrap
+
+    def start(self):
+        r = self._script("start")
+        sys.stderr.write(r.stderr)
+        return r.returncode
+
+    def stop(self):
+        self.resume()  # a stopped JVM would not exit on SIGTERM
+        r = self._script("stop", 60)
+        return r.returncode
+
+    def pid(self):
+        try:
+            with open(os.path.join(self.data_dir, "kafka.pid"), encoding="ascii") as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def resume(self):
+        pid = self.pid()
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+    @contextlib.contextmanager
+    def paused(self):
+        """SIGSTOP the broker JVM for the duration of the block; SIGCONT always follows."""
+        pid = self.pid()
+        if self.external or not pid:
+            raise unittest.SkipTest("broker pid unknown (external broker): cannot pause it")
+        atexit.register(self.resume)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield pid
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
+    def _admin_cmd(self):
+        """java command running scripts/KafkaAdmin.java; compiled once with javac when available
+        (a source launch compiles on every run: ~5 s more per call)."""
+        r = subprocess.run([KAFKA_SCRIPT, "env"], env=self._env(), capture_output=True, text=True,
+                           check=True)
+        libs = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)["KAFKA_LIBS"]
+        src = os.path.join(REPO_ROOT, "scripts", "KafkaAdmin.java")
+        with open(src, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()[:16]
+        classes = os.path.join(tempfile.gettempdir(), f"ib-it-kafka-admin-{digest}")
+        base = ["java", "-Dlog4j.configuration=file:/dev/null"]
+        if not os.path.exists(os.path.join(classes, "KafkaAdmin.class")):
+            if subprocess.run(["javac", "-version"], capture_output=True).returncode != 0:
+                return base + ["-cp", f"{libs}/*", src]
+            tmp = tempfile.mkdtemp(prefix="ib-it-kafka-admin-")
+            subprocess.run(["javac", "-nowarn", "-cp", f"{libs}/*", "-d", tmp, src], check=True,
+                           capture_output=True)
+            with contextlib.suppress(OSError):
+                os.rename(tmp, classes)  # atomic; a concurrent winner is just as good
+        return base + ["-cp", f"{classes}:{libs}/*", "KafkaAdmin"]
+
+    def create_topics(self, specs):
+        """specs: ["name:partitions:cleanup", ...], through the script's admin client."""
+        r = subprocess.run(self._admin_cmd() + [self.bootstrap, "create"] + list(specs),
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError(f"topic creation failed: {r.stderr[-2000:]}")
+
+
+_BROKER = None
+
+
+def broker():
+    global _BROKER
+    if _BROKER is None:
+        _BROKER = KafkaBroker()
+        _BROKER.ensure()
+    return _BROKER
+
+
+class Kcat:
+    def __init__(self, bootstrap):
+        self.bootstrap = bootstrap
+
+    def produce(self, topic, key, value, partition=None, headers=None):
+        """Produce one message (dict/list as JSON, or str) and wait for its delivery."""
+        cmd = ["kcat", "-P", "-b", self.bootstrap, "-t", topic, "-k", key, "-c", "1",
+               "-X", "message.timeout.ms=20000"]
+        if partition is not None:
+            cmd += ["-p", str(partition)]
+        for k, v in (headers or {}).items():
+            cmd += ["-H", f"{k}={v}"]
+        data = (value if isinstance(value, str) else json.dumps(value)).encode()
+        if b"\n" in data or not data:
+            raise ValueError("kcat sends one non-empty line per message: pass compact JSON")
+        data += b"\n"
+        r = subprocess.run(cmd, input=data, capture_output=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError(f"kcat produce to {topic} failed: {r.stderr.decode()[-500:]}")
+
+    def consume_all(self, topic):
+        """Every message of the topic from the beginning: list of dicts with key, value (parsed
+        JSON or text or None), raw, headers (dict), partition, offset."""
+        r = subprocess.run(["kcat", "-C", "-b", self.bootstrap, "-t", topic, "-J", "-e", "-q",
+                            "-o", "beginning", "-Z"], capture_output=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError(f"kcat consume {topic} failed: {r.stderr.decode()[-500:]}")
+        out = []
+        for line in r.stdout.decode().splitlines():
+            if not line.strip():
+                continue
+            m = json.loads(line)
+            h = m.get("headers") or []
+            headers = {h[i]: h[i + 1] for i in range(0, len(h) - 1, 2)}
+            raw = m.get("payload")
+            try:
+                value = json.loads(raw) if raw is not None else None
+            except ValueError:
+                value = raw
+            out.append({"key": m.get("key"), "value": value, "raw": raw, "headers": headers,
+                        "header_list": h, "partition": m["partition"], "offset": m["offset"]})
+        return out
+
+    def await_messages(self, topic, pred, timeout=20, count=1, what=None):
+        def check():
+            got = [m for m in self.consume_all(topic) if pred(m)]
+            return got if len(got) >= count else None
+        return await_true(check, timeout, what or f"{count} matching message(s) on {topic}",
+                          interval=0.3)
+
+
+# -- HTTP ---------------------------------------------------------------------------------------
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # http.client.HTTPMessage (case-insensitive get)
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def __repr__(self):
+        return f"<{self.status} {dict(self.headers.items())} {self.body[:300]!r}>"
+
+
+def http_request(base, method, path, body=None, headers=None, timeout=30):
+    """One request on a fresh connection. body: dict/list (sent as JSON), bytes or str."""
+    u = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    hdrs = dict(headers or {})
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    elif isinstance(body, str):
+        body = body.encode()
+    try:
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a server may answer (413) and close before reading the whole body
+        r = conn.getresponse()
+        return Response(r.status, r.headers, r.read())
+    finally:
+        conn.close()
+
+
+class Sim:
+    """The callback simulator as a child process on a free loopback port."""
+
+    def __init__(self, log_path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, SIM, "--listen", f"127.0.0.1:{self.port}", "--record",
+             log_path + ".jsonl"], stdout=self.log, stderr=subprocess.STDOUT)
+        await_true(self._up, 15, "callback sim to listen")
+
+    def _up(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError("callback sim exited")
+        try:
+            return http_request(self.base, "GET", "/_sim/healthz", timeout=2).status == 200
+        except OSError:
+            return False
+
+    def url(self, path):
+        return self.base + path
+
+    def script(self, path, responses=(), then=None):
+        spec = {"path": path, "responses": list(responses)}
+        if then is not None:
+            spec["then"] = then
+        r = http_request(self.base, "POST", "/_sim/script", spec)
+        assert r.status == 200, r
+
+    def requests(self, path=None):
+        q = "?" + urllib.parse.urlencode({"path": path}) if path else ""
+        return http_request(self.base, "GET", "/_sim/requests" + q).json()
+
+    def wait(self, count, timeout=30, path=None):
+        """Requests recorded (for path), once at least count exist; AssertionError on timeout."""
+        q = {"count": count, "timeout": timeout}
+        if path:
+            q["path"] = path
+        r = http_request(self.base, "GET", "/_sim/wait?" + urllib.parse.urlencode(q),
+                         timeout=timeout + 10)
+        got = r.json()
+        if r.status != 200:
+            raise AssertionError(f"callback sim: {len(got)} request(s) for {path or 'any path'} "
+                                 f"after {timeout}s, wanted {count}: {got}")
+        return got
+
+    def reset(self):
+        http_request(self.base, "POST", "/_sim/reset")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+# -- services -----------------------------------------------------------------------------------
+
+
+class Service:
+    """A service binary as a child process, its stdout+stderr in a log file."""
+
+    def __init__(self, name, binary, env, listen_port, log_path):
+        if not binary or not os.access(binary, os.X_OK):
+            raise unittest.SkipTest(f"{name} binary not found ({binary!r}); set IB_*_BIN")
+        self.name = name
+        self.base = f"http://127.0.0.1:{listen_port}"
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.proc = subprocess.Popen([binary], env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        _LIVE.add(self)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait_ready(self, timeout=60):
+        def ready():
+            if not self.alive():
+                raise AssertionError(f"{self.name} exited with {self.proc.returncode} before "
+                                     f"ready:\n{self.log_tail()}")
+            try:
+                return http_request(self.base, "GET", "/readyz", timeout=3).status == 200
+            except OSError:
+                return False
+        await_true(ready, timeout, f"{self.name} /readyz", interval=0.2)
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Signal and wait; returns the exit code (kills after timeout and raises)."""
+        _LIVE.discard(self)
+        if self.alive():
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.log.close()
+                raise AssertionError(f"{self.name} did not exit within {timeout}s of {sig!r}")
+        self.log.close()
+        return self.proc.returncode
+
+    def log_tail(self, lines=40):
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return b"".join(f.readlines()[-lines:]).decode("utf-8", "replace")
+
+
+_LIVE = set()
+
+
+@atexit.register
+def _kill_leftovers():
+    for svc in list(_LIVE):
+        with contextlib.suppress(Exception):
+            svc.stop(signal.SIGKILL, 5)
+
+
+# -- the stack: one per test class --------------------------------------------------------------
+
+
+class Stack:
+    """Broker (shared), per-class topics, tenants file, callback sim, gateway, worker."""
+
+    def __init__(self, name, with_worker=True, gateway_env=None, worker_env=None):
+        self.name = name
+        self.run_id = secrets.token_hex(4)
+        self.dir = os.environ.get("IB_TEST_ARTIFACTS_DIR") or tempfile.mkdtemp(prefix="ib-it-")
+        self.dir = os.path.join(self.dir, f"{name}-{self.run_id}")
+        os.makedirs(self.dir, exist_ok=True)
+        self.broker = broker()
+        self.kcat = Kcat(self.broker.bootstrap)
+        if os.environ.get("IB_TEST_DEFAULT_TOPICS") == "1":
+            self.topics = dict(DEFAULT_TOPICS)
+        else:
+            self.topics = {k: f"it-{self.run_id}.{v}" for k, v in DEFAULT_TOPICS.items()}
+            t = self.topics
+            self.broker.create_topics([f"{t['requested']}:6:delete", f"{t['status']}:6:delete",
+                                       f"{t['catalog']}:3:compact", f"{t['retry']}:6:delete",
+                                       f"{t['dlq']}:3:delete"])
+        # Two tenants; ids unique per run so compacted catalogs of other runs never interfere.
+        self.tenant_a = {"id": f"groove-tech-{self.run_id}", "token": "a-" + secrets.token_hex(16),
+                         "workable_token": "wa-" + secrets.token_hex(16)}
+        self.tenant_b = {"id": f"acme-{self.run_id}", "token": "b-" + secrets.token_hex(16),
+                         "workable_token": "wb-" + secrets.token_hex(16)}
+        self.tenants_file = os.path.join(self.dir, "tenants.json")
+        with open(self.tenants_file, "w", encoding="utf-8") as f:
+            json.dump({"tenants": [
+                {"id": t["id"], "api_token_sha256": [sha256_hex(t["token"])],
+                 "workable_token": t["workable_token"], "callback_hosts": ["127.0.0.1", "localhost"]}
+                for t in (self.tenant_a, self.tenant_b)]}, f, indent=2)
+        self.sim = Sim(os.path.join(self.dir, "callback-sim.log"))
+        self.gateway_port = free_port()
+        self.worker_port = free_port()
+        self.worker_group = f"it-{self.run_id}-worker"
+        self.gateway_env = dict(gateway_env or {})
+        self.worker_env = dict(worker_env or {})
+        self.gateway = None
+        self.worker = None
+        self._n = 0
+        try:
+            self.start_gateway()
+            if with_worker:
+                self.start_worker()
+        except BaseException:
+            self.close()
+            raise
+
+    # environment shared by both services
+    def _env(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TOPIC_", "KAFKA_"))}
+        env.update({
+            "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap,
+            "TENANTS_FILE": self.tenants_file,
+            "ALLOW_INSECURE_CALLBACKS": "1",
+            "LOG_LEVEL": os.environ.get("IB_TEST_LOG_LEVEL", "info"),
+            "TOPIC_REQUESTED": self.topics["requested"],
+            "TOPIC_STATUS": self.topics["status"],
+            "TOPIC_CATALOG": self.topics["catalog"],
+            "TOPIC_RETRY": self.topics["retry"],
+            "TOPIC_DLQ": self.topics["dlq"],
+        })
+        return env
+
+    def start_gateway(self):
+        env = self._env()
+        env.update({"GATEWAY_LISTEN": f"127.0.0.1:{self.gateway_port}",
+                    "INTERVIEW_ID_SECRET": "it-secret-" + self.run_id})
+        env.update(self.gateway_env)
+        self.gateway = Service("api-gateway", os.environ.get("IB_GATEWAY_BIN"), env,
+                               self.gateway_port, os.path.join(self.dir, "api-gateway.log"))
+        self.gateway.wait_ready()
+        return self.gateway
+
+    def start_worker(self):
+        env = self._env()
+        env.update({"WORKER_LISTEN": f"127.0.0.1:{self.worker_port}",
+                    "WORKER_GROUP_ID": self.worker_group,
+                    "RETRY_SCHEDULE": "0s,1s", "CALLBACK_TIMEOUT": "5s"})
+        env.update(self.worker_env)
+        self.worker = Service("results-worker", os.environ.get("IB_WORKER_BIN"), env,
+                              self.worker_port, os.path.join(self.dir, "results-worker.log"))
+        self.worker.wait_ready()
+        return self.worker
+
+    def close(self):
+        for svc in (self.worker, self.gateway):
+            if svc is not None:
+                with contextlib.suppress(Exception):
+                    svc.stop(signal.SIGTERM, 20)
+        with contextlib.suppress(Exception):
+            self.sim.stop()
+
+    def diagnostics(self):
+        parts = [f"artifacts: {self.dir}"]
+        for svc in (self.gateway, self.worker):
+            if svc is not None:
+                parts.append(f"--- {svc.name} log (tail) ---\n{svc.log_tail(60)}")
+        return "\n".join(parts)
+
+    # -- helpers for tests --
+
+    def unique(self, prefix="i"):
+        self._n += 1
+        return f"{prefix}{self.run_id}{self._n}"
+
+    def gw(self, method, path, body=None, token=None, headers=None, timeout=30):
+        hdrs = dict(headers or {})
+        if token is not None:
+            hdrs["Authorization"] = f"Bearer {token}"
+        return http_request(self.gateway.base, method, path, body, hdrs, timeout)
+
+    def interview_body(self, callback_path=None, **overrides):
+        body = json.loads(json.dumps(CONTRACT_POST_BODY))
+        body["callback_url"] = self.sim.url(callback_path or f"/interviews/{self.unique('cb')}")
+        body.update(overrides)
+        return body
+
+    def publish_catalog(self, tenant, catalog):
+        self.kcat.produce(self.topics["catalog"], tenant["id"], catalog)
+
+    def await_templates(self, tenant, catalog, timeout=20):
+        want = {"interview_templates": catalog["interview_templates"]}
+        last = {}
+
+        def check():
+            r = self.gw("GET", "/interview-templates", token=tenant["token"])
+            last["r"] = r
+            return r.status == 200 and r.json() == want
+        try:
+            await_true(check, timeout, "GET /interview-templates to serve the published catalog",
+                       interval=0.2)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; wanted 200 {want}, last got {last.get('r')!r}") from None
+
+    def requested_events(self, key=None):
+        return [m for m in self.kcat.consume_all(self.topics["requested"])
+                if key is None or m["key"] == key]
+
+    def create_interview(self, tenant=None, callback_path=None, partition=None, tries=60):
+        """POST /interviews (201 required); returns (interview_id, callback_path, partition of
+        its interviews.requested event). With partition, posts fresh interviews until one's
+        event lands there, so a status event can be co-partitioned with it and ordered after
+        another one."""
+        tenant = tenant or self.tenant_a
+        for _ in range(tries):
+            path = callback_path or f"/interviews/{self.unique('cb')}"
+            r = self.gw("POST", "/interviews", self.interview_body(path), token=tenant["token"])
+            if r.status != 201:
+                raise AssertionError(f"POST /interviews: wanted 201, got {r!r}")
+            iid = r.json()["interview_id"]
+            ev = self.kcat.await_messages(self.topics["requested"], lambda m: m["key"] == iid,
+                                          what=f"interviews.requested event of {iid}")[0]
+            if partition is None or ev["partition"] == partition:
+                return iid, path, ev["partition"]
+            callback_path = None
+        raise AssertionError(f"no interview landed on partition {partition} in {tries} tries")
+
+    def publish_status(self, event, partition=None):
+        self.kcat.produce(self.topics["status"], event["interview_id"], event, partition)
+
+
+class StackTestCase(unittest.TestCase):
+    """Base class: one stack per test class; service log tails printed when a test fails."""
+
+    stack = None
+    with_worker = True
+    gateway_env = None
+    worker_env = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack(cls.__name__, cls.with_worker, cls.gateway_env, cls.worker_env)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.stack is not None:
+            cls.stack.close()
+
+    def _failed(self):
+        result = getattr(self._outcome, "result", None)
+        if result is None:
+            return False
+        return any(t is self for t, _ in result.failures + result.errors)
+
+    def tearDown(self):
+        if self._failed() and self.stack is not None:
+            sys.stderr.write("\n" + self.stack.diagnostics() + "\n")
+
+    # assertions shared by the test modules
+    def assertError(self, resp, status, message=None):
+        """A contract error: exact status, JSON body {"status": N, "message": "..."}."""
+        self.assertEqual(resp.status, status, resp)
+        ctype = resp.headers.get("Content-Type", "")
+        self.assertTrue(ctype.startswith("application/json"), f"Content-Type {ctype!r}: {resp!r}")
+        body = resp.json()
+        self.assertEqual(set(body), {"status", "message"}, resp)
+        self.assertEqual(body["status"], status, resp)
+        self.assertIsInstance(body["message"], str, resp)
+        self.assertTrue(body["message"], resp)
+        if message is not None:
+            self.assertEqual(body["message"], message, resp)
+        return body
+
+
+def main(argv):
+    cmd = argv[1] if len(argv) > 1 else ""
+    b = KafkaBroker()
+    if cmd == "kafka-start":
+        if b.external:
+            return 0
+        return b.start()
+    if cmd == "kafka-stop":
+        if b.external:
+            return 0
+        return b.stop()
+    sys.stderr.write("usage: harness.py kafka-start|kafka-stop\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

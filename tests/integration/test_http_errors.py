@@ -1,0 +1,227 @@
+"""api-gateway over HTTP: every contract error with its exact status and body; tenant isolation.
+
+Errors are {"status": N, "message": "..."} with Content-Type application/json (contract
+"Errors" table and design.md "The HTTP surface").
+"""
+
+import json
+import unittest
+
+from harness import StackTestCase, sha256_hex
+
+CATALOG_A = {
+    "interview_templates": [{"id": "12345", "name": "Operations Interview"},
+                            {"id": "2", "name": "Java Interview"}],
+    "jobs": [{"id": "6789", "name": "Operations Manager"},
+             {"id": "yec3", "name": "Treasury Manager"}],
+}
+CATALOG_B = {
+    "interview_templates": [{"id": "b-1", "name": "Aptitude Interview"}],
+}
+
+
+class HttpErrorsTest(StackTestCase):
+    with_worker = False
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        s = cls.stack
+        s.publish_catalog(s.tenant_a, CATALOG_A)
+        s.publish_catalog(s.tenant_b, CATALOG_B)
+        s.await_templates(s.tenant_a, CATALOG_A)
+        s.await_templates(s.tenant_b, CATALOG_B)
+
+    def post(self, body, token="A", headers=None):
+        s = self.stack
+        hdrs = {"Content-Type": "application/json"}
+        hdrs.update(headers or {})
+        if token == "A":
+            token = s.tenant_a["token"]
+        if token is not None:
+            hdrs["Authorization"] = f"Bearer {token}"
+        return s.gw("POST", "/interviews", body, headers=hdrs)
+
+    def body(self, **overrides):
+        return self.stack.interview_body(**overrides)
+
+    def assertNoSecrets(self, resp):
+        for t in (self.stack.tenant_a, self.stack.tenant_b):
+            self.assertNotIn(t["token"].encode(), resp.body)
+            self.assertNotIn(t["workable_token"].encode(), resp.body)
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def test_healthz(self):
+        r = self.stack.gw("GET", "/healthz")
+        self.assertEqual(r.status, 200, r)
+
+    def test_readyz(self):
+        self.assertEqual(self.stack.gw("GET", "/readyz").status, 200)
+
+    # -- authentication -----------------------------------------------------------------------
+
+    def test_missing_token(self):
+        r = self.stack.gw("GET", "/interview-templates")
+        self.assertError(r, 401, "Missing Token")
+        r = self.post(self.body(), token=None)
+        self.assertError(r, 401, "Missing Token")
+
+    def test_invalid_token(self):
+        r = self.stack.gw("GET", "/interview-templates", token="not-a-token")
+        self.assertError(r, 401, "Invalid Token")
+        r = self.post(self.body(), token="not-a-token")
+        self.assertError(r, 401, "Invalid Token")
+        # The token's SHA-256 (what the tenants file stores) is not itself a token.
+        r = self.stack.gw("GET", "/interview-templates",
+                          token=sha256_hex(self.stack.tenant_a["token"]))
+        self.assertError(r, 401, "Invalid Token")
+
+    def test_non_bearer_scheme(self):
+        for value in ("Basic xyz", f"Basic {self.stack.tenant_a['token']}",
+                      self.stack.tenant_a["token"], "Bearer"):
+            with self.subTest(authorization=value):
+                r = self.stack.gw("GET", "/interview-templates",
+                                  headers={"Authorization": value})
+                body = self.assertError(r, 401)
+                self.assertIn(body["message"], ("Missing Token", "Invalid Token"), r)
+                self.assertNoSecrets(r)
+
+    # -- body validation ----------------------------------------------------------------------
+
+    def test_malformed_json(self):
+        r = self.post(b'{"interview_template_id": "12345", ')
+        self.assertError(r, 400, "Invalid JSON")
+        # The contract's own example, trailing comma included, is not JSON.
+        text = json.dumps(self.body(), indent=2).replace(
+            '"lakita_marrero@gmail.com"', '"lakita_marrero@gmail.com",')
+        self.assertIn('gmail.com",\n', text)
+        self.assertError(self.post(text.encode()), 400, "Invalid JSON")
+
+    def test_empty_body(self):
+        self.assertError(self.post(b""), 400, "Invalid JSON")
+
+    def test_duplicate_keys(self):
+        text = json.dumps(self.body())
+        dup = text.replace('"job_title": ', '"job_title": "First", "job_title": ', 1)
+        self.assertIn('"job_title": "First", "job_title": ', dup)
+        self.assertError(self.post(dup.encode()), 400, "Invalid JSON")
+        # ...also inside a nested object.
+        dup2 = text.replace('"first_name": ', '"first_name": "X", "first_name": ', 1)
+        self.assertError(self.post(dup2.encode()), 400, "Invalid JSON")
+
+    def test_invalid_utf8(self):
+        raw = json.dumps(self.body()).encode().replace(b"Marrero", b"Marr\xff\xfero")
+        self.assertError(self.post(raw), 400, "Invalid JSON")
+
+    def test_wrong_type_fields(self):
+        cases = [
+            ({"job_title": 42}, "Invalid field: job_title should be a string"),
+            ({"callback_url": ["x"]}, "Invalid field: callback_url should be a string"),
+        ]
+        for override, message in cases:
+            with self.subTest(override=override):
+                self.assertError(self.post(self.body(**override)), 400, message)
+        body = self.body()
+        body["candidate"]["email"] = 12
+        self.assertError(self.post(body), 400, "Invalid field: candidate.email should be a string")
+
+    def test_missing_fields(self):
+        body = self.body()
+        del body["callback_url"]
+        self.assertError(self.post(body), 422, "Missing field: callback_url should be provided")
+        body = self.body()
+        del body["job_title"]
+        self.assertError(self.post(body), 422, "Missing field: job_title should be provided")
+        body = self.body()
+        del body["candidate"]["first_name"]
+        self.assertError(self.post(body), 422,
+                         "Missing field: candidate.first_name should be provided")
+        body = self.body()
+        del body["candidate"]
+        self.assertError(self.post(body), 422, "Missing field: candidate should be provided")
+
+    def test_unknown_template(self):
+        r = self.post(self.body(interview_template_id="no-such-template"))
+        self.assertError(r, 422)
+
+    def test_body_too_large(self):
+        body = self.body(preferences={"blob": "x" * (70 * 1024)})
+        r = self.post(body)
+        self.assertError(r, 413)
+
+    def test_wrong_content_type(self):
+        r = self.post(json.dumps(self.body()).encode(), headers={"Content-Type": "text/plain"})
+        self.assertError(r, 415)
+
+    def test_rejected_requests_produce_no_event(self):
+        """Requests answered with an error leave nothing in interviews.requested."""
+        s = self.stack
+        bad_urls = []
+
+        def bad(status, body, **kw):
+            bad_urls.append(body["callback_url"])
+            r = self.post(body, **kw)
+            self.assertEqual(r.status, status, r)
+        bad(401, self.body(), token=None)
+        bad(401, self.body(), token="wrong")
+        bad(400, self.body(job_title=1))
+        bad(422, self.body(interview_template_id="nope"))
+        b = self.body()
+        del b["candidate"]["last_name"]
+        bad(422, b)
+        good = self.body()
+        r = self.post(good)
+        self.assertEqual(r.status, 201, r)
+        iid = r.json()["interview_id"]
+        events = s.kcat.await_messages(s.topics["requested"], lambda m: m["key"] == iid)
+        self.assertEqual(events[0]["value"]["callback_url"], good["callback_url"])
+        urls = {m["value"].get("callback_url") for m in s.requested_events()
+                if isinstance(m["value"], dict)}
+        self.assertFalse(urls & set(bad_urls), urls & set(bad_urls))
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def test_unknown_path(self):
+        r = self.stack.gw("GET", "/no-such-endpoint", token=self.stack.tenant_a["token"])
+        self.assertError(r, 404)
+
+    def test_wrong_method(self):
+        token = self.stack.tenant_a["token"]
+        r = self.stack.gw("DELETE", "/interviews", token=token)
+        self.assertError(r, 405)
+        self.assertIn("POST", r.headers.get("Allow", ""), r)
+        r = self.stack.gw("POST", "/interview-templates", {}, token=token)
+        self.assertError(r, 405)
+        self.assertIn("GET", r.headers.get("Allow", ""), r)
+        self.assertNotIn("POST", r.headers.get("Allow", ""), r)
+
+    # -- listings and tenant isolation ---------------------------------------------------------
+
+    def test_tenant_isolation_templates(self):
+        s = self.stack
+        ra = s.gw("GET", "/interview-templates", token=s.tenant_a["token"])
+        rb = s.gw("GET", "/interview-templates", token=s.tenant_b["token"])
+        self.assertEqual(ra.json(), {"interview_templates": CATALOG_A["interview_templates"]})
+        self.assertEqual(rb.json(), {"interview_templates": CATALOG_B["interview_templates"]})
+        # B cannot create an interview from A's template.
+        r = self.post(self.body(), token=s.tenant_b["token"])
+        self.assertError(r, 422)
+
+    def test_tenant_isolation_interview(self):
+        s = self.stack
+        r = self.post(self.body())
+        self.assertEqual(r.status, 201, r)
+        iid = r.json()["interview_id"]
+        rb = s.gw("GET", f"/interviews/{iid}", token=s.tenant_b["token"])
+        self.assertError(rb, 404)
+
+    def test_jobs_listing(self):
+        s = self.stack
+        r = s.gw("GET", "/jobs", token=s.tenant_a["token"])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"jobs": CATALOG_A["jobs"]})
+
+
+if __name__ == "__main__":
+    unittest.main()
