@@ -1,0 +1,37 @@
+/* The gateway's configuration: one descriptor table (gw_config_table), one struct. */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stddef.h>
+
+#include "ib/common.h"
+#include "ib/config.h"
+#include "ib/log.h"
+
+typedef struct {
+    char *kafka_bootstrap_servers;
+    char *tenants_file;
+    char *gateway_listen;
+    char *topic_requested;
+    char *topic_catalog;
+    char *topic_status;
+    long produce_timeout_ms; /* message.timeout.ms; a waiting POST gets 503 after it */
+    char *interview_id_secret;
+    int allow_insecure_callbacks;
+    char *log_level;
+    ib_log_level_t log_level_value; /* parsed from log_level by gw_config_load */
+} gw_config_t;
+
+/* The table README's configuration reference is checked against. */
+extern const ib_conf_desc_t gw_config_table[];
+extern const size_t gw_config_table_len;
+
+/* Loads defaults then the environment (get == NULL: getenv) into cfg (zeroed by the call), then
+ * checks what the table cannot express (LOG_LEVEL, GATEWAY_LISTEN). On error writes "NAME: reason"
+ * into errstr, frees what was loaded and returns IB_ERR. */
+ib_rc_t gw_config_load(gw_config_t *cfg, ib_getenv_fn *get, void *opaque, char *errstr,
+                       size_t errstr_size) IB_WUR;
+/* Frees the strings; accepts a zeroed struct. */
+void gw_config_free(gw_config_t *cfg);
+
+#endif

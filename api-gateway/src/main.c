@@ -1,0 +1,97 @@
+/* api-gateway: config, log, start, wait for SIGTERM/SIGINT, drain, exit code. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <curl/curl.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "ib/log.h"
+#include "ib/tenants.h"
+#include "producer.h"
+#include "server.h"
+
+#define DRAIN_EXTRA_MS 2000
+#define RESUME_WAIT_MS 2000
+
+int main(void)
+{
+    char errstr[1024];
+    gw_config_t cfg;
+    ib_tenants_t *tenants = NULL;
+    gw_catalog_t *catalog = NULL;
+    gw_producer_t *producer = NULL;
+    gw_server_t *srv = NULL;
+    sigset_t sigs;
+    int sig = 0;
+    int code = EXIT_FAILURE;
+
+    /* Every thread started from here on inherits the mask; the signals are taken by sigwait. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    ib_log_init("api-gateway", IB_LOG_INFO);
+    if (gw_config_load(&cfg, NULL, NULL, errstr, sizeof(errstr)) != IB_OK) {
+        IB_ERROR("configuration: %s", errstr);
+        return EXIT_FAILURE;
+    }
+    ib_log_init("api-gateway", cfg.log_level_value);
+    ib_config_dump(gw_config_table, gw_config_table_len, &cfg);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        IB_ERROR("curl_global_init failed");
+        goto out;
+    }
+
+    tenants = ib_tenants_load(cfg.tenants_file, errstr, sizeof(errstr));
+    if (tenants == NULL) {
+        IB_ERROR("%s", errstr);
+        goto out;
+    }
+    IB_INFO("%zu tenant(s) loaded", tenants->count);
+
+    catalog = gw_catalog_new(cfg.kafka_bootstrap_servers, cfg.topic_catalog);
+    if (catalog == NULL || gw_catalog_start(catalog, errstr, sizeof(errstr)) != IB_OK) {
+        IB_ERROR("catalog: %s", catalog == NULL ? "out of memory" : errstr);
+        goto out;
+    }
+    producer = gw_producer_new(cfg.kafka_bootstrap_servers, cfg.produce_timeout_ms, errstr,
+                               sizeof(errstr));
+    if (producer == NULL) {
+        IB_ERROR("%s", errstr);
+        goto out;
+    }
+    gw_app_t app = {&cfg, tenants, catalog, producer};
+    srv = gw_server_start(&app, errstr, sizeof(errstr));
+    if (srv == NULL) {
+        IB_ERROR("%s", errstr);
+        goto out;
+    }
+
+    if (sigwait(&sigs, &sig) != 0)
+        sig = 0;
+    IB_INFO("signal %d: draining", sig);
+
+    /* library-notes' order: stop accepting, flush Kafka, resume every suspended connection,
+     * stop the daemon, destroy the producer. */
+    gw_server_quiesce(srv);
+    if (gw_producer_flush(producer, (int)cfg.produce_timeout_ms + DRAIN_EXTRA_MS) != IB_OK)
+        IB_WARN("shutdown: Kafka flush timed out");
+    gw_server_resume_all(srv, RESUME_WAIT_MS);
+    gw_server_stop(srv);
+    srv = NULL;
+    code = EXIT_SUCCESS;
+out:
+    gw_server_stop(srv);
+    gw_producer_destroy(producer);
+    gw_catalog_destroy(catalog);
+    ib_tenants_free(tenants);
+    curl_global_cleanup();
+    IB_INFO("stopped");
+    gw_config_free(&cfg);
+    return code;
+}

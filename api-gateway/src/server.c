@@ -1,0 +1,485 @@
+#include "server.h"
+
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ib/log.h"
+#include "router.h"
+
+#define CONNECTION_TIMEOUT_S    30u
+#define CONNECTION_LIMIT        1000u
+#define CONNECTION_MEMORY_LIMIT ((size_t)64 * 1024)
+#define DISCARD_MAX             ((size_t)1024 * 1024)
+#define SWEEP_INTERVAL_MS       200
+#define LOG_PATH_MAX            256
+
+struct gw_pending {
+    gw_server_t *srv;
+    struct MHD_Connection *conn;
+    atomic_int refs;
+    /* Under srv->pending_mu: */
+    gw_outcome_t outcome;
+    long long deadline_ms;
+    gw_pending_t *prev;
+    gw_pending_t *next;
+    int linked;
+};
+
+struct gw_server {
+    const gw_app_t *app;
+    struct MHD_Daemon *daemon;
+    MHD_socket quiesced_fd;
+    struct sockaddr_storage addr;
+    atomic_int draining;
+    atomic_int active_requests;
+
+    pthread_mutex_t pending_mu;
+    pthread_cond_t sweep_cv;
+    gw_pending_t *waiting; /* suspended connections, under pending_mu */
+    int sweep_stop;        /* under pending_mu */
+    pthread_t sweeper;
+    int sweeper_started;
+};
+
+/* ---- responses ---- */
+
+enum MHD_Result gw_respond_json(gw_request_t *req, unsigned int status, json_t *body,
+                                const char *header, const char *value)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (text == NULL)
+        return MHD_NO;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (header != NULL && value != NULL)
+        MHD_add_response_header(resp, header, value);
+    if (gw_server_draining(req->srv))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    if (ret == MHD_YES)
+        req->status = status;
+    return ret;
+}
+
+enum MHD_Result gw_respond_error(gw_request_t *req, unsigned int status, const char *message,
+                                 const char *header, const char *value)
+{
+    json_t *body = json_pack("{s:I,s:s}", "status", (json_int_t)status, "message", message);
+    if (body == NULL)
+        return MHD_NO;
+    return gw_respond_json(req, status, body, header, value);
+}
+
+enum MHD_Result gw_reject(gw_request_t *req, unsigned int status, const char *message,
+                          const char *header, const char *value)
+{
+    const char *cl =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *expect =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    unsigned long long len = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+    int body_follows = te != NULL || len > 0;
+
+    if (!body_follows || expect != NULL || len > DISCARD_MAX)
+        return gw_respond_error(req, status, message, header, value);
+    req->deferred_status = status;
+    req->deferred_message = message;
+    req->deferred_header = header;
+    req->deferred_value = value;
+    return MHD_YES;
+}
+
+/* ---- suspended connections ---- */
+
+static void unlink_pending(gw_server_t *srv, gw_pending_t *pd)
+{
+    if (!pd->linked)
+        return;
+    if (pd->prev != NULL)
+        pd->prev->next = pd->next;
+    else
+        srv->waiting = pd->next;
+    if (pd->next != NULL)
+        pd->next->prev = pd->prev;
+    pd->prev = pd->next = NULL;
+    pd->linked = 0;
+}
+
+gw_pending_t *gw_server_suspend(gw_request_t *req, long long deadline_ms)
+{
+    gw_server_t *srv = req->srv;
+    gw_pending_t *pd = calloc(1, sizeof(*pd));
+    if (pd == NULL)
+        return NULL;
+    pd->srv = srv;
+    pd->conn = req->conn;
+    atomic_init(&pd->refs, 2);
+    pd->outcome = GW_OUTCOME_WAITING;
+    pd->deadline_ms = deadline_ms;
+    req->pending = pd;
+
+    /* Suspend before anything can complete it: a report arriving at once finds it suspended. */
+    MHD_suspend_connection(req->conn);
+    pthread_mutex_lock(&srv->pending_mu);
+    pd->next = srv->waiting;
+    if (srv->waiting != NULL)
+        srv->waiting->prev = pd;
+    srv->waiting = pd;
+    pd->linked = 1;
+    pthread_mutex_unlock(&srv->pending_mu);
+    return pd;
+}
+
+void gw_pending_complete(gw_pending_t *pd, gw_outcome_t outcome)
+{
+    gw_server_t *srv = pd->srv;
+
+    pthread_mutex_lock(&srv->pending_mu);
+    if (pd->outcome != GW_OUTCOME_WAITING) {
+        pthread_mutex_unlock(&srv->pending_mu);
+        return;
+    }
+    pd->outcome = outcome;
+    unlink_pending(srv, pd);
+    pthread_mutex_unlock(&srv->pending_mu);
+    /* The connection stays suspended (and alive) until this resume: only the first completion
+     * gets here. */
+    MHD_resume_connection(pd->conn);
+}
+
+void gw_pending_release(gw_pending_t *pd)
+{
+    if (pd != NULL && atomic_fetch_sub(&pd->refs, 1) == 1)
+        free(pd);
+}
+
+gw_outcome_t gw_pending_outcome(gw_pending_t *pd)
+{
+    pthread_mutex_lock(&pd->srv->pending_mu);
+    gw_outcome_t o = pd->outcome;
+    pthread_mutex_unlock(&pd->srv->pending_mu);
+    return o;
+}
+
+/* Completes, with outcome, every waiting connection whose deadline passed (all when
+ * everything is set). Resumes outside the lock. */
+static size_t complete_waiting(gw_server_t *srv, gw_outcome_t outcome, int everything)
+{
+    gw_pending_t *batch[64];
+    size_t total = 0;
+    size_t n;
+
+    do {
+        long long now = ib_now_ms();
+        n = 0;
+        pthread_mutex_lock(&srv->pending_mu);
+        gw_pending_t *pd = srv->waiting;
+        while (pd != NULL && n < IB_ARRAY_LEN(batch)) {
+            gw_pending_t *next = pd->next;
+            if (everything || pd->deadline_ms <= now) {
+                pd->outcome = outcome;
+                unlink_pending(srv, pd);
+                batch[n++] = pd;
+            }
+            pd = next;
+        }
+        pthread_mutex_unlock(&srv->pending_mu);
+        for (size_t i = 0; i < n; i++)
+            MHD_resume_connection(batch[i]->conn);
+        total += n;
+    } while (n == IB_ARRAY_LEN(batch));
+    return total;
+}
+
+/* Our own deadline: MHD never times out a suspended connection. */
+static void *sweeper_main(void *arg)
+{
+    gw_server_t *srv = arg;
+
+    pthread_mutex_lock(&srv->pending_mu);
+    while (!srv->sweep_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += SWEEP_INTERVAL_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->sweep_cv, &srv->pending_mu, &ts);
+        if (srv->sweep_stop)
+            break;
+        pthread_mutex_unlock(&srv->pending_mu);
+        size_t n = complete_waiting(srv, GW_OUTCOME_TIMED_OUT, 0);
+        if (n > 0)
+            IB_WARN("%zu request(s) got no delivery report before their deadline: 503", n);
+        pthread_mutex_lock(&srv->pending_mu);
+    }
+    pthread_mutex_unlock(&srv->pending_mu);
+    return NULL;
+}
+
+/* ---- MHD callbacks ---- */
+
+static gw_request_t *request_new(gw_server_t *srv, struct MHD_Connection *conn, const char *url,
+                                 const char *method)
+{
+    gw_request_t *req = calloc(1, sizeof(*req));
+    if (req == NULL)
+        return NULL;
+    req->srv = srv;
+    req->app = srv->app;
+    req->conn = conn;
+    req->url = url;
+    req->method = method;
+    req->start_ms = ib_now_ms();
+    atomic_fetch_add(&srv->active_requests, 1);
+    return req;
+}
+
+static void request_log(const gw_request_t *req, enum MHD_RequestTerminationCode toe)
+{
+    static const char *const toe_names[] = {
+        "ok", "error", "timeout", "daemon shutdown", "read error", "client abort"};
+    long long duration = ib_now_ms() - req->start_ms;
+    json_t *fields = json_pack("{s:s,s:s%,s:i,s:I}", "method", req->method, "path", req->url,
+                               strnlen(req->url, LOG_PATH_MAX), "status", (int)req->status,
+                               "duration_ms", (json_int_t)duration);
+    if (fields == NULL)
+        return;
+    if (req->tenant != NULL)
+        json_object_set_new(fields, "tenant", json_string(req->tenant->id));
+    if (req->interview_id[0] != '\0')
+        json_object_set_new(fields, "interview_id", json_string(req->interview_id));
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        json_object_set_new(
+            fields, "termination",
+            json_string((size_t)toe < IB_ARRAY_LEN(toe_names) ? toe_names[toe] : "unknown"));
+    ib_log_fields(req->status >= 500 || req->status == 0 ? IB_LOG_WARN : IB_LOG_INFO, fields,
+                  "request");
+    json_decref(fields);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    gw_server_t *srv = cls;
+    gw_request_t *req = *con_cls;
+    (void)conn;
+    if (req == NULL)
+        return;
+    request_log(req, toe);
+    gw_pending_release(req->pending);
+    free(req->body);
+    free(req);
+    *con_cls = NULL;
+    atomic_fetch_sub(&srv->active_requests, 1);
+}
+
+/* Keeps at most GW_BODY_MAX bytes; the rest is counted and dropped (answered 413). IB_ERR when
+ * the client keeps sending far past the cap. */
+static ib_rc_t append_body(gw_request_t *req, const char *data, size_t len)
+{
+    if (req->deferred_status != 0 || req->body_discarded > 0 || len > GW_BODY_MAX - req->body_len) {
+        req->body_discarded += len;
+        return req->body_discarded > DISCARD_MAX ? IB_ERR : IB_OK;
+    }
+    if (req->body_len + len + 1 > req->body_cap) {
+        size_t cap = req->body_cap == 0 ? 1024 : req->body_cap;
+        while (cap < req->body_len + len + 1)
+            cap *= 2;
+        char *grown = realloc(req->body, cap);
+        if (grown == NULL)
+            return IB_ERR;
+        req->body = grown;
+        req->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, data, len);
+    req->body_len += len;
+    req->body[req->body_len] = '\0';
+    return IB_OK;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
+{
+    gw_server_t *srv = cls;
+    gw_request_t *req = *con_cls;
+    (void)version;
+
+    if (req == NULL) {
+        req = request_new(srv, conn, url, method);
+        if (req == NULL)
+            return MHD_NO;
+        *con_cls = req;
+        return gw_router_begin(req);
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (req->status != 0)
+            return MHD_YES; /* already answered: drop the rest */
+        return append_body(req, upload_data, n) == IB_OK ? MHD_YES : MHD_NO;
+    }
+    if (req->status != 0)
+        return MHD_YES;
+    if (req->deferred_status != 0)
+        return gw_respond_error(req, req->deferred_status, req->deferred_message,
+                                req->deferred_header, req->deferred_value);
+    if (req->pending != NULL)
+        return gw_router_resumed(req);
+    return gw_router_complete(req);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) IB_PRINTF(2, 0);
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char buf[512];
+    (void)cls;
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    size_t len = strlen(buf);
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        buf[--len] = '\0';
+    json_t *fields = json_pack("{s:s}", "component", "libmicrohttpd");
+    ib_log_fields(IB_LOG_WARN, fields, "%s", buf);
+    json_decref(fields);
+}
+
+static ib_rc_t resolve_listen(gw_server_t *srv, const char *listen, char *errstr,
+                              size_t errstr_size)
+{
+    char host[256];
+    char port_text[8];
+    unsigned short port;
+    struct addrinfo hints;
+    struct addrinfo *res = NULL;
+
+    if (ib_listen_parse(listen, host, sizeof(host), &port) != IB_OK) {
+        snprintf(errstr, errstr_size, "GATEWAY_LISTEN: must be host:port");
+        return IB_ERR;
+    }
+    snprintf(port_text, sizeof(port_text), "%u", (unsigned)port);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(host[0] != '\0' ? host : NULL, port_text, &hints, &res);
+    if (gai != 0 || res == NULL) {
+        snprintf(errstr, errstr_size, "GATEWAY_LISTEN: %s: %s", host, gai_strerror(gai));
+        return IB_ERR;
+    }
+    memcpy(&srv->addr, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return IB_OK;
+}
+
+gw_server_t *gw_server_start(const gw_app_t *app, char *errstr, size_t errstr_size)
+{
+    gw_server_t *srv = calloc(1, sizeof(*srv));
+    if (srv == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    srv->app = app;
+    srv->quiesced_fd = MHD_INVALID_SOCKET;
+    pthread_mutex_init(&srv->pending_mu, NULL);
+    pthread_cond_init(&srv->sweep_cv, NULL);
+    if (resolve_listen(srv, app->cfg->gateway_listen, errstr, errstr_size) != IB_OK)
+        goto fail;
+
+    unsigned int flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (srv->addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    srv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, srv,
+        /* First, so that MHD's own messages about the other options reach our log too. */
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&srv->addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+        CONNECTION_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    if (srv->daemon == NULL) {
+        snprintf(errstr, errstr_size, "GATEWAY_LISTEN: cannot listen on %s",
+                 app->cfg->gateway_listen);
+        goto fail;
+    }
+    if (pthread_create(&srv->sweeper, NULL, sweeper_main, srv) != 0) {
+        snprintf(errstr, errstr_size, "cannot start the deadline thread");
+        goto fail;
+    }
+    srv->sweeper_started = 1;
+    IB_INFO("listening on %s", app->cfg->gateway_listen);
+    return srv;
+fail:
+    gw_server_stop(srv);
+    return NULL;
+}
+
+void gw_server_quiesce(gw_server_t *srv)
+{
+    atomic_store(&srv->draining, 1);
+    if (srv->daemon != NULL && srv->quiesced_fd == MHD_INVALID_SOCKET)
+        srv->quiesced_fd = MHD_quiesce_daemon(srv->daemon);
+}
+
+int gw_server_draining(const gw_server_t *srv)
+{
+    return atomic_load(&srv->draining);
+}
+
+void gw_server_resume_all(gw_server_t *srv, int wait_ms)
+{
+    size_t n = complete_waiting(srv, GW_OUTCOME_SHUTDOWN, 1);
+    if (n > 0)
+        IB_WARN("shutdown: %zu request(s) still waiting for Kafka answered 503", n);
+    long long until = ib_now_ms() + wait_ms;
+    while (atomic_load(&srv->active_requests) > 0 && ib_now_ms() < until) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    int left = atomic_load(&srv->active_requests);
+    if (left > 0)
+        IB_WARN("shutdown: %d request(s) still open, closing them", left);
+}
+
+void gw_server_stop(gw_server_t *srv)
+{
+    if (srv == NULL)
+        return;
+    if (srv->sweeper_started) {
+        pthread_mutex_lock(&srv->pending_mu);
+        srv->sweep_stop = 1;
+        pthread_cond_signal(&srv->sweep_cv);
+        pthread_mutex_unlock(&srv->pending_mu);
+        pthread_join(srv->sweeper, NULL);
+    }
+    /* Stopping with suspended connections is an API violation: answer them first. */
+    complete_waiting(srv, GW_OUTCOME_SHUTDOWN, 1);
+    if (srv->daemon != NULL)
+        MHD_stop_daemon(srv->daemon);
+    if (srv->quiesced_fd != MHD_INVALID_SOCKET)
+        close(srv->quiesced_fd);
+    pthread_cond_destroy(&srv->sweep_cv);
+    pthread_mutex_destroy(&srv->pending_mu);
+    free(srv);
+}

@@ -1,0 +1,54 @@
+/* POST /interviews body -> a validated request, or the contract's error. Pure: no I/O, no Kafka. */
+#ifndef GW_VALIDATE_H
+#define GW_VALIDATE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "ib/common.h"
+#include "ib/tenants.h"
+
+#define GW_ERROR_MESSAGE_MAX 256
+
+/* An HTTP error as the contract shapes it: {"status": status, "message": message}. */
+typedef struct {
+    unsigned int status;
+    char message[GW_ERROR_MESSAGE_MAX];
+} gw_error_t;
+
+/* A validated POST /interviews. Everything is owned by the struct (gw_interview_request_clear). */
+typedef struct {
+    char *interview_template_id; /* a JSON integer is normalised to its decimal string */
+    char *job_id;                /* NULL when absent */
+    char *job_title;
+    char *callback_url;  /* as sent; parsed and vetted */
+    json_t *candidate;   /* new: {first_name, last_name, email, phone?}; unknown keys dropped */
+    json_t *preferences; /* new reference or NULL when absent */
+} gw_interview_request_t;
+
+/* 1 when the tenant's catalog holds the template id. Must be safe to call from the HTTP thread. */
+typedef int gw_template_known_fn(const char *tenant_id, const char *template_id, void *opaque);
+
+typedef struct {
+    const ib_tenant_t *tenant;    /* borrowed: the authenticated tenant */
+    int allow_insecure_callbacks; /* ALLOW_INSECURE_CALLBACKS: http and loopback allowed */
+    gw_template_known_fn *template_known;
+    void *opaque; /* passed to template_known */
+} gw_validate_ctx_t;
+
+/* Validates len bytes of body. IB_OK: out is filled (caller clears it). IB_ERR: err holds the
+ * status (400 or 422) and the message, out is zeroed. The first problem found, in field order,
+ * wins. Unknown fields are ignored. */
+ib_rc_t gw_validate_interview(const gw_validate_ctx_t *ctx, const char *body, size_t len,
+                              gw_interview_request_t *out, gw_error_t *err) IB_WUR;
+void gw_interview_request_clear(gw_interview_request_t *r);
+
+/* Vets a callback URL for ctx's tenant (the same checks as in gw_validate_interview). */
+ib_rc_t gw_validate_callback_url(const gw_validate_ctx_t *ctx, const char *url,
+                                 gw_error_t *err) IB_WUR;
+/* Basic syntax of an e-mail address: one '@', a local part and a dotted domain, no spaces or
+ * control characters. 1 when acceptable. */
+int gw_email_plausible(const char *s);
+
+#endif

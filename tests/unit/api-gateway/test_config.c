@@ -1,0 +1,127 @@
+/* Unit tests of api-gateway/src/config.c: the descriptor table and its checks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+/* NULL-terminated name/value pairs. */
+static const char *lookup(const char *name, void *opaque)
+{
+    const char *const *env = opaque;
+    for (size_t i = 0; env[i] != NULL; i += 2)
+        if (strcmp(env[i], name) == 0)
+            return env[i + 1];
+    return NULL;
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    const char *env[] = {"TENANTS_FILE", "/etc/ib/tenants.json", NULL};
+    gw_config_t cfg;
+    char err[256] = "";
+    assert_int_equal(gw_config_load(&cfg, lookup, (void *)env, err, sizeof(err)), IB_OK);
+    assert_string_equal(cfg.kafka_bootstrap_servers, "127.0.0.1:9092");
+    assert_string_equal(cfg.tenants_file, "/etc/ib/tenants.json");
+    assert_string_equal(cfg.gateway_listen, "0.0.0.0:8080");
+    assert_string_equal(cfg.topic_requested, "interviews.requested");
+    assert_string_equal(cfg.topic_catalog, "interviews.catalog");
+    assert_string_equal(cfg.topic_status, "interviews.status");
+    assert_int_equal(cfg.produce_timeout_ms, 10000);
+    assert_string_equal(cfg.interview_id_secret, "");
+    assert_int_equal(cfg.allow_insecure_callbacks, 0);
+    assert_int_equal(cfg.log_level_value, IB_LOG_INFO);
+    gw_config_free(&cfg);
+    gw_config_free(&cfg);
+}
+
+static void test_overrides(void **state)
+{
+    (void)state;
+    const char *env[] = {"TENANTS_FILE",
+                         "t.json",
+                         "GATEWAY_PRODUCE_TIMEOUT",
+                         "3s",
+                         "ALLOW_INSECURE_CALLBACKS",
+                         "1",
+                         "LOG_LEVEL",
+                         "debug",
+                         "GATEWAY_LISTEN",
+                         "[::1]:18080",
+                         "INTERVIEW_ID_SECRET",
+                         "k",
+                         NULL};
+    gw_config_t cfg;
+    char err[256] = "";
+    assert_int_equal(gw_config_load(&cfg, lookup, (void *)env, err, sizeof(err)), IB_OK);
+    assert_int_equal(cfg.produce_timeout_ms, 3000);
+    assert_int_equal(cfg.allow_insecure_callbacks, 1);
+    assert_int_equal(cfg.log_level_value, IB_LOG_DEBUG);
+    assert_string_equal(cfg.interview_id_secret, "k");
+    gw_config_free(&cfg);
+}
+
+static void expect_error(const char **env, const char *prefix)
+{
+    gw_config_t cfg;
+    char err[256] = "";
+    assert_int_equal(gw_config_load(&cfg, lookup, (void *)env, err, sizeof(err)), IB_ERR);
+    if (strncmp(err, prefix, strlen(prefix)) != 0)
+        fail_msg("error '%s' does not name %s", err, prefix);
+    assert_null(cfg.tenants_file); /* freed */
+}
+
+static void test_errors_name_the_key(void **state)
+{
+    (void)state;
+    const char *none[] = {NULL};
+    expect_error(none, "TENANTS_FILE:");
+    const char *empty[] = {"TENANTS_FILE", "", NULL};
+    expect_error(empty, "TENANTS_FILE:");
+    const char *level[] = {"TENANTS_FILE", "t", "LOG_LEVEL", "verbose", NULL};
+    expect_error(level, "LOG_LEVEL:");
+    const char *timeout[] = {"TENANTS_FILE", "t", "GATEWAY_PRODUCE_TIMEOUT", "soon", NULL};
+    expect_error(timeout, "GATEWAY_PRODUCE_TIMEOUT:");
+    const char *too_long[] = {"TENANTS_FILE", "t", "GATEWAY_PRODUCE_TIMEOUT", "1h", NULL};
+    expect_error(too_long, "GATEWAY_PRODUCE_TIMEOUT:");
+    const char *listen[] = {"TENANTS_FILE", "t", "GATEWAY_LISTEN", "8080", NULL};
+    expect_error(listen, "GATEWAY_LISTEN:");
+    const char *insecure[] = {"TENANTS_FILE", "t", "ALLOW_INSECURE_CALLBACKS", "maybe", NULL};
+    expect_error(insecure, "ALLOW_INSECURE_CALLBACKS:");
+}
+
+static void test_table(void **state)
+{
+    (void)state;
+    const char *names[] = {"KAFKA_BOOTSTRAP_SERVERS",
+                           "TENANTS_FILE",
+                           "GATEWAY_LISTEN",
+                           "TOPIC_REQUESTED",
+                           "TOPIC_CATALOG",
+                           "TOPIC_STATUS",
+                           "GATEWAY_PRODUCE_TIMEOUT",
+                           "INTERVIEW_ID_SECRET",
+                           "ALLOW_INSECURE_CALLBACKS",
+                           "LOG_LEVEL"};
+    assert_int_equal(gw_config_table_len, sizeof(names) / sizeof(names[0]));
+    for (size_t i = 0; i < gw_config_table_len; i++) {
+        assert_string_equal(gw_config_table[i].name, names[i]);
+        assert_non_null(gw_config_table[i].help);
+        assert_int_equal(gw_config_table[i].secret, strcmp(names[i], "INTERVIEW_ID_SECRET") == 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_errors_name_the_key),
+        cmocka_unit_test(test_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
