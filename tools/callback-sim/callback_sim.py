@@ -230,11 +230,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         status = int(spec.get("status", 200))
         entry["answered"] = status
-        try:
-            self._send(status, spec.get("body", b""), spec.get("headers"),
-                       spec.get("content_type", "application/json"))
-        finally:
-            state.record(entry)
+        # Recorded before answering: once the client has its response, /_sim/requests shows it.
+        state.record(entry)
+        self._send(status, spec.get("body", b""), spec.get("headers"),
+                   spec.get("content_type", "application/json"))
 
     def _control(self, state, url, raw):
         q = {k: v[-1] for k, v in parse_qs(url.query).items()}
