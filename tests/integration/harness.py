@@ -242,7 +242,10 @@ class Kcat:
     def produce(self, topic, key, value, partition=None, headers=None):
         """Produce one message (dict/list as JSON, or str) and wait for its delivery."""
         cmd = ["kcat", "-P", "-b", self.bootstrap, "-t", topic, "-k", key, "-c", "1",
-               "-X", "message.timeout.ms=20000"]
+               "-X", "message.timeout.ms=20000",
+               # The Java client's partitioner, as the gateway and the platform use: keeps an
+               # interview's requested and status events in the same partition number.
+               "-X", "partitioner=murmur2_random"]
         if partition is not None:
             cmd += ["-p", str(partition)]
         for k, v in (headers or {}).items():
