@@ -1,0 +1,26 @@
+#!/bin/bash
+# One-shot (docker-compose service kafka-init, apache/kafka image): creates the topics of
+# design.md, like scripts/kafka does for the local broker. Idempotent (--if-not-exists).
+set -euo pipefail
+
+BOOTSTRAP=${BOOTSTRAP:-kafka:9092}
+PARTITIONS=${PARTITIONS:-6}
+RF=${REPLICATION_FACTOR:-1}
+MIN_ISR=${MIN_INSYNC_REPLICAS:-1}
+TOPICS=${KAFKA_BIN:-/opt/kafka/bin}/kafka-topics.sh
+
+create() {
+    local topic=$1 partitions=$2 policy=$3
+    "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$topic" \
+        --partitions "$partitions" --replication-factor "$RF" \
+        --config cleanup.policy="$policy" --config min.insync.replicas="$MIN_ISR"
+}
+
+# interviews.requested and interviews.status: same partition count (the worker's co-partitioned
+# join); interviews.catalog: compacted, key = tenant id.
+create "${TOPIC_REQUESTED:-interviews.requested}" "$PARTITIONS" delete
+create "${TOPIC_STATUS:-interviews.status}" "$PARTITIONS" delete
+create "${TOPIC_CATALOG:-interviews.catalog}" 3 compact
+create "${TOPIC_RETRY:-interviews.callbacks.retry}" "$PARTITIONS" delete
+create "${TOPIC_DLQ:-interviews.callbacks.dlq}" 3 delete
+"$TOPICS" --bootstrap-server "$BOOTSTRAP" --describe --exclude-internal | grep -v '^\s*Topic: .*Partition:' || true
