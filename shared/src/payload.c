@@ -25,6 +25,15 @@ const char *ib_status_name(ib_status_t s)
     return status_names[s];
 }
 
+int ib_status_supersedes(ib_status_t cur, long long cur_ms, ib_status_t next, long long next_ms)
+{
+    if (ib_status_terminal(cur) && !ib_status_terminal(next))
+        return 0;
+    if (next_ms != cur_ms)
+        return next_ms > cur_ms;
+    return !ib_status_terminal(cur) && ib_status_terminal(next);
+}
+
 ib_rc_t ib_status_parse(const char *s, ib_status_t *out)
 {
     if (s == NULL)

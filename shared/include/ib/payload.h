@@ -48,6 +48,12 @@ ib_rc_t ib_status_event_parse(const char *buf, size_t len, ib_status_event_t *ev
                               size_t errstr_size) IB_WUR;
 void ib_status_event_clear(ib_status_event_t *ev);
 
+/* The ordering rule of design.md for one interview: 1 when the state (next, next_ms) replaces
+ * the state (cur, cur_ms). A later occurred_at wins, except that pending never replaces a terminal
+ * status; at an equal occurred_at a terminal status replaces pending and otherwise the current
+ * state stays (a duplicate changes nothing). */
+int ib_status_supersedes(ib_status_t cur, long long cur_ms, ib_status_t next, long long next_ms);
+
 /* Parses RFC 3339 ("2026-11-28T20:00:00Z", fractions and offsets allowed) into wall ms. */
 ib_rc_t ib_rfc3339_parse(const char *s, long long *wall_ms) IB_WUR;
 

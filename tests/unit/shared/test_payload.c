@@ -113,12 +113,28 @@ static void test_oversize_and_status_helpers(void **state)
     assert_int_equal(ib_status_parse("Completed", &s), IB_ERR);
 }
 
+static void test_supersedes(void **state)
+{
+    (void)state;
+    const ib_status_t P = IB_STATUS_PENDING, C = IB_STATUS_COMPLETED, D = IB_STATUS_DECLINED,
+                      E = IB_STATUS_EXPIRED;
+    assert_true(ib_status_supersedes(P, 1000, C, 2000));  /* newer wins */
+    assert_false(ib_status_supersedes(C, 2000, E, 1000)); /* older never replaces newer */
+    assert_true(ib_status_supersedes(C, 1000, E, 2000));
+    assert_false(ib_status_supersedes(C, 1000, P, 5000)); /* pending never replaces terminal */
+    assert_false(ib_status_supersedes(D, 1000, P, 1000));
+    assert_true(ib_status_supersedes(P, 1000, D, 1000));  /* same instant: terminal wins */
+    assert_false(ib_status_supersedes(C, 1000, C, 1000)); /* duplicate changes nothing */
+    assert_true(ib_status_supersedes(P, 1000, P, 2000));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_payload_key_order_matches_contract),
         cmocka_unit_test(test_oversize_and_status_helpers),
+        cmocka_unit_test(test_supersedes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
