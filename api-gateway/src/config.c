@@ -26,6 +26,16 @@ const ib_conf_desc_t gw_config_table[] = {
      "Key of the interview-id HMAC; set it in production, the same on all replicas"},
     {"ALLOW_INSECURE_CALLBACKS", IB_CONF_BOOL, "0", 0, 0, 0, FIELD(allow_insecure_callbacks),
      "1 allows http and loopback callback URLs (local development and tests only)"},
+    {"GATEWAY_MAX_CONNECTIONS", IB_CONF_INT, "1000", 1, 100000, 0, FIELD(max_connections),
+     "Open HTTP connections at most; further connections are closed at once"},
+    {"GATEWAY_IDLE_TIMEOUT", IB_CONF_DURATION, "30s", 1000, 3600000, 0, FIELD(idle_timeout_ms),
+     "A connection is closed when it sends nothing for this long, or has not delivered a whole "
+     "request (headers and body) this long after it opened or after its previous answer "
+     "(whole seconds)"},
+    {"GATEWAY_VIEW_MAX_INTERVIEWS", IB_CONF_INT, "2000000", 1, 1000000000, 0,
+     FIELD(view_max_interviews),
+     "Interviews the GET /interviews/{id} view holds at most; beyond it new ids are dropped "
+     "(logged, gw_view_interviews_dropped_total)"},
     {"LOG_LEVEL", IB_CONF_STRING, "info", 0, 0, 0, FIELD(log_level), "debug, info, warn or error"},
 };
 

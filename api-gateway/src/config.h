@@ -18,6 +18,9 @@ typedef struct {
     long produce_timeout_ms; /* message.timeout.ms; a waiting POST gets 503 after it */
     char *interview_id_secret;
     int allow_insecure_callbacks;
+    long max_connections;     /* GATEWAY_MAX_CONNECTIONS */
+    long idle_timeout_ms;     /* GATEWAY_IDLE_TIMEOUT: whole seconds */
+    long view_max_interviews; /* GATEWAY_VIEW_MAX_INTERVIEWS */
     char *log_level;
     ib_log_level_t log_level_value; /* parsed from log_level by gw_config_load */
 } gw_config_t;

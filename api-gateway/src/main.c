@@ -10,8 +10,11 @@
 #include "config.h"
 #include "ib/log.h"
 #include "ib/tenants.h"
+#include "interviews.h"
 #include "producer.h"
 #include "server.h"
+#include "tail.h"
+#include "telemetry.h"
 
 #define DRAIN_EXTRA_MS 2000
 #define RESUME_WAIT_MS 2000
@@ -22,6 +25,9 @@ int main(void)
     gw_config_t cfg;
     ib_tenants_t *tenants = NULL;
     gw_catalog_t *catalog = NULL;
+    gw_interviews_t *interviews = NULL;
+    gw_tail_t *tail = NULL;
+    gw_telemetry_t *telemetry = NULL;
     gw_producer_t *producer = NULL;
     gw_server_t *srv = NULL;
     sigset_t sigs;
@@ -54,9 +60,23 @@ int main(void)
     }
     IB_INFO("%zu tenant(s) loaded", tenants->count);
 
-    catalog = gw_catalog_new(cfg.kafka_bootstrap_servers, cfg.topic_catalog);
-    if (catalog == NULL || gw_catalog_start(catalog, errstr, sizeof(errstr)) != IB_OK) {
-        IB_ERROR("catalog: %s", catalog == NULL ? "out of memory" : errstr);
+    catalog = gw_catalog_new();
+    interviews = gw_interviews_new(tenants, (size_t)cfg.view_max_interviews);
+    telemetry = gw_telemetry_new();
+    if (catalog == NULL || interviews == NULL || telemetry == NULL) {
+        IB_ERROR("out of memory");
+        goto out;
+    }
+    /* One consumer for the three views; readiness waits for all of them. */
+    const gw_tail_topic_t views[] = {
+        {cfg.topic_catalog, gw_catalog_on_record, catalog},
+        {cfg.topic_requested, gw_interviews_on_requested, interviews},
+        {cfg.topic_status, gw_interviews_on_status, interviews},
+    };
+    static const char *const view_names[] = {"catalog", "requested", "status"};
+    tail = gw_tail_new(cfg.kafka_bootstrap_servers, views, IB_ARRAY_LEN(views));
+    if (tail == NULL || gw_tail_start(tail, errstr, sizeof(errstr)) != IB_OK) {
+        IB_ERROR("views: %s", tail == NULL ? "out of memory" : errstr);
         goto out;
     }
     producer = gw_producer_new(cfg.kafka_bootstrap_servers, cfg.produce_timeout_ms, errstr,
@@ -65,7 +85,10 @@ int main(void)
         IB_ERROR("%s", errstr);
         goto out;
     }
-    gw_app_t app = {&cfg, tenants, catalog, producer};
+    gw_telemetry_sources_t sources = {tail,    view_names, IB_ARRAY_LEN(view_names),
+                                      catalog, interviews, producer};
+    gw_telemetry_set_sources(telemetry, &sources);
+    gw_app_t app = {&cfg, tenants, catalog, interviews, tail, producer, telemetry};
     srv = gw_server_start(&app, errstr, sizeof(errstr));
     if (srv == NULL) {
         IB_ERROR("%s", errstr);
@@ -88,7 +111,10 @@ int main(void)
 out:
     gw_server_stop(srv);
     gw_producer_destroy(producer);
+    gw_tail_destroy(tail);
+    gw_interviews_free(interviews);
     gw_catalog_destroy(catalog);
+    gw_telemetry_free(telemetry);
     ib_tenants_free(tenants);
     curl_global_cleanup();
     IB_INFO("stopped");

@@ -26,6 +26,7 @@ struct gw_producer {
     rd_kafka_t *rk;
 
     atomic_int brokers_up; /* from the statistics: some broker connection is UP */
+    atomic_uint rebuilds;
     atomic_int stop;
     pthread_t thread;
     int thread_started;
@@ -146,6 +147,7 @@ static void rebuild(gw_producer_t *p, const char *reason)
     p->rk = fresh;
     atomic_store(&p->brokers_up, 0);
     pthread_rwlock_unlock(&p->lock);
+    atomic_fetch_add(&p->rebuilds, 1);
     IB_WARN("producer rebuilt after fatal error: %s", reason);
     retire_rk(old);
 }
@@ -234,6 +236,11 @@ int gw_producer_healthy(gw_producer_t *p)
     int ok = rd_kafka_fatal_error(p->rk, NULL, 0) == RD_KAFKA_RESP_ERR_NO_ERROR;
     pthread_rwlock_unlock(&p->lock);
     return ok && atomic_load(&p->brokers_up);
+}
+
+unsigned gw_producer_rebuilds(gw_producer_t *p)
+{
+    return atomic_load(&p->rebuilds);
 }
 
 ib_rc_t gw_producer_flush(gw_producer_t *p, int timeout_ms)

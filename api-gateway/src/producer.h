@@ -27,6 +27,8 @@ ib_rc_t gw_producer_send(gw_producer_t *p, const char *topic, const char *key, v
                          char *errstr, size_t errstr_size) IB_WUR;
 /* 1 when no fatal error is pending and a broker connection is up. */
 int gw_producer_healthy(gw_producer_t *p);
+/* How many times the instance was rebuilt after a fatal error. */
+unsigned gw_producer_rebuilds(gw_producer_t *p);
 /* Waits up to timeout_ms for every outstanding delivery report. IB_AGAIN when some remain. */
 ib_rc_t gw_producer_flush(gw_producer_t *p, int timeout_ms) IB_WUR;
 /* Tests only: raises a fatal error on the current instance (rd_kafka_test_fatal_error), as the

@@ -1,6 +1,5 @@
 #include "router.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,28 +17,7 @@
  * margin only catches a report that never comes. */
 #define DEADLINE_MARGIN_MS 5000
 #define BODY_TOO_LARGE     "Request body too large (at most 65536 bytes)"
-
-typedef enum {
-    ROUTE_NONE = 0,
-    ROUTE_HEALTHZ,
-    ROUTE_READYZ,
-    ROUTE_TEMPLATES,
-    ROUTE_JOBS,
-    ROUTE_INTERVIEWS
-} route_id_t;
-
-static const struct {
-    const char *path;
-    const char *method;
-    route_id_t id;
-    int authenticated;
-} routes[] = {
-    {"/healthz", "GET", ROUTE_HEALTHZ, 0},
-    {"/readyz", "GET", ROUTE_READYZ, 0},
-    {"/interview-templates", "GET", ROUTE_TEMPLATES, 1},
-    {"/jobs", "GET", ROUTE_JOBS, 1},
-    {"/interviews", "POST", ROUTE_INTERVIEWS, 1},
-};
+#define NOT_READY          "Not ready: views catching up with Kafka"
 
 static const char *header(const gw_request_t *req, const char *name)
 {
@@ -62,51 +40,47 @@ static int content_type_is_json(const char *ct)
     return *ct == '\0' || *ct == ';';
 }
 
-/* W3C traceparent "00-<32 hex>-<16 hex>-<2 hex>", passed into the event only when well formed. */
-static const char *valid_traceparent(const char *tp)
+/* Sum of the request's header names and values. */
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
 {
-    static const char shape[] = "xx-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-xxxxxxxxxxxxxxxx-xx";
-    if (tp == NULL || strlen(tp) != sizeof(shape) - 1)
-        return NULL;
-    for (size_t i = 0; shape[i] != '\0'; i++) {
-        if (shape[i] == '-' ? tp[i] != '-' : !isxdigit((unsigned char)tp[i]))
-            return NULL;
-    }
-    return tp;
+    size_t *total = cls;
+    (void)kind;
+    *total += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+static int views_ready(const gw_app_t *app)
+{
+    return app->tail != NULL && gw_tail_caught_up(app->tail);
 }
 
 enum MHD_Result gw_router_begin(gw_request_t *req)
 {
-    size_t i;
-    int path_known = 0;
+    size_t header_bytes = 0;
 
     if (gw_server_draining(req->srv))
         return gw_reject(req, 503, "Shutting down", "Retry-After", "1");
-    for (i = 0; i < IB_ARRAY_LEN(routes); i++) {
-        if (strcmp(req->url, routes[i].path) != 0)
-            continue;
-        path_known = 1;
-        if (strcmp(req->method, routes[i].method) == 0)
-            break;
-    }
-    if (!path_known)
-        return gw_reject(req, 404, "Not Found", NULL, NULL);
-    if (i == IB_ARRAY_LEN(routes)) {
-        /* One method per path today. */
-        for (i = 0; strcmp(req->url, routes[i].path) != 0; i++)
-            ;
-        return gw_reject(req, 405, "Method Not Allowed", MHD_HTTP_HEADER_ALLOW, routes[i].method);
-    }
-    req->route = (int)routes[i].id;
+    if (strlen(req->url) > GW_URL_MAX)
+        return gw_reject(req, 414, "URI Too Long", NULL, NULL);
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, add_header_size, &header_bytes);
+    if (header_bytes > GW_HEADERS_MAX)
+        return gw_reject(req, 431, "Request Header Fields Too Large", NULL, NULL);
 
-    if (routes[i].authenticated) {
+    gw_route_result_t rr = gw_route_match(req->url, req->method, &req->route);
+    if (rr == GW_ROUTE_NOT_FOUND)
+        return gw_reject(req, 404, "Not Found", NULL, NULL);
+    if (rr == GW_ROUTE_METHOD_NOT_ALLOWED)
+        return gw_reject(req, 405, "Method Not Allowed", MHD_HTTP_HEADER_ALLOW, req->route.allow);
+
+    if (req->route.authenticated) {
         gw_auth_result_t ar = gw_auth_tenant(
             req->app->tenants, header(req, MHD_HTTP_HEADER_AUTHORIZATION), &req->tenant);
         if (ar != GW_AUTH_OK)
             return gw_reject(req, 401, gw_auth_message(ar), MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                              "Bearer");
     }
-    if (req->route == ROUTE_INTERVIEWS) {
+    if (req->route.id == GW_ROUTE_INTERVIEWS) {
         if (!content_type_is_json(header(req, MHD_HTTP_HEADER_CONTENT_TYPE)))
             return gw_reject(req, 415,
                              "Unsupported Media Type: Content-Type should be "
@@ -123,15 +97,15 @@ static enum MHD_Result handle_readyz(gw_request_t *req)
 {
     if (!gw_producer_healthy(req->app->producer))
         return gw_respond_error(req, 503, "Not ready: Kafka producer not connected", NULL, NULL);
-    if (!gw_catalog_caught_up(req->app->catalog))
-        return gw_respond_error(req, 503, "Not ready: catalog view catching up", NULL, NULL);
+    if (!views_ready(req->app))
+        return gw_respond_error(req, 503, "Not ready: views catching up with Kafka", NULL, NULL);
     return gw_respond_json(req, 200, json_pack("{s:s}", "status", "ready"), NULL, NULL);
 }
 
 static enum MHD_Result handle_templates(gw_request_t *req)
 {
-    if (!gw_catalog_caught_up(req->app->catalog))
-        return gw_respond_error(req, 503, "Catalog not ready", "Retry-After", RETRY_AFTER_S);
+    if (!views_ready(req->app))
+        return gw_respond_error(req, 503, NOT_READY, "Retry-After", RETRY_AFTER_S);
     json_t *templates = gw_catalog_templates(req->app->catalog, req->tenant->id);
     if (templates == NULL)
         return gw_respond_error(req, 500, "Internal Server Error", NULL, NULL);
@@ -139,17 +113,53 @@ static enum MHD_Result handle_templates(gw_request_t *req)
                            NULL);
 }
 
-/* {"jobs": [...]}; a tenant without job categorisation (or without a catalog) gets []. */
+/* {"jobs": [...]}; 404 for a tenant without job categorisation (no "jobs" key, or no catalog):
+ * the contract makes the endpoint optional, and Workable then sends no job_id. */
 static enum MHD_Result handle_jobs(gw_request_t *req)
 {
-    if (!gw_catalog_caught_up(req->app->catalog))
-        return gw_respond_error(req, 503, "Catalog not ready", "Retry-After", RETRY_AFTER_S);
+    if (!views_ready(req->app))
+        return gw_respond_error(req, 503, NOT_READY, "Retry-After", RETRY_AFTER_S);
     json_t *jobs = gw_catalog_jobs(req->app->catalog, req->tenant->id);
     if (jobs == NULL)
-        jobs = json_array();
-    if (jobs == NULL)
-        return gw_respond_error(req, 500, "Internal Server Error", NULL, NULL);
+        return gw_respond_error(req, 404, "Not Found: no job categorisation for this account", NULL,
+                                NULL);
     return gw_respond_json(req, 200, json_pack("{s:o}", "jobs", jobs), NULL, NULL);
+}
+
+static enum MHD_Result handle_interview(gw_request_t *req, int shared_link)
+{
+    char *text = NULL;
+
+    if (!views_ready(req->app))
+        return gw_respond_error(req, 503, NOT_READY, "Retry-After", RETRY_AFTER_S);
+    gw_iv_result_t r =
+        shared_link
+            ? gw_interviews_shared_link(req->app->interviews, req->tenant, req->route.param, &text)
+            : gw_interviews_payload(req->app->interviews, req->tenant, req->route.param, &text);
+    switch (r) {
+    case GW_IV_FOUND:
+        if (strlen(req->route.param) < sizeof(req->interview_id))
+            memcpy(req->interview_id, req->route.param, strlen(req->route.param) + 1);
+        return gw_respond_text(req, 200, "application/json", text, strlen(text));
+    case GW_IV_NO_LINK:
+        return gw_respond_error(req, 404, "Not Found: no shared link for this interview", NULL,
+                                NULL);
+    case GW_IV_NOMEM:
+        return gw_respond_error(req, 500, "Internal Server Error", NULL, NULL);
+    case GW_IV_UNKNOWN:
+        break;
+    }
+    return gw_respond_error(req, 404, "Not Found: no such interview", NULL, NULL);
+}
+
+static enum MHD_Result handle_metrics(gw_request_t *req)
+{
+    size_t len = 0;
+    char *text =
+        req->app->telemetry != NULL ? gw_telemetry_render(req->app->telemetry, &len) : NULL;
+    if (text == NULL)
+        return gw_respond_error(req, 500, "Internal Server Error", NULL, NULL);
+    return gw_respond_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
 /* Delivery report, on the producer's poll thread: opaque is our reference to the pending. */
@@ -173,11 +183,11 @@ static enum MHD_Result handle_interviews(gw_request_t *req)
 
     if (req->body_discarded > 0)
         return gw_respond_error(req, 413, BODY_TOO_LARGE, NULL, NULL);
-    if (!gw_catalog_caught_up(app->catalog))
-        return gw_respond_error(req, 503, "Catalog not ready", "Retry-After", RETRY_AFTER_S);
+    if (!views_ready(app))
+        return gw_respond_error(req, 503, NOT_READY, "Retry-After", RETRY_AFTER_S);
 
     gw_validate_ctx_t vctx = {req->tenant, app->cfg->allow_insecure_callbacks,
-                              gw_catalog_template_known, app->catalog};
+                              gw_catalog_template_known, gw_catalog_job_known, app->catalog};
     if (gw_validate_interview(&vctx, req->body != NULL ? req->body : "", req->body_len, &ir,
                               &err) != IB_OK)
         return gw_respond_error(req, err.status, err.message, NULL, NULL);
@@ -186,15 +196,15 @@ static enum MHD_Result handle_interviews(gw_request_t *req)
                     req->interview_id);
     ev = gw_event_requested_new(&ir, req->tenant->id, req->interview_id, ib_wall_ms());
     value = ev != NULL ? json_dumps(ev, JSON_COMPACT) : NULL;
-    rd_kafka_headers_t *hdrs =
-        ib_ce_headers_new(req->interview_id, GW_EVENT_SOURCE, GW_EVENT_TYPE_REQUESTED,
-                          valid_traceparent(header(req, "traceparent")));
+    rd_kafka_headers_t *hdrs = ib_ce_headers_new(req->interview_id, GW_EVENT_SOURCE,
+                                                 GW_EVENT_TYPE_REQUESTED, req->traceparent);
     if (value == NULL || hdrs == NULL) {
         rd_kafka_headers_destroy(hdrs);
         ret = gw_respond_error(req, 500, "Internal Server Error", NULL, NULL);
         goto out;
     }
 
+    req->produce_start_ms = ib_now_ms();
     gw_pending_t *pd =
         gw_server_suspend(req, ib_now_ms() + app->cfg->produce_timeout_ms + DEADLINE_MARGIN_MS);
     if (pd == NULL) {
@@ -208,6 +218,7 @@ static enum MHD_Result handle_interviews(gw_request_t *req)
     hdrs = NULL; /* stolen */
     if (rc != IB_OK) {
         IB_WARN("produce of %s refused: %s", req->interview_id, errstr);
+        req->produce_refused = 1;
         gw_pending_complete(pd, GW_OUTCOME_FAILED); /* resumes: answered in gw_router_resumed */
         gw_pending_release(pd);
     }
@@ -221,26 +232,52 @@ out:
 
 enum MHD_Result gw_router_complete(gw_request_t *req)
 {
-    switch ((route_id_t)req->route) {
-    case ROUTE_HEALTHZ:
+    switch (req->route.id) {
+    case GW_ROUTE_HEALTHZ:
         return gw_respond_json(req, 200, json_pack("{s:s}", "status", "ok"), NULL, NULL);
-    case ROUTE_READYZ:
+    case GW_ROUTE_READYZ:
         return handle_readyz(req);
-    case ROUTE_TEMPLATES:
+    case GW_ROUTE_METRICS:
+        return handle_metrics(req);
+    case GW_ROUTE_TEMPLATES:
         return handle_templates(req);
-    case ROUTE_JOBS:
+    case GW_ROUTE_JOBS:
         return handle_jobs(req);
-    case ROUTE_INTERVIEWS:
+    case GW_ROUTE_INTERVIEWS:
         return handle_interviews(req);
-    case ROUTE_NONE:
+    case GW_ROUTE_INTERVIEW:
+        return handle_interview(req, 0);
+    case GW_ROUTE_SHARED_LINK:
+        return handle_interview(req, 1);
+    case GW_ROUTE_NONE:
         break;
     }
     return gw_respond_error(req, 404, "Not Found", NULL, NULL);
 }
 
+static const char *outcome_name(gw_outcome_t o)
+{
+    switch (o) {
+    case GW_OUTCOME_DELIVERED:
+        return "acknowledged";
+    case GW_OUTCOME_TIMED_OUT:
+        return "timeout";
+    case GW_OUTCOME_SHUTDOWN:
+        return "shutdown";
+    case GW_OUTCOME_FAILED:
+    case GW_OUTCOME_WAITING:
+        break;
+    }
+    return "failed";
+}
+
 enum MHD_Result gw_router_resumed(gw_request_t *req)
 {
     gw_outcome_t outcome = gw_pending_outcome(req->pending);
+    if (req->app->telemetry != NULL)
+        gw_telemetry_produce(req->app->telemetry,
+                             req->produce_refused ? "refused" : outcome_name(outcome),
+                             (double)(ib_now_ms() - req->produce_start_ms) / 1000.0);
     if (outcome == GW_OUTCOME_DELIVERED)
         return gw_respond_json(req, 201, json_pack("{s:s}", "interview_id", req->interview_id),
                                NULL, NULL);

@@ -1,4 +1,5 @@
-/* Routes and handlers: /healthz, /readyz, GET /interview-templates, POST /interviews. */
+/* Handlers of the routes of routes.h: operations (/healthz, /readyz, /metrics) and Workable's
+ * endpoints. */
 #ifndef GW_ROUTER_H
 #define GW_ROUTER_H
 

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,6 @@
 #include "ib/log.h"
 #include "router.h"
 
-#define CONNECTION_TIMEOUT_S    30u
-#define CONNECTION_LIMIT        1000u
 #define CONNECTION_MEMORY_LIMIT ((size_t)64 * 1024)
 #define DISCARD_MAX             ((size_t)1024 * 1024)
 #define SWEEP_INTERVAL_MS       200
@@ -33,6 +32,16 @@ struct gw_pending {
     int linked;
 };
 
+/* One open connection, for the request deadline that MHD lacks: MHD's timeout is reset by every
+ * byte, so a client trickling a header line keeps a connection forever (slowloris). */
+struct gw_conn {
+    gw_conn_t *prev;
+    gw_conn_t *next;
+    MHD_socket fd;
+    long long deadline_ms; /* a whole request must have arrived by then; 0: none (answering) */
+    int cut;               /* shut down by the sweeper */
+};
+
 struct gw_server {
     const gw_app_t *app;
     struct MHD_Daemon *daemon;
@@ -47,25 +56,26 @@ struct gw_server {
     int sweep_stop;        /* under pending_mu */
     pthread_t sweeper;
     int sweeper_started;
+
+    long long idle_ms;
+    pthread_mutex_t conn_mu;
+    gw_conn_t *conns; /* under conn_mu */
 };
 
 /* ---- responses ---- */
 
-enum MHD_Result gw_respond_json(gw_request_t *req, unsigned int status, json_t *body,
-                                const char *header, const char *value)
+static enum MHD_Result queue_text(gw_request_t *req, unsigned int status, const char *content_type,
+                                  char *text, size_t len, const char *header, const char *value)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (text == NULL)
-        return MHD_NO;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (resp == NULL) {
         free(text);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (req->request_id[0] != '\0')
+        MHD_add_response_header(resp, "X-Request-Id", req->request_id);
     if (header != NULL && value != NULL)
         MHD_add_response_header(resp, header, value);
     if (gw_server_draining(req->srv))
@@ -75,6 +85,22 @@ enum MHD_Result gw_respond_json(gw_request_t *req, unsigned int status, json_t *
     if (ret == MHD_YES)
         req->status = status;
     return ret;
+}
+
+enum MHD_Result gw_respond_text(gw_request_t *req, unsigned int status, const char *content_type,
+                                char *text, size_t len)
+{
+    return queue_text(req, status, content_type, text, len, NULL, NULL);
+}
+
+enum MHD_Result gw_respond_json(gw_request_t *req, unsigned int status, json_t *body,
+                                const char *header, const char *value)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (text == NULL)
+        return MHD_NO;
+    return queue_text(req, status, "application/json", text, strlen(text), header, value);
 }
 
 enum MHD_Result gw_respond_error(gw_request_t *req, unsigned int status, const char *message,
@@ -209,6 +235,72 @@ static size_t complete_waiting(gw_server_t *srv, gw_outcome_t outcome, int every
     return total;
 }
 
+/* Shuts down (both ways) every connection whose request deadline passed; MHD then sees the end
+ * of the stream and closes it. Under conn_mu, which MHD_CONNECTION_NOTIFY_CLOSED also takes before
+ * MHD closes the descriptor, so fd is still this connection's. */
+static size_t cut_late_connections(gw_server_t *srv)
+{
+    size_t n = 0;
+    long long now = ib_now_ms();
+
+    pthread_mutex_lock(&srv->conn_mu);
+    for (gw_conn_t *c = srv->conns; c != NULL; c = c->next) {
+        if (c->cut || c->deadline_ms == 0 || c->deadline_ms > now)
+            continue;
+        shutdown(c->fd, SHUT_RDWR);
+        c->cut = 1;
+        n++;
+    }
+    pthread_mutex_unlock(&srv->conn_mu);
+    return n;
+}
+
+static void conn_set_deadline(gw_server_t *srv, gw_conn_t *c, long long deadline_ms)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&srv->conn_mu);
+    c->deadline_ms = deadline_ms;
+    pthread_mutex_unlock(&srv->conn_mu);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    gw_server_t *srv = cls;
+    gw_conn_t *c = *socket_context;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        c = ci != NULL ? calloc(1, sizeof(*c)) : NULL;
+        if (c == NULL)
+            return; /* untracked: MHD's own inactivity timeout still applies */
+        c->fd = ci->connect_fd;
+        c->deadline_ms = ib_now_ms() + srv->idle_ms;
+        pthread_mutex_lock(&srv->conn_mu);
+        c->next = srv->conns;
+        if (srv->conns != NULL)
+            srv->conns->prev = c;
+        srv->conns = c;
+        pthread_mutex_unlock(&srv->conn_mu);
+        *socket_context = c;
+        return;
+    }
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&srv->conn_mu);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&srv->conn_mu);
+    free(c);
+    *socket_context = NULL;
+}
+
 /* Our own deadline: MHD never times out a suspended connection. */
 static void *sweeper_main(void *arg)
 {
@@ -230,6 +322,11 @@ static void *sweeper_main(void *arg)
         size_t n = complete_waiting(srv, GW_OUTCOME_TIMED_OUT, 0);
         if (n > 0)
             IB_WARN("%zu request(s) got no delivery report before their deadline: 503", n);
+        n = cut_late_connections(srv);
+        if (n > 0)
+            IB_WARN("closed %zu connection(s) that delivered no whole request within "
+                    "GATEWAY_IDLE_TIMEOUT",
+                    n);
         pthread_mutex_lock(&srv->pending_mu);
     }
     pthread_mutex_unlock(&srv->pending_mu);
@@ -250,7 +347,21 @@ static gw_request_t *request_new(gw_server_t *srv, struct MHD_Connection *conn, 
     req->url = url;
     req->method = method;
     req->start_ms = ib_now_ms();
+    req->route.name = "unmatched";
+
+    uint8_t rnd[16 + GW_TRACE_RANDOM];
+    gw_random(rnd, sizeof(rnd));
+    gw_request_id_make(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"), rnd,
+                       req->request_id);
+    gw_traceparent_make(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "traceparent"), rnd + 16,
+                        req->traceparent);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    req->link = ci != NULL ? ci->socket_context : NULL;
+
     atomic_fetch_add(&srv->active_requests, 1);
+    if (srv->app->telemetry != NULL)
+        gw_telemetry_request_begin(srv->app->telemetry);
     return req;
 }
 
@@ -259,9 +370,13 @@ static void request_log(const gw_request_t *req, enum MHD_RequestTerminationCode
     static const char *const toe_names[] = {
         "ok", "error", "timeout", "daemon shutdown", "read error", "client abort"};
     long long duration = ib_now_ms() - req->start_ms;
-    json_t *fields = json_pack("{s:s,s:s%,s:i,s:I}", "method", req->method, "path", req->url,
-                               strnlen(req->url, LOG_PATH_MAX), "status", (int)req->status,
-                               "duration_ms", (json_int_t)duration);
+    char trace_id[33];
+    memcpy(trace_id, req->traceparent + 3, 32);
+    trace_id[32] = '\0';
+    json_t *fields = json_pack(
+        "{s:s,s:s,s:s%,s:s,s:i,s:I,s:s}", "request_id", req->request_id, "method", req->method,
+        "path", req->url, strnlen(req->url, LOG_PATH_MAX), "route", req->route.name, "status",
+        (int)req->status, "duration_ms", (json_int_t)duration, "trace_id", trace_id);
     if (fields == NULL)
         return;
     if (req->tenant != NULL)
@@ -286,6 +401,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (req == NULL)
         return;
     request_log(req, toe);
+    if (srv->app->telemetry != NULL)
+        gw_telemetry_request_end(srv->app->telemetry, req->route.name, req->method, req->status,
+                                 (double)(ib_now_ms() - req->start_ms) / 1000.0);
+    conn_set_deadline(srv, req->link, ib_now_ms() + srv->idle_ms);
     gw_pending_release(req->pending);
     free(req->body);
     free(req);
@@ -339,6 +458,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             return MHD_YES; /* already answered: drop the rest */
         return append_body(req, upload_data, n) == IB_OK ? MHD_YES : MHD_NO;
     }
+    /* The whole request is here: from now on the answer is ours to make in time. */
+    conn_set_deadline(srv, req->link, 0);
     if (req->status != 0)
         return MHD_YES;
     if (req->deferred_status != 0)
@@ -401,7 +522,9 @@ gw_server_t *gw_server_start(const gw_app_t *app, char *errstr, size_t errstr_si
     }
     srv->app = app;
     srv->quiesced_fd = MHD_INVALID_SOCKET;
+    srv->idle_ms = app->cfg->idle_timeout_ms;
     pthread_mutex_init(&srv->pending_mu, NULL);
+    pthread_mutex_init(&srv->conn_mu, NULL);
     pthread_cond_init(&srv->sweep_cv, NULL);
     if (resolve_listen(srv, app->cfg->gateway_listen, errstr, errstr_size) != IB_OK)
         goto fail;
@@ -415,9 +538,10 @@ gw_server_t *gw_server_start(const gw_app_t *app, char *errstr, size_t errstr_si
         /* First, so that MHD's own messages about the other options reach our log too. */
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&srv->addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-        CONNECTION_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)((app->cfg->idle_timeout_ms + 999) / 1000), MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)app->cfg->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        CONNECTION_MEMORY_LIMIT, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (srv->daemon == NULL) {
         snprintf(errstr, errstr_size, "GATEWAY_LISTEN: cannot listen on %s",
                  app->cfg->gateway_listen);
@@ -481,5 +605,6 @@ void gw_server_stop(gw_server_t *srv)
         close(srv->quiesced_fd);
     pthread_cond_destroy(&srv->sweep_cv);
     pthread_mutex_destroy(&srv->pending_mu);
+    pthread_mutex_destroy(&srv->conn_mu);
     free(srv);
 }

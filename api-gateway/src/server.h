@@ -12,20 +12,31 @@
 #include "config.h"
 #include "ib/common.h"
 #include "ib/tenants.h"
+#include "interviews.h"
 #include "producer.h"
+#include "routes.h"
+#include "tail.h"
+#include "telemetry.h"
+#include "trace.h"
 
-#define GW_BODY_MAX ((size_t)64 * 1024)
+#define GW_BODY_MAX    ((size_t)64 * 1024)
+#define GW_URL_MAX     2048                /* longer: 414 */
+#define GW_HEADERS_MAX ((size_t)16 * 1024) /* header names and values together; more: 431 */
 
 /* What the handlers use; everything borrowed and alive until gw_server_stop returns. */
 typedef struct {
     const gw_config_t *cfg;
     const ib_tenants_t *tenants;
     gw_catalog_t *catalog;
+    gw_interviews_t *interviews;
+    gw_tail_t *tail; /* the views' consumer: ready once caught up */
     gw_producer_t *producer;
+    gw_telemetry_t *telemetry;
 } gw_app_t;
 
 typedef struct gw_server gw_server_t;
 typedef struct gw_pending gw_pending_t;
+typedef struct gw_conn gw_conn_t;
 
 typedef enum {
     GW_OUTCOME_WAITING = 0,
@@ -46,8 +57,13 @@ typedef struct {
     char *body; /* NUL-terminated; at most GW_BODY_MAX bytes */
     size_t body_len;
     size_t body_cap;
-    size_t body_discarded;     /* bytes past GW_BODY_MAX (answered 413) */
-    int route;                 /* router's private route id, set by gw_router_begin */
+    size_t body_discarded; /* bytes past GW_BODY_MAX (answered 413) */
+    gw_conn_t *link;       /* the connection's record (deadline); NULL if untracked */
+    gw_route_t route;      /* set by gw_router_begin */
+    char request_id[GW_REQUEST_ID_MAX + 1];
+    char traceparent[GW_TRACEPARENT_LEN + 1]; /* our span: forwarded on the Kafka event */
+    long long produce_start_ms;
+    int produce_refused;       /* the producer did not take the event (answered 503) */
     unsigned int status;       /* HTTP status queued, 0 until then (for the log) */
     const ib_tenant_t *tenant; /* borrowed; NULL until authenticated */
     char interview_id[33];
@@ -74,6 +90,9 @@ void gw_server_stop(gw_server_t *srv);
 /* Queue a JSON response; body is stolen. Extra header (name/value) may be NULL. */
 enum MHD_Result gw_respond_json(gw_request_t *req, unsigned int status, json_t *body,
                                 const char *header, const char *value);
+/* Queue len bytes of text (stolen, malloc'd) with this Content-Type. */
+enum MHD_Result gw_respond_text(gw_request_t *req, unsigned int status, const char *content_type,
+                                char *text, size_t len);
 /* Queue {"status": status, "message": message}. */
 enum MHD_Result gw_respond_error(gw_request_t *req, unsigned int status, const char *message,
                                  const char *header, const char *value);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@ static IB_PRINTF(3, 4) void set_err(gw_error_t *err, unsigned int status, const 
 
 typedef enum {
     TYPE_STRING,   /* a JSON string */
-    TYPE_STRING_ID /* a JSON string, or an integer normalised to its decimal string */
+    TYPE_STRING_ID /* a JSON string, or an integral number normalised to its decimal string */
 } field_type_t;
 
 /* Reads obj[key] as a string. null counts as absent, and so does "" (an empty id or name is no
@@ -48,6 +49,12 @@ static ib_rc_t get_string(const json_t *obj, const char *key, const char *path, 
         s = json_string_value(v);
     } else if (type == TYPE_STRING_ID && json_is_integer(v)) {
         snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        s = num;
+    } else if (type == TYPE_STRING_ID && json_is_real(v) && json_real_value(v) >= 0 &&
+               json_real_value(v) < 9007199254740992.0 &&
+               floor(json_real_value(v)) == json_real_value(v)) {
+        /* 12345.0 or 1.2345e4: the same id as 12345. */
+        snprintf(num, sizeof(num), "%.0f", json_real_value(v));
         s = num;
     } else if (v != NULL && !json_is_null(v)) {
         set_err(err, 400, "Invalid field: %s should be a string", path);
@@ -275,6 +282,11 @@ ib_rc_t gw_validate_interview(const gw_validate_ctx_t *ctx, const char *body, si
     if (get_string(root, "job_id", "job_id", TYPE_STRING_ID, 0, ID_MAX_LEN, &r.job_id, err) !=
         IB_OK)
         goto fail;
+    if (r.job_id != NULL && ctx->job_known != NULL &&
+        ctx->job_known(ctx->tenant->id, r.job_id, ctx->opaque) == 0) {
+        set_err(err, 422, "Invalid field: job_id is not a known job");
+        goto fail;
+    }
     if (get_string(root, "job_title", "job_title", TYPE_STRING, 1, TEXT_MAX_LEN, &r.job_title,
                    err) != IB_OK)
         goto fail;

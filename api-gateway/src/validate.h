@@ -19,8 +19,8 @@ typedef struct {
 
 /* A validated POST /interviews. Everything is owned by the struct (gw_interview_request_clear). */
 typedef struct {
-    char *interview_template_id; /* a JSON integer is normalised to its decimal string */
-    char *job_id;                /* NULL when absent */
+    char *interview_template_id; /* a JSON number (integral) is normalised to its decimal string */
+    char *job_id;                /* NULL when absent; normalised like the template id */
     char *job_title;
     char *callback_url;  /* as sent; parsed and vetted */
     json_t *candidate;   /* new: {first_name, last_name, email, phone?}; unknown keys dropped */
@@ -30,11 +30,16 @@ typedef struct {
 /* 1 when the tenant's catalog holds the template id. Must be safe to call from the HTTP thread. */
 typedef int gw_template_known_fn(const char *tenant_id, const char *template_id, void *opaque);
 
+/* -1 when the tenant has no job categorisation (any job_id passes), 1 when the job exists, 0
+ * when not. */
+typedef int gw_job_known_fn(const char *tenant_id, const char *job_id, void *opaque);
+
 typedef struct {
     const ib_tenant_t *tenant;    /* borrowed: the authenticated tenant */
     int allow_insecure_callbacks; /* ALLOW_INSECURE_CALLBACKS: http and loopback allowed */
     gw_template_known_fn *template_known;
-    void *opaque; /* passed to template_known */
+    gw_job_known_fn *job_known; /* NULL: job_id not checked */
+    void *opaque;               /* passed to template_known and job_known */
 } gw_validate_ctx_t;
 
 /* Validates len bytes of body. IB_OK: out is filled (caller clears it). IB_ERR: err holds the

@@ -14,7 +14,7 @@ static gw_catalog_t *cat;
 static int setup(void **state)
 {
     (void)state;
-    cat = gw_catalog_new("127.0.0.1:1", "interviews.catalog");
+    cat = gw_catalog_new();
     return cat != NULL ? 0 : -1;
 }
 
@@ -51,7 +51,8 @@ static void test_unknown_tenant_is_empty(void **state)
     assert_json(gw_catalog_templates(cat, "nobody"), "[]");
     assert_null(gw_catalog_jobs(cat, "nobody"));
     assert_false(gw_catalog_has_template(cat, "nobody", "1"));
-    assert_false(gw_catalog_caught_up(cat)); /* never started */
+    assert_int_equal(gw_catalog_job_known("nobody", "j", cat), -1);
+    assert_int_equal(gw_catalog_size(cat), 0);
 }
 
 static void test_latest_value_wins_and_tombstone(void **state)
@@ -65,6 +66,10 @@ static void test_latest_value_wins_and_tombstone(void **state)
     assert_json(gw_catalog_templates(cat, "a"), "[{\"id\":\"1\",\"name\":\"One\"}]");
     assert_json(gw_catalog_jobs(cat, "a"), "[{\"id\":\"j\",\"name\":\"Job\"}]");
     assert_true(gw_catalog_has_job(cat, "a", "j"));
+    assert_int_equal(gw_catalog_job_known("a", "j", cat), 1);
+    assert_int_equal(gw_catalog_job_known("a", "k", cat), 0);
+    assert_int_equal(gw_catalog_job_known("b", "anything", cat), -1); /* no jobs key */
+    assert_int_equal(gw_catalog_size(cat), 2);
     /* Integer ids are served as strings; no jobs key means no job categorisation. */
     assert_json(gw_catalog_templates(cat, "b"), "[{\"id\":\"7\",\"name\":\"Seven\"}]");
     assert_null(gw_catalog_jobs(cat, "b"));

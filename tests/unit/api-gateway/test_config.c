@@ -34,6 +34,9 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.produce_timeout_ms, 10000);
     assert_string_equal(cfg.interview_id_secret, "");
     assert_int_equal(cfg.allow_insecure_callbacks, 0);
+    assert_int_equal(cfg.max_connections, 1000);
+    assert_int_equal(cfg.idle_timeout_ms, 30000);
+    assert_int_equal(cfg.view_max_interviews, 2000000);
     assert_int_equal(cfg.log_level_value, IB_LOG_INFO);
     gw_config_free(&cfg);
     gw_config_free(&cfg);
@@ -106,6 +109,9 @@ static void test_table(void **state)
                            "GATEWAY_PRODUCE_TIMEOUT",
                            "INTERVIEW_ID_SECRET",
                            "ALLOW_INSECURE_CALLBACKS",
+                           "GATEWAY_MAX_CONNECTIONS",
+                           "GATEWAY_IDLE_TIMEOUT",
+                           "GATEWAY_VIEW_MAX_INTERVIEWS",
                            "LOG_LEVEL"};
     assert_int_equal(gw_config_table_len, sizeof(names) / sizeof(names[0]));
     for (size_t i = 0; i < gw_config_table_len; i++) {

@@ -68,9 +68,18 @@ static const char *const CONTRACT_BODY =
     " \"phone\": \"(785)991-6256\", \"email\": \"lakita_marrero@gmail.com\", \"age\": 40},"
     " \"preferences\": {\"key\": \"value\"}, \"unknown\": [1, 2]}";
 
+/* groove-tech has jobs 6789 and yec3; localdev has no job categorisation. */
+static int job_known(const char *tenant_id, const char *job_id, void *opaque)
+{
+    (void)opaque;
+    if (strcmp(tenant_id, "groove-tech") == 0)
+        return strcmp(job_id, "6789") == 0 || strcmp(job_id, "yec3") == 0;
+    return -1;
+}
+
 static gw_validate_ctx_t ctx_for(const ib_tenant_t *t, int insecure)
 {
-    gw_validate_ctx_t ctx = {t, insecure, template_known, NULL};
+    gw_validate_ctx_t ctx = {t, insecure, template_known, NULL, NULL};
     return ctx;
 }
 
@@ -195,8 +204,19 @@ static void test_number_template_id_normalised(void **state)
     assert_string_equal(r.job_id, "6789");
     gw_interview_request_clear(&r);
     free(text);
-    expect_field_error("interview_template_id", "12345.0", 400,
+    /* An integral number in any spelling is the same id; a fraction is no id. */
+    const char *reals[] = {"12345.0", "1.2345e4"};
+    for (size_t i = 0; i < IB_ARRAY_LEN(reals); i++) {
+        text = with_field("interview_template_id", reals[i]);
+        assert_int_equal(gw_validate_interview(&ctx, text, strlen(text), &r, &err), IB_OK);
+        assert_string_equal(r.interview_template_id, "12345");
+        gw_interview_request_clear(&r);
+        free(text);
+    }
+    expect_field_error("interview_template_id", "12345.5", 400,
                        "Invalid field: interview_template_id should be a string");
+    expect_field_error("interview_template_id", "-12345", 422,
+                       "Invalid field: interview_template_id is not a known interview template");
     expect_field_error("interview_template_id", "99", 422,
                        "Invalid field: interview_template_id is not a known interview template");
 }
@@ -381,12 +401,43 @@ static void test_email_syntax(void **state)
                            "Invalid field: candidate.email should be an email address");
 }
 
+static void test_job_id_checked_against_jobs(void **state)
+{
+    (void)state;
+    gw_validate_ctx_t ctx = ctx_for(groove, 0);
+    gw_interview_request_t r;
+    gw_error_t err;
+    ctx.job_known = job_known;
+
+    assert_int_equal(gw_validate_interview(&ctx, CONTRACT_BODY, strlen(CONTRACT_BODY), &r, &err),
+                     IB_OK);
+    assert_string_equal(r.job_id, "6789");
+    gw_interview_request_clear(&r);
+    char *text = with_field("job_id", "\"nope\"");
+    assert_int_equal(gw_validate_interview(&ctx, text, strlen(text), &r, &err), IB_ERR);
+    assert_int_equal(err.status, 422);
+    assert_string_equal(err.message, "Invalid field: job_id is not a known job");
+    free(text);
+    /* A number is normalised before the check. */
+    text = with_field("job_id", "6789");
+    assert_int_equal(gw_validate_interview(&ctx, text, strlen(text), &r, &err), IB_OK);
+    gw_interview_request_clear(&r);
+    free(text);
+    /* Absent job_id: fine even when the tenant has jobs (it is optional). */
+    text = with_field("job_id", "null");
+    assert_int_equal(gw_validate_interview(&ctx, text, strlen(text), &r, &err), IB_OK);
+    assert_null(r.job_id);
+    gw_interview_request_clear(&r);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_contract_body),
         cmocka_unit_test(test_optional_fields_absent),
         cmocka_unit_test(test_number_template_id_normalised),
+        cmocka_unit_test(test_job_id_checked_against_jobs),
         cmocka_unit_test(test_invalid_json),
         cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_missing_fields),

@@ -1,0 +1,392 @@
+#include "interviews.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ib/json.h"
+#include "ib/log.h"
+#include "ib/payload.h"
+
+#define ID_BYTES         16
+#define INITIAL_SLOTS    1024u
+#define TENANT_ID_MAX    256
+#define WARN_INTERVAL_MS 10000
+#define PENDING_PAYLOAD  "{\"status\":\"pending\"}"
+
+/* One interview. 40 bytes on LP64. */
+typedef struct {
+    uint8_t id[ID_BYTES];
+    uint32_t owner;      /* 1 + index in the tenants file; 0: no requested event seen */
+    uint8_t used;        /* slot taken */
+    uint8_t status;      /* 1 + ib_status_t; 0: no status event seen */
+    int64_t occurred_ms; /* of the held status event */
+    char *doc;           /* payload text '\0' shared-link text (maybe empty) '\0'; NULL: none */
+} slot_t;
+
+struct gw_interviews {
+    const ib_tenants_t *tenants;
+    size_t max;
+    pthread_rwlock_t lock;
+    /* Under lock: */
+    slot_t *slots;
+    size_t cap; /* power of two */
+    size_t count;
+    size_t with_status;
+    size_t owned;
+    size_t doc_bytes;
+    unsigned long long dropped;
+    unsigned long long refused;
+    long long last_drop_warn_ms;
+};
+
+size_t gw_interviews_slot_size(void)
+{
+    return sizeof(slot_t);
+}
+
+gw_interviews_t *gw_interviews_new(const ib_tenants_t *tenants, size_t max_interviews)
+{
+    gw_interviews_t *v = calloc(1, sizeof(*v));
+    if (v == NULL)
+        return NULL;
+    if (pthread_rwlock_init(&v->lock, NULL) != 0) {
+        free(v);
+        return NULL;
+    }
+    v->tenants = tenants;
+    v->max = max_interviews;
+    v->cap = INITIAL_SLOTS;
+    v->slots = calloc(v->cap, sizeof(slot_t));
+    if (v->slots == NULL) {
+        gw_interviews_free(v);
+        return NULL;
+    }
+    return v;
+}
+
+void gw_interviews_free(gw_interviews_t *v)
+{
+    if (v == NULL)
+        return;
+    for (size_t i = 0; v->slots != NULL && i < v->cap; i++)
+        free(v->slots[i].doc);
+    free(v->slots);
+    pthread_rwlock_destroy(&v->lock);
+    free(v);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Exactly 32 lowercase hex characters -> 16 bytes. */
+static int parse_id(const char *s, size_t len, uint8_t out[ID_BYTES])
+{
+    if (len != GW_INTERVIEW_ID_LEN)
+        return 0;
+    for (size_t i = 0; i < ID_BYTES; i++) {
+        int hi = hexval(s[2 * i]);
+        int lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 1;
+}
+
+static size_t hash_id(const uint8_t id[ID_BYTES])
+{
+    /* Ids are HMAC output: any 8 bytes are uniformly distributed. */
+    uint64_t h;
+    memcpy(&h, id, sizeof(h));
+    return (size_t)h;
+}
+
+/* The slot holding id, or the free slot where it would go. cap is never full. */
+static slot_t *probe(slot_t *slots, size_t cap, const uint8_t id[ID_BYTES])
+{
+    size_t i = hash_id(id) & (cap - 1);
+    while (slots[i].used && memcmp(slots[i].id, id, ID_BYTES) != 0)
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+static ib_rc_t grow(gw_interviews_t *v)
+{
+    size_t cap = v->cap * 2;
+    slot_t *slots = calloc(cap, sizeof(slot_t));
+    if (slots == NULL)
+        return IB_ERR;
+    for (size_t i = 0; i < v->cap; i++)
+        if (v->slots[i].used)
+            *probe(slots, cap, v->slots[i].id) = v->slots[i];
+    free(v->slots);
+    v->slots = slots;
+    v->cap = cap;
+    return IB_OK;
+}
+
+/* The slot of id, created when absent. NULL when the view is full (counted) or out of memory.
+ * Under the write lock. */
+static slot_t *slot_for(gw_interviews_t *v, const uint8_t id[ID_BYTES])
+{
+    slot_t *s = probe(v->slots, v->cap, id);
+    if (s->used)
+        return s;
+    if (v->count >= v->max) {
+        v->dropped++;
+        long long now = ib_now_ms();
+        if (now - v->last_drop_warn_ms >= WARN_INTERVAL_MS) {
+            v->last_drop_warn_ms = now;
+            IB_ERROR("interviews view full (GATEWAY_VIEW_MAX_INTERVIEWS=%zu): %llu id(s) dropped",
+                     v->max, v->dropped);
+        }
+        return NULL;
+    }
+    /* Load factor at most 3/4. */
+    if ((v->count + 1) * 4 > v->cap * 3) {
+        if (grow(v) != IB_OK)
+            return NULL;
+        s = probe(v->slots, v->cap, id);
+    }
+    memset(s, 0, sizeof(*s));
+    memcpy(s->id, id, ID_BYTES);
+    s->used = 1;
+    v->count++;
+    return s;
+}
+
+static uint32_t tenant_index(const gw_interviews_t *v, const ib_tenant_t *t)
+{
+    if (t == NULL || v->tenants == NULL || t < v->tenants->tenants ||
+        t >= v->tenants->tenants + v->tenants->count)
+        return 0;
+    return (uint32_t)(t - v->tenants->tenants) + 1;
+}
+
+ib_rc_t gw_interviews_apply_requested(gw_interviews_t *v, const void *key, size_t key_len,
+                                      const void *value, size_t len, char *errstr,
+                                      size_t errstr_size)
+{
+    char why[160];
+    uint8_t id[ID_BYTES];
+    json_t *root = NULL;
+    ib_rc_t rc = IB_ERR;
+
+    if (key == NULL || !parse_id(key, key_len, id)) {
+        snprintf(errstr, errstr_size, "key is not an interview id (32 lowercase hex)");
+        goto out;
+    }
+    if (value == NULL) {
+        snprintf(errstr, errstr_size, "tombstone");
+        goto out;
+    }
+    root = ib_json_parse(value, len, IB_JSON_MAX_DEPTH, why, sizeof(why));
+    const char *vid = ib_json_str(root, "interview_id");
+    const char *tenant = ib_json_str(root, "tenant");
+    if (root == NULL || vid == NULL || strlen(vid) != key_len || memcmp(vid, key, key_len) != 0 ||
+        tenant == NULL || strlen(tenant) > TENANT_ID_MAX) {
+        snprintf(errstr, errstr_size, "not an interview.requested event for its key");
+        goto out;
+    }
+    uint32_t owner = tenant_index(v, ib_tenants_find(v->tenants, tenant));
+    if (owner == 0) {
+        snprintf(errstr, errstr_size, "tenant %s is not in the tenants file", tenant);
+        goto out;
+    }
+    pthread_rwlock_wrlock(&v->lock);
+    slot_t *s = slot_for(v, id);
+    if (s == NULL) {
+        rc = IB_AGAIN;
+    } else {
+        /* The first owner stays: the id is derived from the tenant, a second one is forged. */
+        if (s->owner == 0) {
+            s->owner = owner;
+            v->owned++;
+        }
+        rc = IB_OK;
+    }
+    pthread_rwlock_unlock(&v->lock);
+    if (rc == IB_AGAIN)
+        snprintf(errstr, errstr_size, "view full");
+out:
+    json_decref(root);
+    if (rc == IB_ERR) {
+        pthread_rwlock_wrlock(&v->lock);
+        v->refused++;
+        pthread_rwlock_unlock(&v->lock);
+    }
+    return rc;
+}
+
+/* payload '\0' link '\0' in one allocation. */
+static char *make_doc(const ib_status_event_t *ev, size_t *size)
+{
+    char *payload = json_dumps(ev->payload, JSON_COMPACT);
+    char *link = ev->shared_link != NULL ? json_dumps(ev->shared_link, JSON_COMPACT) : NULL;
+    char *doc = NULL;
+
+    if (payload == NULL || (ev->shared_link != NULL && link == NULL))
+        goto out;
+    size_t plen = strlen(payload);
+    size_t llen = link != NULL ? strlen(link) : 0;
+    doc = malloc(plen + llen + 2);
+    if (doc == NULL)
+        goto out;
+    memcpy(doc, payload, plen + 1);
+    if (link != NULL)
+        memcpy(doc + plen + 1, link, llen);
+    doc[plen + 1 + llen] = '\0';
+    *size = plen + llen + 2;
+out:
+    free(payload);
+    free(link);
+    return doc;
+}
+
+ib_rc_t gw_interviews_apply_status(gw_interviews_t *v, const void *value, size_t len, char *errstr,
+                                   size_t errstr_size)
+{
+    ib_status_event_t ev;
+    uint8_t id[ID_BYTES];
+    char *doc = NULL;
+    size_t doc_size = 0;
+    ib_rc_t rc = IB_ERR;
+
+    memset(&ev, 0, sizeof(ev));
+    if (value == NULL) {
+        snprintf(errstr, errstr_size, "tombstone");
+        goto refused;
+    }
+    if (ib_status_event_parse(value, len, &ev, errstr, errstr_size) != IB_OK)
+        goto refused;
+    if (!parse_id(ev.interview_id, strlen(ev.interview_id), id)) {
+        snprintf(errstr, errstr_size, "interview_id is not one of ours (32 lowercase hex)");
+        goto refused;
+    }
+    doc = make_doc(&ev, &doc_size);
+    if (doc == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto refused;
+    }
+
+    pthread_rwlock_wrlock(&v->lock);
+    slot_t *s = slot_for(v, id);
+    if (s == NULL) {
+        rc = IB_AGAIN;
+        snprintf(errstr, errstr_size, "view full");
+    } else if (s->status == 0 || ib_status_supersedes((ib_status_t)(s->status - 1), s->occurred_ms,
+                                                      ev.status, ev.occurred_ms)) {
+        if (s->status == 0)
+            v->with_status++;
+        if (s->doc != NULL)
+            v->doc_bytes -= strlen(s->doc) + strlen(s->doc + strlen(s->doc) + 1) + 2;
+        free(s->doc);
+        s->doc = doc;
+        doc = NULL; /* now owned by the slot */
+        v->doc_bytes += doc_size;
+        s->status = (uint8_t)(ev.status + 1);
+        s->occurred_ms = ev.occurred_ms;
+        rc = IB_OK;
+    } else {
+        rc = IB_OK; /* older or equal: the held state stays */
+    }
+    pthread_rwlock_unlock(&v->lock);
+    free(doc);
+    ib_status_event_clear(&ev);
+    return rc;
+refused:
+    ib_status_event_clear(&ev);
+    pthread_rwlock_wrlock(&v->lock);
+    v->refused++;
+    pthread_rwlock_unlock(&v->lock);
+    return IB_ERR;
+}
+
+static void log_refused(const rd_kafka_message_t *m, const char *why)
+{
+    json_t *fields = json_pack("{s:s,s:i,s:I}", "topic", rd_kafka_topic_name(m->rkt), "partition",
+                               (int)m->partition, "offset", (json_int_t)m->offset);
+    ib_log_fields(IB_LOG_WARN, fields, "view: record ignored: %s", why);
+    json_decref(fields);
+}
+
+void gw_interviews_on_requested(void *opaque, const rd_kafka_message_t *m)
+{
+    char why[256] = "";
+    if (gw_interviews_apply_requested(opaque, m->key, m->key_len, m->payload, m->len, why,
+                                      sizeof(why)) == IB_ERR)
+        log_refused(m, why);
+}
+
+void gw_interviews_on_status(void *opaque, const rd_kafka_message_t *m)
+{
+    char why[256] = "";
+    if (gw_interviews_apply_status(opaque, m->payload, m->len, why, sizeof(why)) == IB_ERR)
+        log_refused(m, why);
+}
+
+/* Copies part (0: payload, 1: link) of the slot id owned by tenant. */
+static gw_iv_result_t lookup(gw_interviews_t *v, const ib_tenant_t *tenant, const char *id,
+                             int part, char **text)
+{
+    uint8_t bin[ID_BYTES];
+    gw_iv_result_t r = GW_IV_UNKNOWN;
+    const char *src = NULL;
+
+    *text = NULL;
+    uint32_t owner = tenant_index(v, tenant);
+    if (owner == 0 || id == NULL || !parse_id(id, strlen(id), bin))
+        return GW_IV_UNKNOWN;
+    pthread_rwlock_rdlock(&v->lock);
+    slot_t *s = probe(v->slots, v->cap, bin);
+    if (!s->used || s->owner != owner)
+        goto out;
+    if (part == 0)
+        src = s->doc != NULL ? s->doc : PENDING_PAYLOAD;
+    else if (s->doc != NULL && s->doc[strlen(s->doc) + 1] != '\0')
+        src = s->doc + strlen(s->doc) + 1;
+    if (src == NULL) {
+        r = GW_IV_NO_LINK;
+        goto out;
+    }
+    *text = strdup(src);
+    r = *text != NULL ? GW_IV_FOUND : GW_IV_NOMEM;
+out:
+    pthread_rwlock_unlock(&v->lock);
+    return r;
+}
+
+gw_iv_result_t gw_interviews_payload(gw_interviews_t *v, const ib_tenant_t *tenant, const char *id,
+                                     char **text)
+{
+    return lookup(v, tenant, id, 0, text);
+}
+
+gw_iv_result_t gw_interviews_shared_link(gw_interviews_t *v, const ib_tenant_t *tenant,
+                                         const char *id, char **text)
+{
+    return lookup(v, tenant, id, 1, text);
+}
+
+void gw_interviews_stats(gw_interviews_t *v, gw_interviews_stats_t *out)
+{
+    pthread_rwlock_rdlock(&v->lock);
+    out->interviews = v->count;
+    out->with_status = v->with_status;
+    out->unowned = v->count - v->owned;
+    out->bytes = v->cap * sizeof(slot_t) + v->doc_bytes;
+    out->dropped = v->dropped;
+    out->refused = v->refused;
+    pthread_rwlock_unlock(&v->lock);
+}

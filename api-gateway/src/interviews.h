@@ -1,0 +1,70 @@
+/* The interviews view: who owns each interview (from TOPIC_REQUESTED) and its latest state (from
+ * TOPIC_STATUS, ordered by ib_status_supersedes), for GET /interviews/{id} and
+ * GET /interviews/{id}/shared-link. Fed by the view consumer (tail.h); any thread may read.
+ *
+ * Compact by design: one 40-byte slot per interview in an open-addressing table keyed by the
+ * 16 bytes of the id, the owner as an index into the tenants file, and for an interview with a
+ * status event one allocation holding Workable's payload and the shared link as compact JSON
+ * text, built once by ib_status_event_parse (the same bytes the results-worker PUTs). At most
+ * max_interviews are held; further ids are dropped and counted. */
+#ifndef GW_INTERVIEWS_H
+#define GW_INTERVIEWS_H
+
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "ib/common.h"
+#include "ib/tenants.h"
+
+#define GW_INTERVIEW_ID_LEN 32 /* lowercase hex, as ib_interview_id makes them */
+
+typedef struct gw_interviews gw_interviews_t;
+
+typedef enum {
+    GW_IV_UNKNOWN = 0, /* no such interview for this tenant (404) */
+    GW_IV_FOUND,
+    GW_IV_NO_LINK, /* shared link: the interview exists, its latest state has none (404) */
+    GW_IV_NOMEM
+} gw_iv_result_t;
+
+typedef struct {
+    size_t interviews;          /* ids held (owned or not) */
+    size_t with_status;         /* ... of which have a status event */
+    size_t unowned;             /* ... of which have no interviews.requested event (yet) */
+    size_t bytes;               /* table slots plus payload text held */
+    unsigned long long dropped; /* ids not held: max_interviews reached */
+    unsigned long long refused; /* records that were not valid events */
+} gw_interviews_stats_t;
+
+/* A new, empty view; tenants is borrowed and must outlive it. NULL on out of memory. */
+gw_interviews_t *gw_interviews_new(const ib_tenants_t *tenants, size_t max_interviews) IB_WUR;
+void gw_interviews_free(gw_interviews_t *v);
+
+/* One interviews.requested record (key = interview id, value = the event; only interview_id and
+ * tenant are read). IB_ERR with the reason when it is not one of ours (bad key, tenant not in the
+ * tenants file, ...); IB_AGAIN when dropped because the view is full. */
+ib_rc_t gw_interviews_apply_requested(gw_interviews_t *v, const void *key, size_t key_len,
+                                      const void *value, size_t len, char *errstr,
+                                      size_t errstr_size) IB_WUR;
+/* One interviews.status record. Kept when it supersedes the held state (ib_status_supersedes).
+ * IB_ERR with the reason when it is not a valid status event; IB_AGAIN when dropped (full). */
+ib_rc_t gw_interviews_apply_status(gw_interviews_t *v, const void *value, size_t len, char *errstr,
+                                   size_t errstr_size) IB_WUR;
+/* gw_tail_fn adapters (opaque is the view): apply and log what is refused. */
+void gw_interviews_on_requested(void *opaque, const rd_kafka_message_t *m);
+void gw_interviews_on_status(void *opaque, const rd_kafka_message_t *m);
+
+/* Workable's payload for GET /interviews/{id}: *text a new malloc'd compact JSON string
+ * ({"status":"pending"} before any status event). GW_IV_UNKNOWN when tenant does not own id. */
+gw_iv_result_t gw_interviews_payload(gw_interviews_t *v, const ib_tenant_t *tenant, const char *id,
+                                     char **text);
+/* {"url","ttl"?,"ttl_units"?} of the latest state, as a new string in *text. */
+gw_iv_result_t gw_interviews_shared_link(gw_interviews_t *v, const ib_tenant_t *tenant,
+                                         const char *id, char **text);
+
+void gw_interviews_stats(gw_interviews_t *v, gw_interviews_stats_t *out);
+/* Bytes of one slot of the table (the fixed cost of a known interview before load factor). */
+size_t gw_interviews_slot_size(void);
+
+#endif

@@ -1,0 +1,37 @@
+/* The HTTP surface as a table: path templates, methods, authentication. Pure (no MHD). */
+#ifndef GW_ROUTES_H
+#define GW_ROUTES_H
+
+#define GW_ROUTE_ID_MAX 64 /* a longer {id} segment is no route (404) */
+
+typedef enum {
+    GW_ROUTE_NONE = 0,
+    GW_ROUTE_HEALTHZ,
+    GW_ROUTE_READYZ,
+    GW_ROUTE_METRICS,
+    GW_ROUTE_TEMPLATES,
+    GW_ROUTE_JOBS,
+    GW_ROUTE_INTERVIEWS, /* POST /interviews */
+    GW_ROUTE_INTERVIEW,  /* GET /interviews/{id} */
+    GW_ROUTE_SHARED_LINK /* GET /interviews/{id}/shared-link */
+} gw_route_id_t;
+
+typedef struct {
+    gw_route_id_t id;
+    const char *name;  /* the template, e.g. "/interviews/{id}" (a metric label); static */
+    const char *allow; /* the methods the path allows (Allow header of a 405); static */
+    int authenticated; /* needs a tenant's Bearer token */
+    char param[GW_ROUTE_ID_MAX + 1]; /* {id}, when the template has one */
+} gw_route_t;
+
+typedef enum {
+    GW_ROUTE_OK = 0,
+    GW_ROUTE_NOT_FOUND,         /* no template matches the path: 404 */
+    GW_ROUTE_METHOD_NOT_ALLOWED /* the path matches, the method does not: 405 with route.allow */
+} gw_route_result_t;
+
+/* Matches path (no query string) and method. On GW_ROUTE_OK and GW_ROUTE_METHOD_NOT_ALLOWED
+ * *route is filled; on GW_ROUTE_NOT_FOUND route->name is "unmatched". */
+gw_route_result_t gw_route_match(const char *path, const char *method, gw_route_t *route);
+
+#endif

@@ -1,0 +1,325 @@
+/* Unit tests of api-gateway/src/interviews.c: ownership, latest state (ib_status_supersedes), the
+ * payload exactly as ib_status_event_parse builds it (the worker's PUT body), shared links, the
+ * bound, and the memory one known interview costs. */
+#include <malloc.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ib/crypto.h"
+#include "ib/payload.h"
+#include "interviews.h"
+
+static const char TENANTS[] =
+    "{\"tenants\":["
+    "{\"id\":\"groove-tech\",\"api_token_sha256\":"
+    "[\"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\"],"
+    "\"workable_token\":\"w1\",\"callback_hosts\":[\"groove-tech.workable.com\"]},"
+    "{\"id\":\"acme\",\"api_token_sha256\":"
+    "[\"486ea46224d1bb4fb680f34f7c9ad96a8f24ec88be73ea8e5a6c65260e9cb8a7\"],"
+    "\"workable_token\":\"w2\",\"callback_hosts\":[\"acme.workable.com\"]}]}";
+
+/* design.md's status example with the contract's results. %s: interview id, then occurred_at. */
+static const char COMPLETED[] =
+    "{\"interview_id\":\"%s\",\"status\":\"completed\",\"occurred_at\":\"%s\","
+    "\"results_url\":\"https://acme.com/interviews/2044922\","
+    "\"interview\":{\"score\":78,\"grade\":\"excelled\","
+    "\"summary\":\"This candidate is an excellent prospect.\","
+    "\"details\":{\"behavior\":{\"Influence\":97,\"conscientiousness\":76},"
+    "\"mental_skills\":{\"Problem Solving\":82,\"Aptitude\":91}},\"duration\":\"01:01:17\"},"
+    "\"attachments\":[{\"description\":\"Interview Report\","
+    "\"url\":\"https://acme.com/interviews/2044922/report.pdf\"}],"
+    "\"shared_link\":{\"url\":\"https://acme.com/interviews/2044922/link\",\"ttl\":120,"
+    "\"ttl_units\":\"minutes\"}}";
+
+static ib_tenants_t *tenants;
+static const ib_tenant_t *groove;
+static const ib_tenant_t *acme;
+static gw_interviews_t *view;
+
+static int setup(void **state)
+{
+    char err[256];
+    (void)state;
+    tenants = ib_tenants_parse(TENANTS, strlen(TENANTS), NULL, err, sizeof(err));
+    if (tenants == NULL)
+        return -1;
+    groove = ib_tenants_find(tenants, "groove-tech");
+    acme = ib_tenants_find(tenants, "acme");
+    view = gw_interviews_new(tenants, 1000000);
+    return view != NULL ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    gw_interviews_free(view);
+    ib_tenants_free(tenants);
+    return 0;
+}
+
+static void make_id(const char *tenant, int n, char id[33])
+{
+    char url[128];
+    snprintf(url, sizeof(url), "https://%s.workable.com/interviews/%d", tenant, n);
+    ib_interview_id("secret", tenant, url, id);
+}
+
+static ib_rc_t requested(const char *id, const char *tenant)
+{
+    char value[512];
+    char err[256];
+    snprintf(value, sizeof(value),
+             "{\"interview_id\":\"%s\",\"tenant\":\"%s\",\"interview_template_id\":\"1\"}", id,
+             tenant);
+    return gw_interviews_apply_requested(view, id, strlen(id), value, strlen(value), err,
+                                         sizeof(err));
+}
+
+static ib_rc_t status_text(const char *text)
+{
+    char err[256];
+    return gw_interviews_apply_status(view, text, strlen(text), err, sizeof(err));
+}
+
+static ib_rc_t status(const char *id, const char *st, const char *at)
+{
+    char value[512];
+    snprintf(value, sizeof(value),
+             "{\"interview_id\":\"%s\",\"status\":\"%s\",\"occurred_at\":\"%s\"}", id, st, at);
+    return status_text(value);
+}
+
+static char *payload_of(const ib_tenant_t *t, const char *id, gw_iv_result_t expect)
+{
+    char *text = NULL;
+    assert_int_equal(gw_interviews_payload(view, t, id, &text), expect);
+    return text;
+}
+
+static void expect_payload(const ib_tenant_t *t, const char *id, const char *want)
+{
+    char *text = payload_of(t, id, GW_IV_FOUND);
+    assert_string_equal(text, want);
+    free(text);
+}
+
+static void test_pending_unknown_and_isolation(void **state)
+{
+    char id[33], other[33];
+    (void)state;
+    make_id("groove-tech", 1, id);
+    make_id("groove-tech", 2, other);
+
+    assert_null(payload_of(groove, id, GW_IV_UNKNOWN));
+    assert_int_equal(requested(id, "groove-tech"), IB_OK);
+    expect_payload(groove, id, "{\"status\":\"pending\"}");
+    assert_null(payload_of(acme, id, GW_IV_UNKNOWN)); /* another tenant's id: 404 */
+    assert_null(payload_of(groove, other, GW_IV_UNKNOWN));
+    assert_null(payload_of(NULL, id, GW_IV_UNKNOWN));
+    /* Only the exact lowercase id names it. */
+    char upper[33];
+    for (size_t i = 0; i < 33; i++)
+        upper[i] = (char)(id[i] >= 'a' && id[i] <= 'f' ? id[i] - 32 : id[i]);
+    if (strcmp(upper, id) != 0)
+        assert_null(payload_of(groove, upper, GW_IV_UNKNOWN));
+    assert_null(payload_of(groove, "2044922", GW_IV_UNKNOWN));
+    assert_null(payload_of(groove, "", GW_IV_UNKNOWN));
+    /* A second requested event naming another tenant does not steal it. */
+    assert_int_equal(requested(id, "acme"), IB_OK);
+    assert_null(payload_of(acme, id, GW_IV_UNKNOWN));
+    expect_payload(groove, id, "{\"status\":\"pending\"}");
+}
+
+/* The payload is byte for byte what ib_status_event_parse builds and the worker PUTs. */
+static void test_payload_is_the_workers(void **state)
+{
+    char id[33], text[2048], err[256];
+    ib_status_event_t ev;
+    (void)state;
+    make_id("groove-tech", 3, id);
+    snprintf(text, sizeof(text), COMPLETED, id, "2026-11-28T20:00:00Z");
+    assert_int_equal(ib_status_event_parse(text, strlen(text), &ev, err, sizeof(err)), IB_OK);
+    char *want = json_dumps(ev.payload, JSON_COMPACT);
+    char *want_link = json_dumps(ev.shared_link, JSON_COMPACT);
+    ib_status_event_clear(&ev);
+
+    assert_int_equal(requested(id, "groove-tech"), IB_OK);
+    assert_int_equal(status_text(text), IB_OK);
+    expect_payload(groove, id, want);
+    char *link = NULL;
+    assert_int_equal(gw_interviews_shared_link(view, groove, id, &link), GW_IV_FOUND);
+    assert_string_equal(link, want_link);
+    assert_string_equal(link,
+                        "{\"url\":\"https://acme.com/interviews/2044922/link\",\"ttl\":\"120\","
+                        "\"ttl_units\":\"minutes\"}");
+    free(link);
+    assert_int_equal(gw_interviews_shared_link(view, acme, id, &link), GW_IV_UNKNOWN);
+    assert_null(link);
+    free(want);
+    free(want_link);
+}
+
+static void test_latest_state_wins(void **state)
+{
+    char id[33];
+    (void)state;
+    make_id("groove-tech", 4, id);
+    /* The status event may be read before the requested event (two topics). */
+    assert_int_equal(status(id, "pending", "2026-11-28T19:00:00Z"), IB_OK);
+    assert_null(payload_of(groove, id, GW_IV_UNKNOWN)); /* no owner yet */
+    assert_int_equal(requested(id, "groove-tech"), IB_OK);
+    expect_payload(groove, id, "{\"status\":\"pending\"}");
+    char *link = NULL;
+    assert_int_equal(gw_interviews_shared_link(view, groove, id, &link), GW_IV_NO_LINK);
+
+    assert_int_equal(status(id, "rejected", "2026-11-28T20:00:00Z"), IB_OK);
+    expect_payload(groove, id, "{\"status\":\"declined\"}");
+    /* Older, and pending after a terminal state: ignored. */
+    assert_int_equal(status(id, "expired", "2026-11-28T19:30:00Z"), IB_OK);
+    assert_int_equal(status(id, "pending", "2026-11-29T00:00:00Z"), IB_OK);
+    expect_payload(groove, id, "{\"status\":\"declined\"}");
+    /* Later terminal: replaces. */
+    assert_int_equal(status(id, "expired", "2026-11-28T21:00:00Z"), IB_OK);
+    expect_payload(groove, id, "{\"status\":\"expired\"}");
+
+    gw_interviews_stats_t st;
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.interviews, 1);
+    assert_int_equal(st.with_status, 1);
+    assert_int_equal(st.unowned, 0);
+}
+
+static void test_refused_records(void **state)
+{
+    char id[33], err[256];
+    (void)state;
+    make_id("groove-tech", 5, id);
+    const char *v = "{\"interview_id\":\"x\",\"tenant\":\"groove-tech\"}";
+    /* key not an id; value's id not the key; tenant unknown; not JSON; tombstone */
+    assert_int_equal(gw_interviews_apply_requested(view, "x", 1, v, strlen(v), err, sizeof(err)),
+                     IB_ERR);
+    assert_int_equal(gw_interviews_apply_requested(view, id, 32, v, strlen(v), err, sizeof(err)),
+                     IB_ERR);
+    assert_int_equal(requested(id, "nobody"), IB_ERR);
+    assert_int_equal(gw_interviews_apply_requested(view, id, 32, "{", 1, err, sizeof(err)), IB_ERR);
+    assert_int_equal(gw_interviews_apply_requested(view, id, 32, NULL, 0, err, sizeof(err)),
+                     IB_ERR);
+    assert_int_equal(status(id, "bogus", "2026-11-28T20:00:00Z"), IB_ERR);
+    assert_int_equal(status("2044922", "completed", "2026-11-28T20:00:00Z"), IB_ERR);
+    assert_int_equal(status_text("{\"interview_id\":1}"), IB_ERR);
+    gw_interviews_stats_t st;
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.interviews, 0);
+    assert_int_equal(st.refused, 8);
+}
+
+static void test_bounded(void **state)
+{
+    char id[33], err[256];
+    (void)state;
+    gw_interviews_t *small = gw_interviews_new(tenants, 3);
+    assert_non_null(small);
+    for (int i = 0; i < 5; i++) {
+        char value[256];
+        make_id("acme", 100 + i, id);
+        snprintf(value, sizeof(value), "{\"interview_id\":\"%s\",\"tenant\":\"acme\"}", id);
+        assert_int_equal(
+            gw_interviews_apply_requested(small, id, 32, value, strlen(value), err, sizeof(err)),
+            i < 3 ? IB_OK : IB_AGAIN);
+    }
+    gw_interviews_stats_t st;
+    gw_interviews_stats(small, &st);
+    assert_int_equal(st.interviews, 3);
+    assert_int_equal(st.dropped, 2);
+    gw_interviews_free(small);
+}
+
+static void test_growth_keeps_everything(void **state)
+{
+    char id[33];
+    (void)state;
+    for (int i = 0; i < 20000; i++) {
+        make_id(i % 2 ? "acme" : "groove-tech", 1000 + i, id);
+        assert_int_equal(requested(id, i % 2 ? "acme" : "groove-tech"), IB_OK);
+    }
+    for (int i = 0; i < 20000; i++) {
+        make_id(i % 2 ? "acme" : "groove-tech", 1000 + i, id);
+        expect_payload(i % 2 ? acme : groove, id, "{\"status\":\"pending\"}");
+        assert_null(payload_of(i % 2 ? groove : acme, id, GW_IV_UNKNOWN));
+    }
+}
+
+static size_t heap_used(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+/* Reports what a known interview costs: a pending one (slot only) and one holding the contract's
+ * completed payload and shared link. Measured as heap growth (mallinfo2) over N interviews. */
+static void test_memory_per_interview(void **state)
+{
+    enum { N = 100000 };
+    char id[33], text[2048];
+    (void)state;
+    gw_interviews_t *v = gw_interviews_new(tenants, N);
+    assert_non_null(v);
+    gw_interviews_t *saved = view;
+    view = v;
+
+    size_t before = heap_used();
+    for (int i = 0; i < N; i++) {
+        make_id("groove-tech", i, id);
+        assert_int_equal(requested(id, "groove-tech"), IB_OK);
+    }
+    size_t pending = heap_used();
+    gw_interviews_stats_t st_pending;
+    gw_interviews_stats(v, &st_pending);
+    for (int i = 0; i < N; i++) {
+        make_id("groove-tech", i, id);
+        snprintf(text, sizeof(text), COMPLETED, id, "2026-11-28T20:00:00Z");
+        assert_int_equal(status_text(text), IB_OK);
+    }
+    size_t completed = heap_used();
+    gw_interviews_stats_t st;
+    gw_interviews_stats(v, &st);
+    view = saved;
+    gw_interviews_free(v);
+
+    size_t slots = st_pending.bytes / gw_interviews_slot_size();
+    print_message("slot %zu bytes, %zu slots for %d interviews (load %.2f): pending %.1f bytes "
+                  "each by heap growth (%.1f by the view's accounting); with the contract's "
+                  "completed payload + shared link %.1f bytes each (%.1f by accounting)\n",
+                  gw_interviews_slot_size(), slots, N, (double)N / (double)slots,
+                  (double)(pending - before) / N, (double)st_pending.bytes / N,
+                  (double)(completed - before) / N, (double)st.bytes / N);
+    if (pending == before) {
+        print_message("heap not measurable here (sanitizer allocator): skipped the bound\n");
+        return;
+    }
+    assert_true(gw_interviews_slot_size() <= 40);
+    /* One slot at a load factor of at least 3/8 (just after a doubling): <= 107 bytes. */
+    assert_true((pending - before) / N <= 40 * 8 / 3 + 1);
+    /* The payload text (~540 bytes) in one allocation, not a JSON tree (several KiB). */
+    assert_true((completed - pending) / N <= 700);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pending_unknown_and_isolation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_payload_is_the_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_latest_state_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_growth_keeps_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_per_interview, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

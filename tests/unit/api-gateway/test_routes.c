@@ -1,0 +1,113 @@
+/* Unit tests of api-gateway/src/routes.c: templates, {id}, 404 vs 405 with Allow. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "routes.h"
+
+static void expect(const char *path, const char *method, gw_route_result_t rr, gw_route_id_t id,
+                   const char *name, const char *param)
+{
+    gw_route_t r;
+    gw_route_result_t got = gw_route_match(path, method, &r);
+    if (got != rr || (rr != GW_ROUTE_NOT_FOUND && r.id != id))
+        fail_msg("%s %s: got result %d route %d, want %d route %d", method, path, (int)got,
+                 (int)r.id, (int)rr, (int)id);
+    assert_string_equal(r.name, name);
+    if (param != NULL)
+        assert_string_equal(r.param, param);
+}
+
+static void test_fixed_paths(void **state)
+{
+    (void)state;
+    expect("/healthz", "GET", GW_ROUTE_OK, GW_ROUTE_HEALTHZ, "/healthz", "");
+    expect("/readyz", "GET", GW_ROUTE_OK, GW_ROUTE_READYZ, "/readyz", NULL);
+    expect("/metrics", "GET", GW_ROUTE_OK, GW_ROUTE_METRICS, "/metrics", NULL);
+    expect("/interview-templates", "GET", GW_ROUTE_OK, GW_ROUTE_TEMPLATES, "/interview-templates",
+           NULL);
+    expect("/jobs", "GET", GW_ROUTE_OK, GW_ROUTE_JOBS, "/jobs", NULL);
+    expect("/interviews", "POST", GW_ROUTE_OK, GW_ROUTE_INTERVIEWS, "/interviews", NULL);
+}
+
+static void test_interview_id(void **state)
+{
+    gw_route_t r;
+    (void)state;
+    expect("/interviews/abc123", "GET", GW_ROUTE_OK, GW_ROUTE_INTERVIEW, "/interviews/{id}",
+           "abc123");
+    expect("/interviews/abc123/shared-link", "GET", GW_ROUTE_OK, GW_ROUTE_SHARED_LINK,
+           "/interviews/{id}/shared-link", "abc123");
+    /* Not routes: empty segment, extra segments, other suffixes, too long an id. */
+    const char *none[] = {"/interviews/",
+                          "/interviews//shared-link",
+                          "/interviews/a/b",
+                          "/interviews/a/shared-link/",
+                          "/interviews/a/link",
+                          "/interviewsx",
+                          "/interviews/a/",
+                          "/",
+                          "",
+                          "/healthz/"};
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        if (gw_route_match(none[i], "GET", &r) != GW_ROUTE_NOT_FOUND)
+            fail_msg("%s routed", none[i]);
+        assert_string_equal(r.name, "unmatched");
+    }
+    char path[128] = "/interviews/";
+    memset(path + strlen(path), 'a', GW_ROUTE_ID_MAX);
+    assert_int_equal(gw_route_match(path, "GET", &r), GW_ROUTE_OK);
+    strcat(path, "a");
+    assert_int_equal(gw_route_match(path, "GET", &r), GW_ROUTE_NOT_FOUND);
+}
+
+static void test_method_not_allowed(void **state)
+{
+    gw_route_t r;
+    (void)state;
+    assert_int_equal(gw_route_match("/interviews", "GET", &r), GW_ROUTE_METHOD_NOT_ALLOWED);
+    assert_string_equal(r.allow, "POST");
+    assert_int_equal(gw_route_match("/interviews/x", "POST", &r), GW_ROUTE_METHOD_NOT_ALLOWED);
+    assert_string_equal(r.allow, "GET");
+    assert_int_equal(gw_route_match("/interview-templates", "DELETE", &r),
+                     GW_ROUTE_METHOD_NOT_ALLOWED);
+    assert_string_equal(r.allow, "GET");
+    assert_string_equal(r.name, "/interview-templates");
+    assert_int_equal(gw_route_match("/metrics", "POST", &r), GW_ROUTE_METHOD_NOT_ALLOWED);
+    /* Methods are case-sensitive (RFC 9110). */
+    assert_int_equal(gw_route_match("/healthz", "get", &r), GW_ROUTE_METHOD_NOT_ALLOWED);
+}
+
+static void test_authentication_flags(void **state)
+{
+    gw_route_t r;
+    (void)state;
+    const char *open[] = {"/healthz", "/readyz", "/metrics"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(gw_route_match(open[i], "GET", &r), GW_ROUTE_OK);
+        assert_false(r.authenticated);
+    }
+    const char *closed[][2] = {{"/interview-templates", "GET"},
+                               {"/jobs", "GET"},
+                               {"/interviews", "POST"},
+                               {"/interviews/x", "GET"},
+                               {"/interviews/x/shared-link", "GET"}};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(gw_route_match(closed[i][0], closed[i][1], &r), GW_ROUTE_OK);
+        assert_true(r.authenticated);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixed_paths),
+        cmocka_unit_test(test_interview_id),
+        cmocka_unit_test(test_method_not_allowed),
+        cmocka_unit_test(test_authentication_flags),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
