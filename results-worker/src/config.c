@@ -4,8 +4,6 @@
 
 #define F(field) offsetof(rw_config_t, field)
 
-/* CALLBACK_TIMEOUT stays well below max.poll.interval.ms (300 s): in this slice a PUT blocks the
- * poll loop for at most that long. */
 const ib_conf_desc_t rw_config_table[] = {
     {"KAFKA_BOOTSTRAP_SERVERS", IB_CONF_STRING, "127.0.0.1:9092", 0, 0, 0, F(kafka_bootstrap),
      "Kafka bootstrap servers (host:port,...)"},
@@ -25,12 +23,24 @@ const ib_conf_desc_t rw_config_table[] = {
      "Topic of dead letters"},
     {"RETRY_SCHEDULE", IB_CONF_DURATIONS, "0s,5s,30s,2m,10m,30m,1h,3h,6h,12h,24h", 0, 0, 0,
      F(retry_schedule), "Delays before each callback attempt; the last repeats"},
-    {"RETRY_MAX_AGE", IB_CONF_DURATION, "72h", 60000, 30L * 86400000L, 0, F(retry_max_age_ms),
+    {"RETRY_MAX_AGE", IB_CONF_DURATION, "72h", 1000, 30L * 86400000L, 0, F(retry_max_age_ms),
      "Give up (dead letter) this long after the first attempt"},
     {"CALLBACK_TIMEOUT", IB_CONF_DURATION, "15s", 100, 120000, 0, F(callback_timeout_ms),
      "Total time allowed for one callback PUT"},
+    {"WORKER_MAX_INFLIGHT", IB_CONF_INT, "64", 1, 4096, 0, F(max_inflight),
+     "Callback PUTs in flight at once (all hosts)"},
+    {"CALLBACK_HOST_CONCURRENCY", IB_CONF_INT, "8", 1, 1024, 0, F(per_host),
+     "Callback PUTs in flight at once to one host"},
+    {"BREAKER_THRESHOLD", IB_CONF_INT, "10", 1, 100000, 0, F(breaker_threshold),
+     "Consecutive transient failures that open a host's circuit breaker"},
+    {"BREAKER_COOLDOWN", IB_CONF_DURATION, "30s", 100, 3600000, 0, F(breaker_cooldown_ms),
+     "How long an open breaker leaves its host alone before one probe"},
+    {"WORKER_MAX_PENDING", IB_CONF_INT, "2000", 10, 1000000, 0, F(max_pending),
+     "Messages in progress per partition before it is paused"},
+    {"SHUTDOWN_GRACE", IB_CONF_DURATION, "10s", 0, 600000, 0, F(shutdown_grace_ms),
+     "On SIGTERM, how long in-flight PUTs may finish before they are handed to the retry topic"},
     {"ALLOW_INSECURE_CALLBACKS", IB_CONF_BOOL, "0", 0, 0, 0, F(allow_insecure_callbacks),
-     "1 allows http callbacks (local development and tests only)"},
+     "1 allows http and loopback callbacks (local development and tests only)"},
     {"LOG_LEVEL", IB_CONF_STRING, "info", 0, 0, 0, F(log_level), "debug, info, warn or error"},
 };
 

@@ -13,11 +13,17 @@ typedef struct {
     char *group_id;
     char *topic_requested;
     char *topic_status;
-    char *topic_retry; /* read and validated now; used by the retry-topic issue */
+    char *topic_retry;
     char *topic_dlq;
-    ib_durations_t retry_schedule; /* idem */
-    long retry_max_age_ms;         /* idem */
+    ib_durations_t retry_schedule;
+    long retry_max_age_ms;
     long callback_timeout_ms;
+    long max_inflight; /* WORKER_MAX_INFLIGHT */
+    long per_host;     /* CALLBACK_HOST_CONCURRENCY */
+    long breaker_threshold;
+    long breaker_cooldown_ms;
+    long max_pending; /* WORKER_MAX_PENDING: per partition */
+    long shutdown_grace_ms;
     int allow_insecure_callbacks;
     char *log_level;
 } rw_config_t;

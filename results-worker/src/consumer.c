@@ -5,20 +5,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deadletter.h"
 #include "ib/kafka.h"
 #include "ib/log.h"
 
-#define WATERMARK_TIMEOUT_MS 5000
-#define SEEK_TIMEOUT_MS      2000
-#define DLQ_TIMEOUT_MS       10000 /* message.timeout.ms of dead letters */
+#define QUERY_TIMEOUT_MS 5000
+#define SEEK_TIMEOUT_MS  2000
+#define NO_OFFSET        ((int64_t)-1)
 
-/* Sentinel for "no offset". */
-#define NO_OFFSET ((int64_t)-1)
+static const char *topic_name(const rw_consumer_t *c, rw_topic_t t)
+{
+    switch (t) {
+    case RW_T_REQUESTED:
+        return c->cfg->topic_requested;
+    case RW_T_STATUS:
+        return c->cfg->topic_status;
+    case RW_T_RETRY:
+        return c->cfg->topic_retry;
+    case RW_T_NONE:
+        break;
+    }
+    return "?";
+}
 
-/* Logs "msg" or "msg: detail" with the partition's coordinates. */
-static void log_part(ib_log_level_t level, const char *topic, int32_t p, int64_t offset,
-                     const char *msg, const char *detail)
+static rw_topic_t topic_of(const rw_consumer_t *c, const char *name)
+{
+    for (int t = 0; t < 3; t++)
+        if (strcmp(name, topic_name(c, (rw_topic_t)t)) == 0)
+            return (rw_topic_t)t;
+    return RW_T_NONE;
+}
+
+static void log_tp(ib_log_level_t level, const char *topic, int32_t p, int64_t offset,
+                   const char *msg, const char *detail)
 {
     if (!ib_log_enabled(level))
         return;
@@ -31,125 +49,151 @@ static void log_part(ib_log_level_t level, const char *topic, int32_t p, int64_t
     json_decref(f);
 }
 
-static rw_part_t *part(rw_consumer_t *c, int32_t p)
+static rw_tp_t *tp_get(const rw_consumer_t *c, rw_topic_t t, int32_t p)
 {
-    if (p < 0 || (size_t)p >= c->nparts)
+    if (t == RW_T_NONE || p < 0 || (size_t)p >= c->nparts)
         return NULL;
-    return &c->parts[p];
+    return &c->tps[t][p];
 }
 
-static void part_reset_requested(rw_part_t *pt)
+static void tp_reset(rw_tp_t *tp)
 {
-    pt->req_assigned = 0;
-    pt->req_ready = 0;
-    pt->req_target = NO_OFFSET;
-    pt->req_next = NO_OFFSET;
-}
-
-static void part_reset_status(rw_part_t *pt)
-{
-    pt->st_assigned = 0;
-    pt->st_state = RW_ST_RUNNING;
-    pt->st_rewound_to = NO_OFFSET;
-    pt->retry_offset = NO_OFFSET;
-    pt->attempt = 0;
-    pt->resume_at_ms = 0;
+    unsigned gen = tp->gen + 1;
+    rw_tracker_reset(&tp->track);
+    memset(tp, 0, sizeof(*tp));
+    tp->gen = gen == 0 ? 1 : gen;
+    tp->rewound_to = NO_OFFSET;
+    tp->target = NO_OFFSET;
+    tp->next = NO_OFFSET;
+    tp->scan_end = NO_OFFSET;
+    tp->live_from = NO_OFFSET;
 }
 
 static ib_rc_t ensure_parts(rw_consumer_t *c, size_t n)
 {
     if (n <= c->nparts)
         return IB_OK;
-    rw_part_t *np = realloc(c->parts, n * sizeof(*np));
-    if (np == NULL)
-        return IB_ERR;
-    for (size_t i = c->nparts; i < n; i++) {
-        part_reset_requested(&np[i]);
-        part_reset_status(&np[i]);
+    for (int t = 0; t < 3; t++) {
+        rw_tp_t *np = realloc(c->tps[t], n * sizeof(*np));
+        if (np == NULL)
+            return IB_ERR;
+        c->tps[t] = np;
+        for (size_t i = c->nparts; i < n; i++) {
+            memset(&np[i], 0, sizeof(np[i]));
+            tp_reset(&np[i]);
+        }
     }
-    c->parts = np;
     c->nparts = n;
     return IB_OK;
 }
 
-static int requested_caught_up(const rw_part_t *pt)
-{
-    return pt->req_target >= 0 && pt->req_next >= pt->req_target;
-}
-
-/* Pauses (pause=1) or resumes status partition p. */
-static void set_paused(rw_consumer_t *c, int32_t p, int pause)
+static void set_paused(rw_consumer_t *c, rw_topic_t t, int32_t p, int pause)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, c->cfg->topic_status, p);
+    rd_kafka_topic_partition_list_add(l, topic_name(c, t), p);
     rd_kafka_resp_err_t err =
         pause ? rd_kafka_pause_partitions(c->rk, l) : rd_kafka_resume_partitions(c->rk, l);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
         err = l->elems[0].err;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        log_part(IB_LOG_WARN, c->cfg->topic_status, p, -1, pause ? "pause failed" : "resume failed",
-                 rd_kafka_err2str(err));
+        log_tp(IB_LOG_WARN, topic_name(c, t), p, -1, pause ? "pause failed" : "resume failed",
+               rd_kafka_err2str(err));
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* Rewinds the (paused) status partition p to offset, so the message there comes again on
- * resume: pausing alone would resume after the last message handed to us. */
-static void rewind_to(rw_consumer_t *c, int32_t p, int64_t offset)
+/* Seeks (t, p) to offset. On a paused partition the message there comes again on resume:
+ * pausing alone would resume after the last message handed to us. */
+static void seek_to(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset)
 {
-    rw_part_t *pt = part(c, p);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, c->cfg->topic_status, p)->offset = offset;
+    rd_kafka_topic_partition_list_add(l, topic_name(c, t), p)->offset = offset;
     rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, l, SEEK_TIMEOUT_MS);
     if (error != NULL) {
         /* On a timeout the seek still happens; the fetcher's version barrier drops anything
          * fetched before it. */
-        log_part(IB_LOG_WARN, c->cfg->topic_status, p, offset, "seek",
-                 rd_kafka_error_string(error));
+        log_tp(IB_LOG_WARN, topic_name(c, t), p, offset, "seek", rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
     } else if (l->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_part(IB_LOG_WARN, c->cfg->topic_status, p, offset, "seek",
-                 rd_kafka_err2str(l->elems[0].err));
+        log_tp(IB_LOG_WARN, topic_name(c, t), p, offset, "seek", rd_kafka_err2str(l->elems[0].err));
     }
     rd_kafka_topic_partition_list_destroy(l);
-    if (pt != NULL)
-        pt->st_rewound_to = offset;
 }
 
-static void open_gate_if_caught_up(rw_consumer_t *c, int32_t p)
+static void pause_add(rw_consumer_t *c, rw_topic_t t, int32_t p, unsigned reason)
 {
-    rw_part_t *pt = part(c, p);
-    if (pt == NULL || !requested_caught_up(pt))
+    rw_tp_t *tp = tp_get(c, t, p);
+    if (tp == NULL || !tp->assigned)
         return;
-    if (!pt->req_ready) {
-        pt->req_ready = 1;
-        log_part(IB_LOG_INFO, c->cfg->topic_requested, p, pt->req_next,
-                 "requested partition caught up", NULL);
-    }
-    if (pt->st_assigned && pt->st_state == RW_ST_GATED) {
-        pt->st_state = RW_ST_RUNNING;
-        pt->st_rewound_to = NO_OFFSET;
-        set_paused(c, p, 0);
+    unsigned before = tp->pause;
+    tp->pause |= reason;
+    if (before == 0)
+        set_paused(c, t, p, 1);
+}
+
+static void pause_clear(rw_consumer_t *c, rw_topic_t t, int32_t p, unsigned reason)
+{
+    rw_tp_t *tp = tp_get(c, t, p);
+    if (tp == NULL || !tp->assigned || (tp->pause & reason) == 0)
+        return;
+    tp->pause &= ~reason;
+    if (tp->pause == 0) {
+        tp->rewound_to = NO_OFFSET;
+        set_paused(c, t, p, 0);
     }
 }
 
-static void update_gauges(rw_consumer_t *c)
+/* Opens or closes the gates of partition p from the state of its three topics. */
+static void update_gates(rw_consumer_t *c, int32_t p)
 {
-    int assigned = 0;
-    int ready = 1;
-    unsigned long long paused = 0;
-    for (size_t i = 0; i < c->nparts; i++) {
-        const rw_part_t *pt = &c->parts[i];
-        assigned += pt->st_assigned + pt->req_assigned;
-        if (pt->req_assigned && !pt->req_ready)
-            ready = 0;
-        if (pt->st_assigned && pt->st_state != RW_ST_RUNNING)
-            paused++;
+    rw_tp_t *rq = tp_get(c, RW_T_REQUESTED, p);
+    rw_tp_t *st = tp_get(c, RW_T_STATUS, p);
+    rw_tp_t *rt = tp_get(c, RW_T_RETRY, p);
+    if (rq == NULL)
+        return;
+    int join_ready = !rq->assigned || rq->ready;
+    if (st->assigned) {
+        if (join_ready)
+            pause_clear(c, RW_T_STATUS, p, RW_PAUSE_GATE);
+        else
+            pause_add(c, RW_T_STATUS, p, RW_PAUSE_GATE);
     }
-    atomic_store(&c->m->assigned, assigned);
-    atomic_store(&c->m->ready, assigned > 0 && ready);
-    atomic_store(&c->m->paused_partitions, paused);
-    atomic_store(&c->m->join_entries, (unsigned long long)rw_join_count(c->join));
-    atomic_store(&c->m->join_bytes, (unsigned long long)rw_join_bytes(c->join));
+    if (rt->assigned) {
+        if (join_ready && (!st->assigned || st->live))
+            pause_clear(c, RW_T_RETRY, p, RW_PAUSE_GATE);
+        else
+            pause_add(c, RW_T_RETRY, p, RW_PAUSE_GATE);
+    }
+}
+
+/* The scan of status p reached next_pos (the offset after the last one handed to us). */
+static void go_live(rw_consumer_t *c, int32_t p, int64_t next_pos)
+{
+    rw_tp_t *st = tp_get(c, RW_T_STATUS, p);
+    if (st == NULL || st->live)
+        return;
+    st->live = 1;
+    char detail[96];
+    snprintf(detail, sizeof(detail), "latest states rebuilt up to %" PRId64 "; live from %" PRId64,
+             st->scan_end, st->live_from);
+    log_tp(IB_LOG_INFO, c->cfg->topic_status, p, next_pos, "status partition scanned", detail);
+    if (st->live_from >= 0 && st->live_from < next_pos)
+        seek_to(c, RW_T_STATUS, p, st->live_from);
+    update_gates(c, p);
+}
+
+static int64_t committed_offset(rw_consumer_t *c, const char *topic, int32_t p)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, p);
+    int64_t off = NO_OFFSET;
+    rd_kafka_resp_err_t err = rd_kafka_committed(c->rk, l, QUERY_TIMEOUT_MS);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && l->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        off = l->elems[0].offset; /* RD_KAFKA_OFFSET_INVALID (-1001) when none */
+    else
+        log_tp(IB_LOG_WARN, topic, p, -1, "committed offset query failed",
+               rd_kafka_err2str(err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : l->elems[0].err));
+    rd_kafka_topic_partition_list_destroy(l);
+    return off;
 }
 
 static void on_assign(rw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
@@ -162,92 +206,103 @@ static void on_assign(rw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
         IB_ERROR("out of memory on assignment; taking no partitions");
         return;
     }
-
     for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        rw_part_t *pt = &c->parts[tp->partition];
-        if (strcmp(tp->topic, c->cfg->topic_requested) == 0) {
+        rd_kafka_topic_partition_t *tpl = &parts->elems[i];
+        rw_topic_t t = topic_of(c, tpl->topic);
+        rw_tp_t *tp = tp_get(c, t, tpl->partition);
+        if (tp == NULL)
+            continue;
+        tp_reset(tp);
+        tp->assigned = 1;
+        int64_t lo = 0;
+        int64_t hi = 0;
+        rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+            c->rk, tpl->topic, tpl->partition, &lo, &hi, QUERY_TIMEOUT_MS);
+        if (t == RW_T_REQUESTED) {
             /* The join lives only in memory: rebuild it from the start of the partition. */
-            int64_t lo = 0;
-            int64_t hi = 0;
-            part_reset_requested(pt);
-            pt->req_assigned = 1;
-            tp->offset = RD_KAFKA_OFFSET_BEGINNING;
-            rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-                c->rk, tp->topic, tp->partition, &lo, &hi, WATERMARK_TIMEOUT_MS);
+            tpl->offset = RD_KAFKA_OFFSET_BEGINNING;
             if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                pt->req_target = hi;
-                if (hi <= lo)
-                    pt->req_next = hi; /* empty: caught up already */
+                tp->target = hi;
+                if (hi <= lo) {
+                    tp->next = hi;
+                    tp->ready = 1;
+                }
             } else {
-                /* Unknown target: the partition EOF event will open the gate. */
-                log_part(IB_LOG_WARN, tp->topic, tp->partition, -1,
-                         "high watermark query failed; waiting for EOF", rd_kafka_err2str(err));
+                log_tp(IB_LOG_WARN, tpl->topic, tpl->partition, -1,
+                       "high watermark query failed; waiting for EOF", rd_kafka_err2str(err));
             }
-        } else if (strcmp(tp->topic, c->cfg->topic_status) == 0) {
-            part_reset_status(pt);
-            pt->st_assigned = 1;
-            tp->offset = RD_KAFKA_OFFSET_INVALID; /* committed offset, else auto.offset.reset */
+        } else if (t == RW_T_STATUS) {
+            int64_t committed = committed_offset(c, tpl->topic, tpl->partition);
+            if (committed < 0 || err != RD_KAFKA_RESP_ERR_NO_ERROR || hi <= lo || committed <= lo) {
+                /* Nothing was handled before (or nothing is left to learn from): live now. A
+                 * failed watermark query also lands here: sending without the rebuilt order
+                 * is preferred to not sending; the warning says so. */
+                if (err != RD_KAFKA_RESP_ERR_NO_ERROR && committed >= 0)
+                    log_tp(IB_LOG_WARN, tpl->topic, tpl->partition, committed,
+                           "high watermark query failed: live without the order scan",
+                           rd_kafka_err2str(err));
+                tp->live = 1;
+                tpl->offset = committed >= 0 ? committed : RD_KAFKA_OFFSET_INVALID;
+            } else {
+                tp->live = 0;
+                tp->scan_end = hi;
+                tp->live_from = committed;
+                tpl->offset = RD_KAFKA_OFFSET_BEGINNING;
+            }
+        } else if (t == RW_T_RETRY) {
+            tpl->offset = RD_KAFKA_OFFSET_INVALID; /* committed, else earliest */
         }
     }
-
     rd_kafka_resp_err_t err = rd_kafka_assign(c->rk, parts);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         IB_ERROR("assign failed: %s", rd_kafka_err2str(err));
         return;
     }
-
-    rd_kafka_topic_partition_list_t *gate = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        rw_part_t *pt = &c->parts[tp->partition];
-        if (strcmp(tp->topic, c->cfg->topic_requested) == 0) {
-            log_part(IB_LOG_INFO, tp->topic, tp->partition, pt->req_target,
-                     "assigned from the beginning; offset is the catch-up target", NULL);
-            open_gate_if_caught_up(c, tp->partition);
+        rd_kafka_topic_partition_t *tpl = &parts->elems[i];
+        rw_topic_t t = topic_of(c, tpl->topic);
+        rw_tp_t *tp = tp_get(c, t, tpl->partition);
+        if (tp == NULL)
             continue;
-        }
-        if (strcmp(tp->topic, c->cfg->topic_status) != 0)
-            continue;
-        if (!pt->req_assigned) {
-            /* Only when the topics' partition counts differ: nothing to wait for here. */
-            log_part(IB_LOG_WARN, tp->topic, tp->partition, -1,
-                     "status partition assigned without its requested partition; "
-                     "are the partition counts equal?",
-                     NULL);
-            continue;
-        }
-        if (!pt->req_ready) {
-            pt->st_state = RW_ST_GATED;
-            rd_kafka_topic_partition_list_add(gate, tp->topic, tp->partition);
-        }
+        if (t == RW_T_REQUESTED)
+            log_tp(IB_LOG_INFO, tpl->topic, tpl->partition, tp->target,
+                   "assigned from the beginning; offset is the catch-up target", NULL);
+        else if (t == RW_T_STATUS && !tp->live)
+            log_tp(IB_LOG_INFO, tpl->topic, tpl->partition, tp->scan_end,
+                   "assigned: scanning from the beginning to rebuild the order; offset is the "
+                   "scan end",
+                   NULL);
+        const rw_tp_t *rq = tp_get(c, RW_T_REQUESTED, tpl->partition);
+        if (t != RW_T_REQUESTED && rq != NULL && !rq->assigned)
+            log_tp(IB_LOG_WARN, tpl->topic, tpl->partition, -1,
+                   "assigned without its requested partition; are the partition counts equal?",
+                   NULL);
     }
-    if (gate->cnt > 0) {
-        err = rd_kafka_pause_partitions(c->rk, gate);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-            IB_ERROR("pausing gated status partitions failed: %s", rd_kafka_err2str(err));
-    }
-    rd_kafka_topic_partition_list_destroy(gate);
+    /* Gate everything that must wait, before the first fetch is handed to us. */
+    for (int32_t p = 0; p <= max_p; p++)
+        update_gates(c, p);
 }
 
 static void on_revoke(rw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
 {
+    if (c->on_revoke != NULL)
+        c->on_revoke(parts, c->opaque);
+    /* Offsets stored for finished work are committed before the next owner starts. */
+    rw_consumer_commit(c);
     for (int i = 0; i < parts->cnt; i++) {
-        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        rw_part_t *pt = part(c, tp->partition);
-        if (pt == NULL)
+        const rd_kafka_topic_partition_t *tpl = &parts->elems[i];
+        rw_topic_t t = topic_of(c, tpl->topic);
+        rw_tp_t *tp = tp_get(c, t, tpl->partition);
+        if (tp == NULL)
             continue;
-        if (strcmp(tp->topic, c->cfg->topic_requested) == 0) {
-            size_t n = rw_join_remove_partition(c->join, tp->partition);
-            part_reset_requested(pt);
-            json_t *f = json_pack("{s:s,s:i,s:I}", "topic", tp->topic, "partition",
-                                  (int)tp->partition, "dropped", (json_int_t)n);
+        if (t == RW_T_REQUESTED) {
+            size_t n = rw_join_remove_partition(c->join, tpl->partition);
+            json_t *f = json_pack("{s:s,s:i,s:I}", "topic", tpl->topic, "partition",
+                                  (int)tpl->partition, "dropped", (json_int_t)n);
             ib_log_fields(IB_LOG_INFO, f, "revoked; join entries dropped");
             json_decref(f);
-        } else if (strcmp(tp->topic, c->cfg->topic_status) == 0) {
-            /* A message in backoff was never stored: the next owner gets it again. */
-            part_reset_status(pt);
         }
+        tp_reset(tp);
     }
     rd_kafka_resp_err_t err = rd_kafka_assign(c->rk, NULL);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -262,341 +317,336 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         IB_INFO("rebalance: %d partitions assigned", parts->cnt);
         on_assign(c, parts);
-    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        IB_INFO("rebalance: %d partitions revoked", parts->cnt);
-        on_revoke(c, parts);
     } else {
-        IB_ERROR("rebalance error: %s", rd_kafka_err2str(err));
+        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+            IB_INFO("rebalance: %d partitions revoked", parts->cnt);
+        else
+            IB_ERROR("rebalance error: %s", rd_kafka_err2str(err));
         on_revoke(c, parts);
     }
-    update_gauges(c);
-}
-
-typedef struct {
-    int done;
-    rd_kafka_resp_err_t err;
-} dlq_wait_t;
-
-static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
-{
-    dlq_wait_t *w = msg->_private;
-    (void)rk;
-    (void)opaque;
-    if (w != NULL) {
-        w->err = msg->err;
-        w->done = 1;
-    }
-}
-
-static rd_kafka_t *new_consumer(const rw_config_t *cfg, rw_consumer_t *c, char *errstr,
-                                size_t errstr_size)
-{
-    char why[512];
-    rd_kafka_conf_t *conf =
-        ib_kafka_conf_new(cfg->kafka_bootstrap, "results-worker", errstr, errstr_size);
-    if (conf == NULL)
-        return NULL;
-    static const char *const props[][2] = {
-        {"enable.auto.offset.store", "false"}, /* stored only after the work is durable */
-        {"enable.auto.commit", "true"},
-        {"auto.offset.reset", "earliest"}, /* a status partition never committed: from the start */
-        {"partition.assignment.strategy", "range"}, /* co-partitioned requested/status */
-        {"enable.partition.eof", "true"},           /* catch-up signal of requested partitions */
-    };
-    if (ib_kafka_conf_set(conf, "group.id", cfg->group_id, why, sizeof(why)) != IB_OK)
-        goto fail;
-    for (size_t i = 0; i < IB_ARRAY_LEN(props); i++)
-        if (ib_kafka_conf_set(conf, props[i][0], props[i][1], why, sizeof(why)) != IB_OK)
-            goto fail;
-    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-    rd_kafka_conf_set_opaque(conf, c);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
-    if (rk == NULL)
-        goto fail;
-    return rk; /* conf now owned by rk */
-fail:
-    snprintf(errstr, errstr_size, "kafka consumer: %s", why);
-    rd_kafka_conf_destroy(conf);
-    return NULL;
-}
-
-static rd_kafka_t *new_producer(const rw_config_t *cfg, char *errstr, size_t errstr_size)
-{
-    char why[512];
-    char timeout[16];
-    rd_kafka_conf_t *conf =
-        ib_kafka_conf_new(cfg->kafka_bootstrap, "results-worker-dlq", errstr, errstr_size);
-    if (conf == NULL)
-        return NULL;
-    snprintf(timeout, sizeof(timeout), "%d", DLQ_TIMEOUT_MS);
-    /* Not idempotent: 2.0.2's idempotent producer can raise fatal errors under broker faults,
-     * and a duplicated dead letter is harmless (same ce_id). */
-    if (ib_kafka_conf_set(conf, "acks", "all", why, sizeof(why)) != IB_OK ||
-        ib_kafka_conf_set(conf, "message.timeout.ms", timeout, why, sizeof(why)) != IB_OK ||
-        ib_kafka_conf_set(conf, "linger.ms", "0", why, sizeof(why)) != IB_OK)
-        goto fail;
-    rd_kafka_conf_set_dr_msg_cb(conf, on_dlq_delivery);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
-    if (rk == NULL)
-        goto fail;
-    return rk;
-fail:
-    snprintf(errstr, errstr_size, "kafka producer: %s", why);
-    rd_kafka_conf_destroy(conf);
-    return NULL;
+    rw_consumer_update_metrics(c);
 }
 
 ib_rc_t rw_consumer_init(rw_consumer_t *c, const rw_config_t *cfg, rw_join_t *join, rw_metrics_t *m,
-                         char *errstr, size_t errstr_size)
+                         rw_revoke_fn *revoke_cb, void *opaque, char *errstr, size_t errstr_size)
 {
+    char why[512];
     rd_kafka_topic_partition_list_t *topics = NULL;
+    rd_kafka_conf_t *conf = NULL;
     ib_rc_t rc = IB_ERR;
+    static const char *const props[][2] = {
+        {"enable.auto.offset.store", "false"}, /* stored only after the work is durable */
+        {"enable.auto.commit", "true"},
+        {"auto.offset.reset", "earliest"},
+        {"partition.assignment.strategy", "range"}, /* co-partitioned topics */
+        {"enable.partition.eof", "true"},           /* catch-up signal */
+    };
 
     memset(c, 0, sizeof(*c));
     c->cfg = cfg;
     c->join = join;
     c->m = m;
-    c->producer = new_producer(cfg, errstr, errstr_size);
-    if (c->producer == NULL)
+    c->on_revoke = revoke_cb;
+    c->opaque = opaque;
+    conf = ib_kafka_conf_new(cfg->kafka_bootstrap, "results-worker", errstr, errstr_size);
+    if (conf == NULL)
         goto done;
-    c->rk = new_consumer(cfg, c, errstr, errstr_size);
+    if (ib_kafka_conf_set(conf, "group.id", cfg->group_id, why, sizeof(why)) != IB_OK)
+        goto conf_fail;
+    for (size_t i = 0; i < IB_ARRAY_LEN(props); i++)
+        if (ib_kafka_conf_set(conf, props[i][0], props[i][1], why, sizeof(why)) != IB_OK)
+            goto conf_fail;
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_opaque(conf, c);
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
     if (c->rk == NULL)
-        goto done;
+        goto conf_fail;
+    conf = NULL; /* now owned by rk */
     rd_kafka_poll_set_consumer(c->rk);
-    topics = rd_kafka_topic_partition_list_new(2);
-    rd_kafka_topic_partition_list_add(topics, cfg->topic_requested, RD_KAFKA_PARTITION_UA);
-    rd_kafka_topic_partition_list_add(topics, cfg->topic_status, RD_KAFKA_PARTITION_UA);
+    c->queue = rd_kafka_queue_get_consumer(c->rk);
+    topics = rd_kafka_topic_partition_list_new(3);
+    for (int t = 0; t < 3; t++)
+        rd_kafka_topic_partition_list_add(topics, topic_name(c, (rw_topic_t)t),
+                                          RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, topics);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         snprintf(errstr, errstr_size, "subscribe: %s", rd_kafka_err2str(err));
         goto done;
     }
     rc = IB_OK;
+    goto done;
+conf_fail:
+    snprintf(errstr, errstr_size, "kafka consumer: %s", why);
 done:
+    if (conf != NULL)
+        rd_kafka_conf_destroy(conf);
     if (topics != NULL)
         rd_kafka_topic_partition_list_destroy(topics);
     return rc;
 }
 
+void rw_consumer_commit(rw_consumer_t *c)
+{
+    rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, NULL, 0);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        IB_WARN("commit: %s", rd_kafka_err2str(err));
+}
+
 void rw_consumer_close(rw_consumer_t *c)
 {
-    if (c->producer != NULL) {
-        if (rd_kafka_flush(c->producer, DLQ_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
-            IB_WARN("dead-letter producer: %d messages not flushed",
-                    rd_kafka_outq_len(c->producer));
-        rd_kafka_destroy(c->producer);
-        c->producer = NULL;
-    }
     if (c->rk != NULL) {
-        rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, NULL, 0);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-            IB_WARN("final commit: %s", rd_kafka_err2str(err));
-        else
-            IB_INFO("final commit: %s", err == RD_KAFKA_RESP_ERR__NO_OFFSET
-                                            ? "nothing to commit"
-                                            : "stored offsets committed");
-        err = rd_kafka_consumer_close(c->rk);
+        rw_consumer_commit(c);
+        if (c->queue != NULL) {
+            rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
+            rd_kafka_queue_destroy(c->queue);
+            c->queue = NULL;
+        }
+        rd_kafka_resp_err_t err = rd_kafka_consumer_close(c->rk);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
             IB_WARN("consumer close: %s", rd_kafka_err2str(err));
+        else
+            IB_INFO("consumer closed: stored offsets committed, group left");
         rd_kafka_destroy(c->rk);
         c->rk = NULL;
     }
-    free(c->parts);
-    c->parts = NULL;
+    for (int t = 0; t < 3; t++) {
+        for (size_t i = 0; i < c->nparts && c->tps[t] != NULL; i++)
+            rw_tracker_reset(&c->tps[t][i].track);
+        free(c->tps[t]);
+        c->tps[t] = NULL;
+    }
     c->nparts = 0;
+}
+
+void rw_consumer_wake_fd(rw_consumer_t *c, int fd)
+{
+    rd_kafka_queue_io_event_enable(c->queue, fd, "c", 1);
 }
 
 rd_kafka_message_t *rw_consumer_poll(rw_consumer_t *c, int timeout_ms)
 {
-    rd_kafka_poll(c->producer, 0);
     return rd_kafka_consumer_poll(c->rk, timeout_ms);
+}
+
+rw_topic_t rw_consumer_topic(const rw_consumer_t *c, const rd_kafka_message_t *msg)
+{
+    if (msg->rkt == NULL)
+        return RW_T_NONE;
+    return topic_of(c, rd_kafka_topic_name(msg->rkt));
+}
+
+void rw_consumer_requested_seen(rw_consumer_t *c, int32_t p, int64_t offset, int eof)
+{
+    rw_tp_t *tp = tp_get(c, RW_T_REQUESTED, p);
+    if (tp == NULL || !tp->assigned)
+        return;
+    int64_t next = eof ? offset : offset + 1;
+    if (next > tp->next)
+        tp->next = next;
+    /* EOF: the end as of now, at or past any target taken before. */
+    if (eof && (tp->target < 0 || tp->target > next))
+        tp->target = next;
+    if (!tp->ready && tp->target >= 0 && tp->next >= tp->target) {
+        tp->ready = 1;
+        log_tp(IB_LOG_INFO, c->cfg->topic_requested, p, tp->next, "requested partition caught up",
+               NULL);
+        update_gates(c, p);
+    }
+}
+
+rw_admit_t rw_consumer_admit(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset)
+{
+    rw_tp_t *tp = tp_get(c, t, p);
+    if (tp == NULL || !tp->assigned)
+        return RW_ADMIT_SKIP;
+    if (tp->pause != 0) {
+        /* Fetched before the pause took effect: rewind to the earliest such message. */
+        if (tp->rewound_to < 0 || offset < tp->rewound_to) {
+            seek_to(c, t, p, offset);
+            tp->rewound_to = offset;
+        }
+        return RW_ADMIT_SKIP;
+    }
+    if (t == RW_T_STATUS && !tp->live) {
+        if (offset < tp->scan_end)
+            return RW_ADMIT_HISTORY;
+        go_live(c, p, offset + 1); /* the end was a gap: seek back and start live */
+        return RW_ADMIT_SKIP;
+    }
+    return RW_ADMIT_LIVE;
+}
+
+void rw_consumer_history_seen(rw_consumer_t *c, int32_t p, int64_t offset, int eof)
+{
+    rw_tp_t *st = tp_get(c, RW_T_STATUS, p);
+    if (st == NULL || !st->assigned || st->live)
+        return;
+    int64_t next_pos = eof ? offset : offset + 1;
+    if (next_pos >= st->scan_end)
+        go_live(c, p, next_pos);
+}
+
+ib_rc_t rw_consumer_track(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset, unsigned *gen)
+{
+    rw_tp_t *tp = tp_get(c, t, p);
+    if (tp == NULL || !tp->assigned)
+        return IB_ERR;
+    if (rw_tracker_add(&tp->track, offset) != IB_OK) {
+        /* Out of memory (or a repeat): look at it again shortly. */
+        rw_consumer_backoff(c, t, p, offset, 1000);
+        return IB_ERR;
+    }
+    *gen = tp->gen;
+    if ((long)rw_tracker_pending(&tp->track) >= c->cfg->max_pending)
+        pause_add(c, t, p, RW_PAUSE_FULL);
+    return IB_OK;
+}
+
+unsigned rw_consumer_gen(const rw_consumer_t *c, rw_topic_t t, int32_t p)
+{
+    const rw_tp_t *tp = tp_get(c, t, p);
+    return tp != NULL && tp->assigned ? tp->gen : 0;
+}
+
+void rw_consumer_done(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset, unsigned gen)
+{
+    rw_tp_t *tp = tp_get(c, t, p);
+    if (tp == NULL || !tp->assigned || tp->gen != gen)
+        return;
+    int64_t store = rw_tracker_done(&tp->track, offset);
+    if (store >= 0) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, topic_name(c, t), p)->offset = store;
+        rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, l);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            err = l->elems[0].err;
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            log_tp(IB_LOG_WARN, topic_name(c, t), p, store, "offset store failed",
+                   rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    if ((tp->pause & RW_PAUSE_FULL) &&
+        (long)rw_tracker_pending(&tp->track) < c->cfg->max_pending / 2)
+        pause_clear(c, t, p, RW_PAUSE_FULL);
+}
+
+ib_rc_t rw_consumer_recheck_requested(rw_consumer_t *c, int32_t p, int64_t offset, char *errstr,
+                                      size_t errstr_size)
+{
+    rw_tp_t *rq = tp_get(c, RW_T_REQUESTED, p);
+    int64_t lo = 0;
+    int64_t hi = 0;
+    errstr[0] = '\0';
+    if (rq == NULL || !rq->assigned) {
+        snprintf(errstr, errstr_size, "%s partition %d is not assigned to this worker",
+                 c->cfg->topic_requested, (int)p);
+        return IB_OK;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(c->rk, c->cfg->topic_requested, p,
+                                                               &lo, &hi, QUERY_TIMEOUT_MS);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(errstr, errstr_size, "high watermark of %s [%d]: %s", c->cfg->topic_requested,
+                 (int)p, rd_kafka_err2str(err));
+        return IB_ERR;
+    }
+    if (rq->next >= hi)
+        return IB_OK;
+    /* Behind: wait for requested p to reach hi, then see this status message again. */
+    rq->target = hi;
+    rq->ready = 0;
+    update_gates(c, p);
+    rw_tp_t *st = tp_get(c, RW_T_STATUS, p);
+    seek_to(c, RW_T_STATUS, p, offset);
+    if (st != NULL)
+        st->rewound_to = offset;
+    return IB_AGAIN;
+}
+
+void rw_consumer_backoff(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset, long delay_ms)
+{
+    rw_tp_t *tp = tp_get(c, t, p);
+    if (tp == NULL || !tp->assigned)
+        return;
+    tp->resume_at = ib_now_ms() + delay_ms;
+    pause_add(c, t, p, RW_PAUSE_BACKOFF);
+    if (tp->rewound_to < 0 || offset < tp->rewound_to) {
+        seek_to(c, t, p, offset);
+        tp->rewound_to = offset;
+    }
 }
 
 int rw_consumer_tick(rw_consumer_t *c, int max_wait_ms)
 {
     long long now = ib_now_ms();
     long long wait = max_wait_ms;
-    for (size_t i = 0; i < c->nparts; i++) {
-        rw_part_t *pt = &c->parts[i];
-        if (!pt->st_assigned || pt->st_state != RW_ST_BACKOFF)
-            continue;
-        if (pt->resume_at_ms <= now) {
-            pt->st_state = RW_ST_RUNNING;
-            pt->st_rewound_to = NO_OFFSET;
-            set_paused(c, (int32_t)i, 0);
-        } else if (pt->resume_at_ms - now < wait) {
-            wait = pt->resume_at_ms - now;
+    for (int t = 0; t < 3; t++) {
+        for (size_t i = 0; i < c->nparts; i++) {
+            rw_tp_t *tp = &c->tps[t][i];
+            if (!tp->assigned || (tp->pause & RW_PAUSE_BACKOFF) == 0)
+                continue;
+            if (tp->resume_at <= now)
+                pause_clear(c, (rw_topic_t)t, (int32_t)i, RW_PAUSE_BACKOFF);
+            else if (tp->resume_at - now < wait)
+                wait = tp->resume_at - now;
         }
     }
-    update_gauges(c);
     return (int)wait;
 }
 
-int rw_consumer_is_requested(const rw_consumer_t *c, const rd_kafka_message_t *msg)
+size_t rw_consumer_pending(const rw_consumer_t *c)
 {
-    return msg->rkt != NULL && strcmp(rd_kafka_topic_name(msg->rkt), c->cfg->topic_requested) == 0;
+    size_t n = 0;
+    for (int t = 1; t < 3; t++)
+        for (size_t i = 0; i < c->nparts; i++)
+            n += rw_tracker_pending(&c->tps[t][i].track);
+    return n;
 }
 
-int rw_consumer_is_status(const rw_consumer_t *c, const rd_kafka_message_t *msg)
+void rw_consumer_update_metrics(rw_consumer_t *c)
 {
-    return msg->rkt != NULL && strcmp(rd_kafka_topic_name(msg->rkt), c->cfg->topic_status) == 0;
-}
-
-void rw_consumer_requested_seen(rw_consumer_t *c, int32_t p, int64_t offset, int eof)
-{
-    rw_part_t *pt = part(c, p);
-    if (pt == NULL || !pt->req_assigned)
-        return;
-    int64_t next = eof ? offset : offset + 1;
-    if (next > pt->req_next)
-        pt->req_next = next;
-    /* EOF: the end as of now, which is at or past any target taken before. */
-    if (eof && (pt->req_target < 0 || pt->req_target > next))
-        pt->req_target = next;
-    open_gate_if_caught_up(c, p);
-}
-
-int rw_consumer_status_admit(rw_consumer_t *c, int32_t p, int64_t offset)
-{
-    rw_part_t *pt = part(c, p);
-    if (pt == NULL || !pt->st_assigned)
-        return 0;
-    if (pt->st_state == RW_ST_RUNNING)
-        return 1;
-    /* Fetched before the pause took effect. Rewind to the earliest such message unless the
-     * partition already sits at or before it. */
-    if (pt->st_rewound_to < 0 || offset < pt->st_rewound_to)
-        rewind_to(c, p, offset);
-    return 0;
-}
-
-ib_rc_t rw_consumer_recheck_requested(rw_consumer_t *c, int32_t p, int64_t offset, char *errstr,
-                                      size_t errstr_size)
-{
-    rw_part_t *pt = part(c, p);
-    int64_t lo = 0;
-    int64_t hi = 0;
-    errstr[0] = '\0';
-    if (pt == NULL || !pt->req_assigned) {
-        /* Only with unequal partition counts: nothing here can ever know it. */
-        snprintf(errstr, errstr_size, "%s partition %d is not assigned to this worker",
-                 c->cfg->topic_requested, (int)p);
-        return IB_OK;
+    int assigned = 0;
+    int ready = 1;
+    double paused = 0;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    for (int t = 0; t < 3; t++) {
+        for (size_t i = 0; i < c->nparts; i++) {
+            const rw_tp_t *tp = &c->tps[t][i];
+            if (!tp->assigned)
+                continue;
+            assigned++;
+            if ((t == RW_T_REQUESTED && !tp->ready) || (t == RW_T_STATUS && !tp->live))
+                ready = 0;
+            if (tp->pause != 0)
+                paused++;
+            rd_kafka_topic_partition_list_add(l, topic_name(c, (rw_topic_t)t), (int32_t)i);
+        }
     }
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(c->rk, c->cfg->topic_requested, p,
-                                                               &lo, &hi, WATERMARK_TIMEOUT_MS);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(errstr, errstr_size, "high watermark of %s [%d]: %s", c->cfg->topic_requested,
-                 (int)p, rd_kafka_err2str(err));
-        return IB_ERR;
+    if (l->cnt > 0 && rd_kafka_position(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < l->cnt; i++) {
+            int64_t lo = 0;
+            int64_t hi = 0;
+            const rd_kafka_topic_partition_t *e = &l->elems[i];
+            if (rd_kafka_get_watermark_offsets(c->rk, e->topic, e->partition, &lo, &hi) !=
+                    RD_KAFKA_RESP_ERR_NO_ERROR ||
+                hi < 0)
+                continue;
+            char ps[16];
+            snprintf(ps, sizeof(ps), "%d", (int)e->partition);
+            const char *labels[] = {e->topic, ps};
+            int64_t pos = e->offset >= 0 ? e->offset : lo;
+            ib_series_set(ib_metric_series(c->m->lag, labels), (double)(hi > pos ? hi - pos : 0));
+        }
     }
-    if (pt->req_next >= hi)
-        return IB_OK;
-    /* Behind: wait for requested p to reach hi, then see this status message again. */
-    pt->req_target = hi;
-    pt->st_state = RW_ST_GATED;
-    set_paused(c, p, 1);
-    rewind_to(c, p, offset);
-    return IB_AGAIN;
-}
-
-unsigned rw_consumer_attempt(rw_consumer_t *c, int32_t p, int64_t offset)
-{
-    rw_part_t *pt = part(c, p);
-    if (pt == NULL)
-        return 1;
-    if (pt->retry_offset != offset) {
-        pt->retry_offset = offset;
-        pt->attempt = 0;
-    }
-    return pt->attempt + 1;
-}
-
-void rw_consumer_backoff(rw_consumer_t *c, int32_t p, int64_t offset, long delay_ms)
-{
-    rw_part_t *pt = part(c, p);
-    if (pt == NULL || !pt->st_assigned)
-        return;
-    if (pt->retry_offset != offset) {
-        pt->retry_offset = offset;
-        pt->attempt = 0;
-    }
-    pt->attempt++;
-    pt->st_state = RW_ST_BACKOFF;
-    pt->resume_at_ms = ib_now_ms() + delay_ms;
-    set_paused(c, p, 1);
-    rewind_to(c, p, offset);
-}
-
-void rw_consumer_done(rw_consumer_t *c, int32_t p, int64_t offset)
-{
-    rw_part_t *pt = part(c, p);
-    if (pt != NULL && pt->retry_offset == offset) {
-        pt->retry_offset = NO_OFFSET;
-        pt->attempt = 0;
-    }
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, c->cfg->topic_status, p)->offset = offset + 1;
-    rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, l);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-        err = l->elems[0].err;
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        /* Typically revoked meanwhile: the next owner handles the message again. */
-        log_part(IB_LOG_WARN, c->cfg->topic_status, p, offset, "offset store failed",
-                 rd_kafka_err2str(err));
     rd_kafka_topic_partition_list_destroy(l);
+    atomic_store(&c->m->assigned, assigned);
+    atomic_store(&c->m->ready, assigned > 0 && ready);
+    ib_series_set(c->m->paused, paused);
+    ib_series_set(c->m->join_entries, (double)rw_join_count(c->join));
+    ib_series_set(c->m->join_bytes, (double)rw_join_bytes(c->join));
+    ib_series_set(c->m->pending_jobs, (double)rw_consumer_pending(c));
 }
 
-ib_rc_t rw_consumer_dead_letter(rw_consumer_t *c, const rd_kafka_message_t *msg, const char *key_id,
-                                const char *reason, char *errstr, size_t errstr_size)
+int rw_consumer_topic_is(const rw_consumer_t *c, const char *topic, rw_topic_t t)
 {
-    const char *topic = rd_kafka_topic_name(msg->rkt);
-    char ce_id[320];
-    dlq_wait_t w = {0, RD_KAFKA_RESP_ERR_NO_ERROR};
-    rd_kafka_headers_t *hdrs = NULL;
-    ib_rc_t rc = IB_ERR;
-    const void *key = key_id != NULL ? (const void *)key_id : msg->key;
-    size_t key_len = key_id != NULL ? strlen(key_id) : msg->key_len;
-
-    char *value = rw_dead_letter_value(reason, topic, msg->partition, msg->offset, msg->key,
-                                       msg->key_len, msg->payload, msg->len, ib_wall_ms());
-    if (value == NULL) {
-        snprintf(errstr, errstr_size, "out of memory building the dead letter");
-        goto done;
-    }
-    /* Same source position, same ce_id: a re-sent dead letter can be deduplicated. */
-    snprintf(ce_id, sizeof(ce_id), "dlq:%s:%d:%" PRId64, topic, (int)msg->partition, msg->offset);
-    hdrs = ib_ce_headers_new(ce_id, "/interview-bridge/results-worker",
-                             "interview.callback.dead_lettered", NULL);
-    for (;;) {
-        rd_kafka_resp_err_t err = rd_kafka_producev(
-            c->producer, RD_KAFKA_V_TOPIC(c->cfg->topic_dlq), RD_KAFKA_V_KEY(key, key_len),
-            RD_KAFKA_V_VALUE(value, strlen(value)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(&w), RD_KAFKA_V_END);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            hdrs = NULL; /* now owned by the message */
-            break;
-        }
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            snprintf(errstr, errstr_size, "produce to %s: %s", c->cfg->topic_dlq,
-                     rd_kafka_err2str(err));
-            goto done;
-        }
-        rd_kafka_poll(c->producer, 100);
-    }
-    /* Bounded: message.timeout.ms fails the message with a delivery report. */
-    while (!w.done)
-        rd_kafka_poll(c->producer, 100);
-    if (w.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(errstr, errstr_size, "dead letter to %s not acknowledged: %s", c->cfg->topic_dlq,
-                 rd_kafka_err2str(w.err));
-        goto done;
-    }
-    atomic_fetch_add(&c->m->dead_letters, 1);
-    rc = IB_OK;
-done:
-    if (hdrs != NULL)
-        rd_kafka_headers_destroy(hdrs);
-    free(value);
-    return rc;
+    return topic_of(c, topic) == t;
 }

@@ -1,9 +1,19 @@
-/* Kafka side of the worker: one group consumer over TOPIC_REQUESTED and TOPIC_STATUS (range
- * assignor, so partition p of both lands on the same member), the per-partition gate and
- * backoff state, offset storage, and the dead-letter producer.
+/* Kafka side of the worker: one group consumer over TOPIC_REQUESTED, TOPIC_STATUS and
+ * TOPIC_RETRY with the range assignor, so partition p of all three lands on the same member
+ * (their partition counts must be equal). Per partition it keeps the catch-up gates, the
+ * pause/seek state and the offset tracker.
  *
- * Everything here runs on the consumer thread (the rebalance callback is served by
- * rw_consumer_poll); only rw_metrics_t is read by other threads. */
+ * Assignment of partition p:
+ *  - requested p is read from the beginning into the join; status p and retry p wait (paused)
+ *    until it reached the high watermark taken at assignment.
+ *  - status p is first *scanned* from the beginning up to its high watermark at assignment
+ *    (only when the group has a committed offset for it): each event only advances the
+ *    interview's latest known state (join.h rw_join_order), nothing is sent. Then it is sought
+ *    back to the committed offset and read *live*. So after any restart every state that could
+ *    have been delivered before is known before anything is sent again.
+ *  - retry p waits until status p is live, then is read from its committed offset.
+ *
+ * Everything runs on the worker thread; the rebalance callback is served by rw_consumer_poll. */
 #ifndef RW_CONSUMER_H
 #define RW_CONSUMER_H
 
@@ -15,82 +25,98 @@
 #include "ib/common.h"
 #include "join.h"
 #include "metrics.h"
+#include "tracker.h"
 
-typedef enum {
-    RW_ST_RUNNING = 0, /* status partition flows */
-    RW_ST_GATED,       /* paused until requested partition p reaches req_target */
-    RW_ST_BACKOFF      /* paused and rewound to retry_offset until resume_at_ms */
-} rw_st_state_t;
+typedef enum { RW_T_REQUESTED = 0, RW_T_STATUS = 1, RW_T_RETRY = 2, RW_T_NONE = 3 } rw_topic_t;
 
-/* State of partition number p of both topics. */
-typedef struct {
-    /* interviews.requested p */
-    int req_assigned;
-    int req_ready;      /* caught up once since assignment (readiness) */
-    int64_t req_target; /* high watermark to reach; -1 unknown (then EOF decides) */
-    int64_t req_next;   /* last consumed offset + 1 (or EOF offset); -1 nothing yet */
-    /* interviews.status p */
-    int st_assigned;
-    rw_st_state_t st_state;
-    int64_t st_rewound_to;  /* offset the paused partition was sought back to; -1 none */
-    int64_t retry_offset;   /* offset of the message whose attempts are counted; -1 none */
-    unsigned attempt;       /* failed attempts of retry_offset so far */
-    long long resume_at_ms; /* RW_ST_BACKOFF: monotonic due time */
-} rw_part_t;
+#define RW_PAUSE_GATE    1u /* waiting for requested p (status) or the rebuilt order (retry) */
+#define RW_PAUSE_FULL    2u /* WORKER_MAX_PENDING messages in progress */
+#define RW_PAUSE_BACKOFF 4u /* Kafka trouble: look at the message again at resume_at */
 
 typedef struct {
-    rd_kafka_t *rk;       /* group consumer */
-    rd_kafka_t *producer; /* dead letters (acks=all) */
+    int assigned;
+    unsigned gen; /* changes on every assignment and revocation */
+    unsigned pause;
+    int64_t rewound_to; /* offset the paused partition was sought back to; -1 none */
+    long long resume_at;
+    rw_tracker_t track;
+    /* requested */
+    int ready;
+    int64_t target; /* high watermark to reach; -1 unknown (EOF decides) */
+    int64_t next;
+    /* status */
+    int live;
+    int64_t scan_end;  /* scanning: high watermark at assignment */
+    int64_t live_from; /* committed offset to seek back to after the scan */
+} rw_tp_t;
+
+/* Partitions of these topics are about to be revoked (list borrowed): drop their work. */
+typedef void rw_revoke_fn(const rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+typedef struct {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;
     const rw_config_t *cfg;
     rw_join_t *join;
     rw_metrics_t *m;
-    rw_part_t *parts; /* indexed by partition number */
+    rw_tp_t *tps[3]; /* per topic, indexed by partition number */
     size_t nparts;
+    rw_revoke_fn *on_revoke;
+    void *opaque;
 } rw_consumer_t;
 
-/* Creates the consumer (subscribed) and the producer. cfg, join and m are borrowed and must
- * outlive c. IB_ERR with the reason in errstr. */
 ib_rc_t rw_consumer_init(rw_consumer_t *c, const rw_config_t *cfg, rw_join_t *join, rw_metrics_t *m,
-                         char *errstr, size_t errstr_size) IB_WUR;
-/* Commits stored offsets, closes the consumer (leaves the group) and frees everything. Safe on
- * a zeroed or half-initialised struct. */
+                         rw_revoke_fn *on_revoke, void *opaque, char *errstr,
+                         size_t errstr_size) IB_WUR;
+/* Commits stored offsets, closes the consumer (leaves the group, revoke callback runs) and frees.
+ * Safe on a zeroed or half-initialised struct. */
 void rw_consumer_close(rw_consumer_t *c);
+/* Lets new consumer events wake a poll(2) on fd. */
+void rw_consumer_wake_fd(rw_consumer_t *c, int fd);
 
-/* Serves the dead-letter producer's events, then waits up to timeout_ms for a consumer message
- * (rebalances are handled inside). New message or NULL; destroy with rd_kafka_message_destroy. */
 rd_kafka_message_t *rw_consumer_poll(rw_consumer_t *c, int timeout_ms);
-/* Resumes partitions whose backoff is due and refreshes the gauges. Returns the ms until the
- * next due backoff (capped at max_wait_ms). */
-int rw_consumer_tick(rw_consumer_t *c, int max_wait_ms);
+rw_topic_t rw_consumer_topic(const rw_consumer_t *c, const rd_kafka_message_t *msg);
 
-int rw_consumer_is_requested(const rw_consumer_t *c, const rd_kafka_message_t *msg);
-int rw_consumer_is_status(const rw_consumer_t *c, const rd_kafka_message_t *msg);
-
-/* A requested message at offset was consumed (or EOF reached at offset, eof=1): advances the
- * partition's position and opens the status gate once caught up. */
+/* A requested message at offset was consumed (or EOF reached at offset, eof=1). */
 void rw_consumer_requested_seen(rw_consumer_t *c, int32_t p, int64_t offset, int eof);
 
-/* 1 when the status message at (p, offset) may be handled now. 0 when its partition is paused
- * (a message fetched before the pause): it is then rewound so it comes again. */
-int rw_consumer_status_admit(rw_consumer_t *c, int32_t p, int64_t offset);
+typedef enum {
+    RW_ADMIT_SKIP = 0, /* partition paused: the message was rewound and comes again */
+    RW_ADMIT_HISTORY,  /* status scan: learn the order, send nothing; then history_seen */
+    RW_ADMIT_LIVE      /* handle it */
+} rw_admit_t;
+rw_admit_t rw_consumer_admit(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset);
+/* A scanned status message (or the status EOF at offset, eof=1): ends the scan at scan_end. */
+void rw_consumer_history_seen(rw_consumer_t *c, int32_t p, int64_t offset, int eof);
 
-/* The status message at (p, offset) met an unknown interview: re-reads requested p's high
- * watermark. Returns IB_AGAIN when requested p is behind (status p is then gated and rewound to
- * offset); IB_OK when the interview is really unknown (errstr "" when requested p is caught up,
- * else why this worker cannot know it); IB_ERR when the check failed (errstr says why). */
+/* Starts tracking a live message; *gen receives the partition's generation for
+ * rw_consumer_done. IB_ERR when it cannot be tracked (then it must not be handled: it was
+ * rewound and comes again). */
+ib_rc_t rw_consumer_track(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset,
+                          unsigned *gen) IB_WUR;
+/* The tracked message is done (delivered, superseded, or its retry record or dead letter is
+ * acknowledged): stores the contiguous prefix. Ignored when gen is stale (revoked since). */
+void rw_consumer_done(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset, unsigned gen);
+/* Current generation of (t, p), or 0 when not assigned. */
+unsigned rw_consumer_gen(const rw_consumer_t *c, rw_topic_t t, int32_t p);
+
+/* A live status message met an unknown interview: re-reads requested p's high watermark.
+ * IB_AGAIN when requested p is behind (status p gated and rewound to offset); IB_OK when the
+ * interview is really unknown (errstr "" or why this worker cannot know it); IB_ERR when the
+ * check failed (errstr). */
 ib_rc_t rw_consumer_recheck_requested(rw_consumer_t *c, int32_t p, int64_t offset, char *errstr,
                                       size_t errstr_size) IB_WUR;
-
-/* Attempts counted for the status message at (p, offset), including the one about to start. */
-unsigned rw_consumer_attempt(rw_consumer_t *c, int32_t p, int64_t offset);
-/* The message at (p, offset) failed: pause p, rewind to offset, resume after delay_ms. */
-void rw_consumer_backoff(rw_consumer_t *c, int32_t p, int64_t offset, long delay_ms);
-/* The message at (p, offset) is done (delivered or dead letter acknowledged): store offset+1. */
-void rw_consumer_done(rw_consumer_t *c, int32_t p, int64_t offset);
-
-/* Produces a dead letter for msg and waits for its delivery report (bounded by the producer's
- * message.timeout.ms). key_id (may be NULL) replaces the message key. IB_OK once Kafka has it. */
-ib_rc_t rw_consumer_dead_letter(rw_consumer_t *c, const rd_kafka_message_t *msg, const char *key_id,
-                                const char *reason, char *errstr, size_t errstr_size) IB_WUR;
+/* Pause (t, p), rewind to offset, look again after delay_ms. */
+void rw_consumer_backoff(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset, long delay_ms);
+/* Resumes what is due; returns ms until the next backoff ends (capped at max_wait_ms). */
+int rw_consumer_tick(rw_consumer_t *c, int max_wait_ms);
+/* Refreshes the gauges (partitions, readiness, lag, join size). */
+void rw_consumer_update_metrics(rw_consumer_t *c);
+/* Messages in progress over all partitions. */
+size_t rw_consumer_pending(const rw_consumer_t *c);
+/* 1 when topic (a name) is topic t of this consumer. */
+int rw_consumer_topic_is(const rw_consumer_t *c, const char *topic, rw_topic_t t);
+/* Commits stored offsets now (synchronously); logs failures. */
+void rw_consumer_commit(rw_consumer_t *c);
 
 #endif

@@ -48,6 +48,14 @@ char *rw_dead_letter_value(const char *reason, const char *topic, int32_t partit
                            const void *key, size_t key_len, const void *value, size_t value_len,
                            long long failed_at_wall_ms)
 {
+    return rw_dead_letter_value_ex(reason, topic, partition, offset, key, key_len, value, value_len,
+                                   failed_at_wall_ms, NULL);
+}
+
+char *rw_dead_letter_value_ex(const char *reason, const char *topic, int32_t partition,
+                              int64_t offset, const void *key, size_t key_len, const void *value,
+                              size_t value_len, long long failed_at_wall_ms, json_t *extra)
+{
     char when[40];
     char *out = NULL;
     json_t *o = NULL;
@@ -59,6 +67,8 @@ char *rw_dead_letter_value(const char *reason, const char *topic, int32_t partit
         goto done;
     if (!set_bytes(o, "key", "key_base64", key, key_len) ||
         !set_bytes(o, "value", "value_base64", value, value_len))
+        goto done;
+    if (extra != NULL && json_object_update(o, extra) != 0)
         goto done;
     out = json_dumps(o, JSON_COMPACT);
 done:

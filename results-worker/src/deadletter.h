@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "ib/common.h"
 
 /* Compact JSON {"reason", "source_topic", "partition", "offset", "key", "value", "failed_at"}.
@@ -14,5 +16,12 @@
 char *rw_dead_letter_value(const char *reason, const char *topic, int32_t partition, int64_t offset,
                            const void *key, size_t key_len, const void *value, size_t value_len,
                            long long failed_at_wall_ms) IB_WUR;
+
+/* Same, with every key of extra (borrowed object, may be NULL) added: the worker adds
+ * "interview_id", "tenant", "callback_url", "attempts", "first_attempt_at" and "history" for a
+ * delivery that failed. */
+char *rw_dead_letter_value_ex(const char *reason, const char *topic, int32_t partition,
+                              int64_t offset, const void *key, size_t key_len, const void *value,
+                              size_t value_len, long long failed_at_wall_ms, json_t *extra) IB_WUR;
 
 #endif

@@ -1,8 +1,12 @@
 #include "delivery.h"
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ssrf.h"
 
 const char *rw_outcome_name(rw_outcome_t o)
 {
@@ -13,13 +17,19 @@ const char *rw_outcome_name(rw_outcome_t o)
         return "transient";
     case RW_OUTCOME_PERMANENT:
         return "permanent";
+    case RW_OUTCOME_DEFERRED:
+        return "deferred";
+    case RW_OUTCOME_ABORTED:
+        return "aborted";
     }
     return "unknown";
 }
 
 rw_outcome_t rw_delivery_classify(CURLcode cc, long http_status, int body_capped)
 {
-    if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && body_capped && http_status > 0)) {
+    /* A response over the cap is judged by its status: the answer is in, only the body is cut. */
+    int capped = (cc == CURLE_WRITE_ERROR && body_capped) || cc == CURLE_FILESIZE_EXCEEDED;
+    if (cc != CURLE_OK && !(capped && http_status > 0)) {
         switch (cc) {
         case CURLE_URL_MALFORMAT:
         case CURLE_UNSUPPORTED_PROTOCOL:
@@ -41,6 +51,16 @@ rw_outcome_t rw_delivery_classify(CURLcode cc, long http_status, int body_capped
     return RW_OUTCOME_TRANSIENT;
 }
 
+void rw_delivery_describe(const rw_delivery_t *job, char *buf, size_t size)
+{
+    if (job->refused[0] != '\0')
+        snprintf(buf, size, "%s", job->refused);
+    else if (job->curl_code != CURLE_OK && job->http_status == 0)
+        snprintf(buf, size, "%s", job->error[0] != '\0' ? job->error : "transport error");
+    else
+        snprintf(buf, size, "HTTP %ld", job->http_status);
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
     rw_delivery_t *job = userdata;
@@ -58,6 +78,38 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
     return n;
+}
+
+/* The address curl is about to connect to, checked again: DNS answers may change between our
+ * resolution and the connect, and the pinned list is not the only way in. */
+static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
+                                    struct curl_sockaddr *address)
+{
+    rw_delivery_t *job = clientp;
+    (void)purpose;
+    const char *why =
+        rw_sockaddr_refusal(&address->addr, (size_t)address->addrlen, job->allow_loopback);
+    if (why != NULL) {
+        snprintf(job->refused, sizeof(job->refused), "connect address refused: %s", why);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(address->family, address->socktype, address->protocol);
+}
+
+/* Runs on every transfer right before the request is sent, on a new or a reused connection. */
+static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+                     int conn_primary_port, int conn_local_port)
+{
+    rw_delivery_t *job = clientp;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    const char *why = rw_ip_text_refusal(conn_primary_ip, job->allow_loopback);
+    if (why != NULL) {
+        snprintf(job->refused, sizeof(job->refused), "connected address refused: %s", why);
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
 }
 
 static void release_headers(rw_delivery_t *job)
@@ -93,6 +145,8 @@ ib_rc_t rw_delivery_prepare(CURL *easy, rw_delivery_t *job, const rw_delivery_op
     job->elapsed_ms = 0;
     job->error[0] = '\0';
     job->excerpt[0] = '\0';
+    job->refused[0] = '\0';
+    job->allow_loopback = opts->allow_http;
     job->headers = NULL;
     job->body_seen = 0;
     job->body_capped = 0;
@@ -143,6 +197,18 @@ ib_rc_t rw_delivery_prepare(CURL *easy, rw_delivery_t *job, const rw_delivery_op
     cc |= curl_easy_setopt(easy, CURLOPT_WRITEDATA, job);
     cc |= curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, job->error);
     cc |= curl_easy_setopt(easy, CURLOPT_PRIVATE, job);
+    cc |= curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    cc |= curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, job);
+    cc |= curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, on_prereq);
+    cc |= curl_easy_setopt(easy, CURLOPT_PREREQDATA, job);
+    cc |= curl_easy_setopt(easy, CURLOPT_COOKIEFILE, NULL);
+    cc |= curl_easy_setopt(easy, CURLOPT_PROXY, "");
+    cc |= curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)RW_RESPONSE_CAP);
+    cc |= curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (job->resolve != NULL)
+        cc |= curl_easy_setopt(easy, CURLOPT_RESOLVE, job->resolve);
+    if (opts->share != NULL)
+        cc |= curl_easy_setopt(easy, CURLOPT_SHARE, opts->share);
     if (cc != CURLE_OK) {
         snprintf(errstr, errstr_size, "curl_easy_setopt failed (libcurl lacks a feature)");
         goto fail;
@@ -176,6 +242,11 @@ rw_outcome_t rw_delivery_finish(CURL *easy, rw_delivery_t *job, CURLcode cc)
     if (cc != CURLE_OK && job->error[0] == '\0')
         snprintf(job->error, sizeof(job->error), "%s", curl_easy_strerror(cc));
     job->outcome = rw_delivery_classify(cc, status, job->body_capped);
+    if (job->refused[0] != '\0') {
+        /* Our own refusal (SSRF guard): no retry changes where the name points to us. */
+        job->outcome = RW_OUTCOME_PERMANENT;
+        snprintf(job->error, sizeof(job->error), "%s", job->refused);
+    }
     job->elapsed_ms = ib_now_ms() - job->started_ms;
     release_headers(job);
     /* The error buffer and the job must not outlive this attempt inside the handle. */

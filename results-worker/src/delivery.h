@@ -18,8 +18,12 @@
 typedef enum {
     RW_OUTCOME_SUCCESS = 0, /* 2xx */
     RW_OUTCOME_TRANSIENT,   /* transport error, timeout, 408, 425, 429, 5xx */
-    RW_OUTCOME_PERMANENT    /* other 4xx, 3xx (redirects are not followed), bad URL */
+    RW_OUTCOME_PERMANENT,   /* other 4xx, 3xx (redirects are not followed), bad or refused URL */
+    RW_OUTCOME_DEFERRED,    /* not attempted: the host's circuit breaker is open */
+    RW_OUTCOME_ABORTED      /* stopped by shutdown or revocation: no verdict */
 } rw_outcome_t;
+
+#define RW_OUTCOME_COUNT 5
 
 const char *rw_outcome_name(rw_outcome_t o);
 
@@ -27,20 +31,25 @@ const char *rw_outcome_name(rw_outcome_t o);
  * none arrived). A transfer aborted by the response cap is judged by its status. Pure. */
 rw_outcome_t rw_delivery_classify(CURLcode cc, long http_status, int body_capped);
 
+/* Why a finished transfer failed, for history and logs: "HTTP 503" or curl's error text.
+ * Writes into buf (always NUL-terminated). Defined below rw_delivery_t. */
+
 typedef struct {
     long timeout_ms;         /* CURLOPT_TIMEOUT_MS */
     long connect_timeout_ms; /* CURLOPT_CONNECTTIMEOUT_MS, <= timeout_ms */
-    int allow_http;          /* ALLOW_INSECURE_CALLBACKS */
+    int allow_http;          /* ALLOW_INSECURE_CALLBACKS: http scheme and loopback addresses */
+    CURLSH *share;           /* borrowed; TLS sessions and DNS shared across handles, or NULL */
 } rw_delivery_opts_t;
 
-typedef struct {
+typedef struct rw_delivery_s {
     /* Inputs, borrowed for the duration of the attempt. */
     const char *interview_id; /* logs only */
     const char *url;
     const char *token; /* secret: only ever placed in the Authorization header */
     const char *body;  /* compact JSON */
     size_t body_len;
-    unsigned attempt; /* 1-based, logs */
+    unsigned attempt;           /* 1-based, logs */
+    struct curl_slist *resolve; /* borrowed CURLOPT_RESOLVE pins ("host:port:addr,..."), or NULL */
 
     /* Results, written by rw_delivery_finish. */
     rw_outcome_t outcome;
@@ -50,13 +59,17 @@ typedef struct {
     long long elapsed_ms;
     char error[CURL_ERROR_SIZE]; /* curl's error text; "" on success */
     char excerpt[RW_EXCERPT_LEN + 1];
+    char refused[160]; /* set when the connected address was refused: the reason */
 
     /* Private to delivery.c. */
     struct curl_slist *headers;
     size_t body_seen;
     int body_capped;
     long long started_ms;
+    int allow_loopback;
 } rw_delivery_t;
+
+void rw_delivery_describe(const struct rw_delivery_s *job, char *buf, size_t size);
 
 /* Sets every option of one attempt on easy (which the caller owns, fresh or reset). On IB_ERR
  * (allocation) errstr says why and nothing needs undoing but rw_delivery_finish/_release. */

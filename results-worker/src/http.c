@@ -12,7 +12,7 @@
 
 struct rw_http {
     struct MHD_Daemon *daemon;
-    const rw_metrics_t *m;
+    rw_metrics_t *m;
 };
 
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status, const char *type,
@@ -83,9 +83,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                 ? "{\"status\":\"catching up\"}"
                                 : "{\"status\":\"no partitions assigned\"}");
     }
-    char buf[4096];
-    size_t len = rw_metrics_render(h->m, buf, sizeof(buf));
-    return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4", buf, len);
+    size_t len = 0;
+    char *text = rw_metrics_render(h->m, &len);
+    if (text == NULL)
+        return respond_json(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                            "{\"status\":503,\"message\":\"out of memory\"}");
+    enum MHD_Result ret = respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4", text, len);
+    free(text);
+    return ret;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -99,8 +104,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     IB_WARN("microhttpd: %s", line);
 }
 
-rw_http_t *rw_http_start(const char *listen, const rw_metrics_t *m, char *errstr,
-                         size_t errstr_size)
+rw_http_t *rw_http_start(const char *listen, rw_metrics_t *m, char *errstr, size_t errstr_size)
 {
     rw_http_t *h = NULL;
     struct addrinfo hints;

@@ -11,7 +11,7 @@ typedef struct rw_http rw_http_t;
 
 /* Starts an internal-thread MHD daemon on listen ("host:port", "[v6]:port"). m is borrowed and
  * must outlive the server. NULL with the reason in errstr on failure. */
-rw_http_t *rw_http_start(const char *listen, const rw_metrics_t *m, char *errstr,
+rw_http_t *rw_http_start(const char *listen, rw_metrics_t *m, char *errstr,
                          size_t errstr_size) IB_WUR;
 /* Stops and frees; accepts NULL. */
 void rw_http_stop(rw_http_t *h);

@@ -10,7 +10,8 @@
 #include "ib/json.h"
 
 /* Open addressing, linear probing, power-of-two capacity, load <= 3/4. A slot is 16 bytes; the
- * strings live in one malloc'd blob per entry: [id_len][state] id '\0' url '\0'. */
+ * rest lives in one malloc'd blob per entry:
+ *   [id_len][state][latest status or 0xff][latest occurred_at: 8 bytes] id '\0' url '\0'. */
 typedef struct {
     char *blob; /* NULL: empty slot */
     uint32_t hash;
@@ -26,8 +27,9 @@ struct rw_join {
     uint32_t seed; /* random per table: hostile ids cannot aim at one chain */
 };
 
-#define BLOB_HDR 2
-#define MIN_CAP  64
+#define BLOB_HDR  11
+#define NO_LATEST 0xffu
+#define MIN_CAP   64
 
 static const char *blob_id(const char *blob)
 {
@@ -168,6 +170,8 @@ ib_rc_t rw_join_put(rw_join_t *j, const char *id, uint16_t tenant, int32_t parti
         return IB_ERR;
     blob[0] = (char)(unsigned char)id_len;
     blob[1] = (char)state;
+    blob[2] = (char)NO_LATEST;
+    memset(blob + 3, 0, 8);
     memcpy(blob + BLOB_HDR, id, id_len + 1);
     memcpy(blob + BLOB_HDR + id_len + 1, callback_url, url_len + 1);
 
@@ -175,6 +179,8 @@ ib_rc_t rw_join_put(rw_join_t *j, const char *id, uint16_t tenant, int32_t parti
     size_t i = find_slot(j->slots, j->cap, hash, id, id_len);
     rw_slot_t *s = &j->slots[i];
     if (s->blob != NULL) {
+        /* A repeated requested event keeps what the status events taught us. */
+        memcpy(blob + 2, s->blob + 2, 9);
         j->blob_bytes -= blob_size(s->blob);
         free(s->blob);
     } else {
@@ -202,6 +208,33 @@ int rw_join_get(const rw_join_t *j, const char *id, rw_join_view_t *out)
     out->state = (rw_join_state_t)(unsigned char)s->blob[1];
     out->callback_url = blob_url(s->blob);
     return 1;
+}
+
+rw_order_t rw_join_order(rw_join_t *j, const char *id, ib_status_t status, long long occurred_ms,
+                         int update)
+{
+    size_t id_len = strlen(id);
+    if (j->count == 0 || id_len == 0 || id_len > RW_JOIN_MAX_ID_LEN)
+        return RW_ORDER_UNKNOWN;
+    size_t i = find_slot(j->slots, j->cap, hash_id(j->seed, id, id_len), id, id_len);
+    char *b = j->slots[i].blob;
+    if (b == NULL)
+        return RW_ORDER_UNKNOWN;
+    unsigned cur = (unsigned char)b[2];
+    long long cur_ms = 0;
+    memcpy(&cur_ms, b + 3, sizeof(cur_ms));
+    rw_order_t verdict;
+    if (cur == NO_LATEST || ib_status_supersedes((ib_status_t)cur, cur_ms, status, occurred_ms))
+        verdict = RW_ORDER_NEWER;
+    else if ((ib_status_t)cur == status && cur_ms == occurred_ms)
+        verdict = RW_ORDER_SAME;
+    else
+        verdict = RW_ORDER_OLDER;
+    if (update && verdict == RW_ORDER_NEWER) {
+        b[2] = (char)(unsigned char)status;
+        memcpy(b + 3, &occurred_ms, sizeof(occurred_ms));
+    }
+    return verdict;
 }
 
 /* Backward-shift deletion (Knuth 6.4, algorithm R): no tombstones, chains stay intact. */

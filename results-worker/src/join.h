@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "ib/common.h"
+#include "ib/payload.h"
 #include "ib/tenants.h"
 
 #define RW_JOIN_MAX_ID_LEN  128
@@ -45,6 +46,15 @@ ib_rc_t rw_join_put(rw_join_t *j, const char *id, uint16_t tenant, int32_t parti
                     rw_join_state_t state, const char *callback_url) IB_WUR;
 /* 1 and *out filled when id is known, else 0. */
 int rw_join_get(const rw_join_t *j, const char *id, rw_join_view_t *out);
+/* The ordering gate of one interview. Each entry remembers the latest state (status,
+ * occurred_at) seen for it, by ib_status_supersedes. Verdict for (status, occurred_ms):
+ * NEWER when nothing is known yet or it supersedes the latest (with update=1 it becomes the
+ * latest), SAME when it equals the latest (a duplicate or a replay: may be delivered again),
+ * OLDER when the latest is newer or equally new but different (never to be delivered),
+ * UNKNOWN when id is not in the join. */
+typedef enum { RW_ORDER_UNKNOWN = 0, RW_ORDER_NEWER, RW_ORDER_SAME, RW_ORDER_OLDER } rw_order_t;
+rw_order_t rw_join_order(rw_join_t *j, const char *id, ib_status_t status, long long occurred_ms,
+                         int update);
 /* Drops every entry that came from partition; returns how many. */
 size_t rw_join_remove_partition(rw_join_t *j, int32_t partition);
 void rw_join_clear(rw_join_t *j);

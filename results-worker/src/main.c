@@ -26,6 +26,7 @@ int main(void)
     sigset_t sigs;
     int sig = 0;
     int curl_ready = 0;
+    int metrics_ready = 0;
     int exit_code = 1;
 
     memset(&cfg, 0, sizeof(cfg));
@@ -63,7 +64,11 @@ int main(void)
     sigaddset(&sigs, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    rw_metrics_init(&metrics);
+    if (rw_metrics_init(&metrics) != IB_OK) {
+        IB_ERROR("out of memory creating the metrics");
+        goto done;
+    }
+    metrics_ready = 1;
     worker = rw_dispatcher_new(&cfg, tenants, &metrics, errstr, sizeof(errstr));
     if (worker == NULL) {
         IB_ERROR("start: %s", errstr);
@@ -85,12 +90,16 @@ int main(void)
         if (sigwait(&sigs, &sig) != 0)
             break;
     } while (sig == SIGPIPE);
-    IB_INFO("signal %d: finishing the in-flight attempt, committing, leaving the group", sig);
+    IB_INFO(
+        "signal %d: finishing or handing off in-flight callbacks, committing, leaving the group",
+        sig);
 
     exit_code = rw_dispatcher_stop(worker) == IB_OK ? 0 : 1;
 done:
     rw_dispatcher_free(worker);
     rw_http_stop(http);
+    if (metrics_ready)
+        rw_metrics_free(&metrics);
     if (curl_ready)
         curl_global_cleanup();
     ib_tenants_free(tenants);

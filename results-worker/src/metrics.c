@@ -1,85 +1,129 @@
 #include "metrics.h"
 
-#include <stdarg.h>
-#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-void rw_metrics_init(rw_metrics_t *m)
+const char *rw_dlq_class_name(rw_dlq_class_t c)
 {
-    for (size_t i = 0; i < 3; i++)
-        atomic_init(&m->deliveries[i], 0);
-    atomic_init(&m->dead_letters, 0);
-    atomic_init(&m->requested_events, 0);
-    atomic_init(&m->requested_invalid, 0);
-    atomic_init(&m->status_events, 0);
-    atomic_init(&m->join_entries, 0);
-    atomic_init(&m->join_bytes, 0);
-    atomic_init(&m->paused_partitions, 0);
+    static const char *const names[RW_DLQ_REASON_COUNT] = {
+        "invalid_event", "unknown_interview", "callback_refused", "permanent_http", "exhausted"};
+    return (size_t)c < RW_DLQ_REASON_COUNT ? names[c] : "unknown";
+}
+
+static ib_series_t *single(ib_metrics_t *r, ib_metric_type_t type, const char *name,
+                           const char *help, const double *buckets, size_t nbuckets, int *bad)
+{
+    ib_metric_t *f = ib_metrics_family(r, type, name, help, 0, NULL, buckets, nbuckets);
+    if (f == NULL) {
+        *bad = 1;
+        return NULL;
+    }
+    return ib_metric_single(f);
+}
+
+ib_rc_t rw_metrics_init(rw_metrics_t *m)
+{
+    static const char *const outcome_label[] = {"outcome"};
+    static const char *const reason_label[] = {"reason"};
+    static const char *const host_label[] = {"host"};
+    static const char *const lag_labels[] = {"topic", "partition"};
+    static const double attempt_buckets[] = {1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30};
+    static const double e2e_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1,    2.5,  5,     10,
+                                         30,   60,   120, 300,  600, 1800, 3600, 21600, 86400};
+    int bad = 0;
+
+    memset(m, 0, sizeof(*m));
     atomic_init(&m->assigned, 0);
     atomic_init(&m->ready, 0);
+    m->reg = ib_metrics_new();
+    if (m->reg == NULL)
+        return IB_ERR;
+    ib_metric_t *f = ib_metrics_family(m->reg, IB_METRIC_COUNTER, "rw_deliveries_total",
+                                       "Callback attempts by outcome (deferred: breaker open, "
+                                       "aborted: shutdown or revocation).",
+                                       1, outcome_label, NULL, 0);
+    if (f == NULL)
+        goto fail;
+    for (int i = 0; i < RW_OUTCOME_COUNT; i++) {
+        const char *v[] = {rw_outcome_name((rw_outcome_t)i)};
+        m->deliveries[i] = ib_metric_series(f, v);
+    }
+    f = ib_metrics_family(m->reg, IB_METRIC_COUNTER, "rw_dead_letters_total",
+                          "Dead letters acknowledged by Kafka, by reason class.", 1, reason_label,
+                          NULL, 0);
+    if (f == NULL)
+        goto fail;
+    for (int i = 0; i < RW_DLQ_REASON_COUNT; i++) {
+        const char *v[] = {rw_dlq_class_name((rw_dlq_class_t)i)};
+        m->dead_letters[i] = ib_metric_series(f, v);
+    }
+    m->attempts = single(m->reg, IB_METRIC_HISTOGRAM, "rw_delivery_attempts",
+                         "Attempts a delivered state took (1 = first try).", attempt_buckets,
+                         IB_ARRAY_LEN(attempt_buckets), &bad);
+    m->latency = single(m->reg, IB_METRIC_HISTOGRAM, "rw_event_to_delivered_seconds",
+                        "From the status event's Kafka timestamp to the callback's 2xx.",
+                        e2e_buckets, IB_ARRAY_LEN(e2e_buckets), &bad);
+    m->put_seconds =
+        single(m->reg, IB_METRIC_HISTOGRAM, "rw_callback_put_seconds", "Duration of one PUT.",
+               ib_metrics_latency_buckets, ib_metrics_latency_buckets_len, &bad);
+    m->superseded =
+        single(m->reg, IB_METRIC_COUNTER, "rw_superseded_total",
+               "States not sent because a newer state of the interview is known.", NULL, 0, &bad);
+    m->coercions =
+        single(m->reg, IB_METRIC_COUNTER, "rw_details_coercions_total",
+               "details values rewritten into the contract's two-level form.", NULL, 0, &bad);
+    m->retries_produced =
+        single(m->reg, IB_METRIC_COUNTER, "rw_retry_records_total",
+               "Records written to the retry topic and acknowledged.", NULL, 0, &bad);
+    m->retry_backlog = single(m->reg, IB_METRIC_GAUGE, "rw_retry_backlog",
+                              "Retry records read and waiting for their due time.", NULL, 0, &bad);
+    m->retry_next_due =
+        single(m->reg, IB_METRIC_GAUGE, "rw_retry_next_due_timestamp_seconds",
+               "Earliest due time among waiting retry records (0: none).", NULL, 0, &bad);
+    m->retry_oldest_due =
+        single(m->reg, IB_METRIC_GAUGE, "rw_retry_overdue_seconds",
+               "How late the most overdue waiting retry record is.", NULL, 0, &bad);
+    m->requested_events = single(m->reg, IB_METRIC_COUNTER, "rw_requested_events_total",
+                                 "interviews.requested events read.", NULL, 0, &bad);
+    m->requested_invalid = single(m->reg, IB_METRIC_COUNTER, "rw_requested_invalid_total",
+                                  "interviews.requested events skipped as invalid.", NULL, 0, &bad);
+    m->status_events =
+        single(m->reg, IB_METRIC_COUNTER, "rw_status_events_total",
+               "interviews.status events handled (live, not history).", NULL, 0, &bad);
+    m->join_entries = single(m->reg, IB_METRIC_GAUGE, "rw_join_entries",
+                             "Interviews known from interviews.requested.", NULL, 0, &bad);
+    m->join_bytes = single(m->reg, IB_METRIC_GAUGE, "rw_join_bytes",
+                           "Bytes requested from malloc by the join.", NULL, 0, &bad);
+    m->paused = single(m->reg, IB_METRIC_GAUGE, "rw_paused_partitions",
+                       "Partitions paused (catch-up gate, full window).", NULL, 0, &bad);
+    m->inflight =
+        single(m->reg, IB_METRIC_GAUGE, "rw_callbacks_in_flight", "PUTs in flight.", NULL, 0, &bad);
+    m->queued = single(m->reg, IB_METRIC_GAUGE, "rw_callbacks_queued",
+                       "PUTs waiting for a connection slot.", NULL, 0, &bad);
+    m->pending_jobs = single(m->reg, IB_METRIC_GAUGE, "rw_pending_messages",
+                             "Consumed messages whose offset is not stored yet.", NULL, 0, &bad);
+    m->breaker = ib_metrics_family(m->reg, IB_METRIC_GAUGE, "rw_breaker_state",
+                                   "Circuit breaker per callback host: 0 closed, 1 open, 2 "
+                                   "half-open.",
+                                   1, host_label, NULL, 0);
+    m->lag =
+        ib_metrics_family(m->reg, IB_METRIC_GAUGE, "rw_consumer_lag",
+                          "High watermark minus the consumer's position.", 2, lag_labels, NULL, 0);
+    if (bad || m->breaker == NULL || m->lag == NULL)
+        goto fail;
+    return IB_OK;
+fail:
+    rw_metrics_free(m);
+    return IB_ERR;
 }
 
-typedef struct {
-    char *buf;
-    size_t size;
-    size_t len;
-} out_t;
-
-static void emit(out_t *o, const char *fmt, ...) IB_PRINTF(2, 3);
-
-static void emit(out_t *o, const char *fmt, ...)
+void rw_metrics_free(rw_metrics_t *m)
 {
-    va_list ap;
-    if (o->len + 1 >= o->size)
-        return;
-    va_start(ap, fmt);
-    int n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    o->len += (size_t)n;
-    if (o->len >= o->size)
-        o->len = o->size - 1;
+    ib_metrics_free(m->reg);
+    m->reg = NULL;
 }
 
-size_t rw_metrics_render(const rw_metrics_t *m, char *buf, size_t size)
+char *rw_metrics_render(rw_metrics_t *m, size_t *len)
 {
-    out_t o = {buf, size, 0};
-    if (size == 0)
-        return 0;
-    buf[0] = '\0';
-    emit(&o, "# HELP deliveries_total Callback attempts by outcome.\n"
-             "# TYPE deliveries_total counter\n");
-    for (int i = 0; i < 3; i++)
-        emit(&o, "deliveries_total{outcome=\"%s\"} %llu\n", rw_outcome_name((rw_outcome_t)i),
-             atomic_load(&m->deliveries[i]));
-    emit(&o,
-         "# HELP dead_letters_total Dead letters acknowledged by Kafka.\n"
-         "# TYPE dead_letters_total counter\n"
-         "dead_letters_total %llu\n"
-         "# HELP requested_events_total interviews.requested events read.\n"
-         "# TYPE requested_events_total counter\n"
-         "requested_events_total %llu\n"
-         "# HELP requested_invalid_total interviews.requested events skipped as invalid.\n"
-         "# TYPE requested_invalid_total counter\n"
-         "requested_invalid_total %llu\n"
-         "# HELP status_events_total interviews.status events handled.\n"
-         "# TYPE status_events_total counter\n"
-         "status_events_total %llu\n"
-         "# HELP join_entries Interviews known from interviews.requested.\n"
-         "# TYPE join_entries gauge\n"
-         "join_entries %llu\n"
-         "# HELP join_bytes Bytes held by the join.\n"
-         "# TYPE join_bytes gauge\n"
-         "join_bytes %llu\n"
-         "# HELP paused_partitions Status partitions paused (catch-up gate or backoff).\n"
-         "# TYPE paused_partitions gauge\n"
-         "paused_partitions %llu\n"
-         "# HELP ready 1 when assigned and caught up.\n"
-         "# TYPE ready gauge\n"
-         "ready %d\n",
-         atomic_load(&m->dead_letters), atomic_load(&m->requested_events),
-         atomic_load(&m->requested_invalid), atomic_load(&m->status_events),
-         atomic_load(&m->join_entries), atomic_load(&m->join_bytes),
-         atomic_load(&m->paused_partitions), atomic_load(&m->ready));
-    return o.len;
+    return ib_metrics_render(m->reg, len);
 }

@@ -1,0 +1,567 @@
+#include "sender.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "ib/log.h"
+#include "ssrf.h"
+
+#define HOST_BUCKETS  1024
+#define DNS_FAIL_TTL  1000 /* ms a failed lookup is remembered, so a dead name is not hammered */
+#define MAX_PINNED    16   /* addresses pinned per host */
+#define EASY_POOL_MAX 256
+
+struct rw_host {
+    rw_host_t *next;       /* hash chain */
+    rw_host_t *ready_next; /* list of hosts with waiters */
+    int in_ready;
+    char *key; /* "scheme://host:port" */
+    rw_target_t target;
+    /* Resolution cache: pins ("host:port:a,b"), or a refusal, or a lookup failure. */
+    char *pins;
+    char refusal[200];
+    char dns_error[160];
+    long long dns_expires;
+    unsigned inflight;
+    rw_send_t *wait_head;
+    rw_send_t *wait_tail;
+    size_t waiting;
+    rw_breaker_t breaker;
+};
+
+struct rw_sender {
+    rw_sender_opts_t opts;
+    CURLM *multi;
+    CURLSH *share;
+    rw_send_done_fn *done;
+    void *opaque;
+    rw_host_t *buckets[HOST_BUCKETS];
+    rw_host_t *ready_head;
+    rw_host_t *ready_tail;
+    rw_send_t *completed_head; /* finished, done callback not yet run */
+    rw_send_t *completed_tail;
+    rw_send_t *live; /* in flight */
+    size_t inflight;
+    size_t queued;
+    CURL *pool[EASY_POOL_MAX];
+    size_t pool_len;
+};
+
+static uint32_t hash_str(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static void complete(rw_sender_t *s, rw_send_t *x, rw_outcome_t outcome)
+{
+    x->d.outcome = outcome;
+    x->next = NULL;
+    if (s->completed_tail != NULL)
+        s->completed_tail->next = x;
+    else
+        s->completed_head = x;
+    s->completed_tail = x;
+}
+
+static void drain_completed(rw_sender_t *s)
+{
+    while (s->completed_head != NULL) {
+        rw_send_t *x = s->completed_head;
+        s->completed_head = x->next;
+        if (s->completed_head == NULL)
+            s->completed_tail = NULL;
+        x->next = NULL;
+        s->done(x, s->opaque);
+    }
+}
+
+/* Fails x without a transfer: outcome with a reason in d.error. */
+static void fail_now(rw_sender_t *s, rw_send_t *x, rw_outcome_t outcome, const char *why)
+{
+    x->d.curl_code = CURLE_OK;
+    x->d.http_status = 0;
+    x->d.retry_after_ms = 0;
+    x->d.elapsed_ms = 0;
+    x->d.excerpt[0] = '\0';
+    snprintf(x->d.error, sizeof(x->d.error), "%s", why);
+    if (outcome == RW_OUTCOME_PERMANENT)
+        snprintf(x->d.refused, sizeof(x->d.refused), "%.150s", why);
+    else
+        x->d.refused[0] = '\0';
+    complete(s, x, outcome);
+}
+
+rw_sender_t *rw_sender_new(const rw_sender_opts_t *opts, rw_send_done_fn *done, void *opaque,
+                           char *errstr, size_t errstr_size)
+{
+    rw_sender_t *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        goto fail;
+    s->opts = *opts;
+    if (s->opts.max_inflight == 0)
+        s->opts.max_inflight = 1;
+    if (s->opts.per_host == 0)
+        s->opts.per_host = 1;
+    s->done = done;
+    s->opaque = opaque;
+    s->multi = curl_multi_init();
+    s->share = curl_share_init();
+    if (s->multi == NULL || s->share == NULL)
+        goto fail;
+    /* One thread uses the share, so no lock callbacks are needed. */
+    if (curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+        curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)
+        goto fail;
+    s->opts.delivery.share = s->share;
+    CURLMcode mc = CURLM_OK;
+    mc |= curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->opts.per_host);
+    mc |= curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)s->opts.max_inflight);
+    mc |= curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)s->opts.max_inflight * 2L);
+    if (mc != CURLM_OK)
+        goto fail;
+    return s;
+fail:
+    snprintf(errstr, errstr_size, "cannot create the curl multi engine");
+    rw_sender_free(s);
+    return NULL;
+}
+
+static void host_free(rw_host_t *h)
+{
+    free(h->key);
+    free(h->pins);
+    free(h);
+}
+
+void rw_sender_free(rw_sender_t *s)
+{
+    if (s == NULL)
+        return;
+    rw_sender_abort(s, NULL, NULL);
+    drain_completed(s);
+    for (size_t i = 0; i < HOST_BUCKETS; i++) {
+        rw_host_t *h = s->buckets[i];
+        while (h != NULL) {
+            rw_host_t *n = h->next;
+            host_free(h);
+            h = n;
+        }
+    }
+    for (size_t i = 0; i < s->pool_len; i++)
+        curl_easy_cleanup(s->pool[i]);
+    if (s->multi != NULL)
+        curl_multi_cleanup(s->multi);
+    if (s->share != NULL)
+        curl_share_cleanup(s->share);
+    free(s);
+}
+
+static rw_host_t *host_get(rw_sender_t *s, const rw_target_t *t, char *errstr, size_t errstr_size)
+{
+    char key[320];
+    snprintf(key, sizeof(key), "%s://%s:%ld", t->https ? "https" : "http", t->host, t->port);
+    uint32_t b = hash_str(key) % HOST_BUCKETS;
+    for (rw_host_t *h = s->buckets[b]; h != NULL; h = h->next)
+        if (strcmp(h->key, key) == 0)
+            return h;
+    rw_host_t *h = calloc(1, sizeof(*h));
+    if (h == NULL || (h->key = strdup(key)) == NULL) {
+        free(h);
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    h->target = *t;
+    h->next = s->buckets[b];
+    s->buckets[b] = h;
+    return h;
+}
+
+static void ready_push(rw_sender_t *s, rw_host_t *h)
+{
+    if (h->in_ready || h->wait_head == NULL)
+        return;
+    h->in_ready = 1;
+    h->ready_next = NULL;
+    if (s->ready_tail != NULL)
+        s->ready_tail->ready_next = h;
+    else
+        s->ready_head = h;
+    s->ready_tail = h;
+}
+
+void rw_sender_submit(rw_sender_t *s, rw_send_t *x)
+{
+    char why[200];
+    rw_target_t t;
+
+    x->next = NULL;
+    x->host = NULL;
+    x->easy = NULL;
+    x->resolve = NULL;
+    x->queued = 0;
+    x->retry_at = 0;
+    x->d.refused[0] = '\0';
+    if (rw_target_parse(x->d.url, s->opts.delivery.allow_http, &t, why, sizeof(why)) != IB_OK) {
+        fail_now(s, x, RW_OUTCOME_PERMANENT, why);
+        return;
+    }
+    rw_host_t *h = host_get(s, &t, why, sizeof(why));
+    if (h == NULL) {
+        fail_now(s, x, RW_OUTCOME_TRANSIENT, why);
+        return;
+    }
+    x->host = h;
+    x->queued = 1;
+    if (h->wait_tail != NULL)
+        h->wait_tail->next = x;
+    else
+        h->wait_head = x;
+    h->wait_tail = x;
+    h->waiting++;
+    s->queued++;
+    ready_push(s, h);
+}
+
+static rw_send_t *host_pop(rw_sender_t *s, rw_host_t *h)
+{
+    rw_send_t *x = h->wait_head;
+    if (x == NULL)
+        return NULL;
+    h->wait_head = x->next;
+    if (h->wait_head == NULL)
+        h->wait_tail = NULL;
+    x->next = NULL;
+    x->queued = 0;
+    h->waiting--;
+    s->queued--;
+    return x;
+}
+
+/* Resolves h once per TTL and vets every address. IB_OK with h->pins set (NULL for a literal
+ * host, which is vetted as it is); IB_ERR with h->refusal (permanent) or h->dns_error
+ * (transient) set. */
+static ib_rc_t host_resolve(rw_sender_t *s, rw_host_t *h, long long now)
+{
+    if (now < h->dns_expires)
+        return h->refusal[0] == '\0' && h->dns_error[0] == '\0' ? IB_OK : IB_ERR;
+    free(h->pins);
+    h->pins = NULL;
+    h->refusal[0] = '\0';
+    h->dns_error[0] = '\0';
+    int allow_loopback = s->opts.delivery.allow_http;
+    if (h->target.literal) {
+        const char *why = rw_ip_text_refusal(h->target.host, allow_loopback);
+        if (why != NULL)
+            snprintf(h->refusal, sizeof(h->refusal), "callback address %.60s refused: %.100s",
+                     h->target.host, why);
+        h->dns_expires = now + s->opts.dns_ttl_ms;
+        return why == NULL ? IB_OK : IB_ERR;
+    }
+
+    struct addrinfo hints;
+    struct addrinfo *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    int gai = getaddrinfo(h->target.host, NULL, &hints, &res);
+    if (gai != 0) {
+        snprintf(h->dns_error, sizeof(h->dns_error), "cannot resolve %.100s: %s", h->target.host,
+                 gai_strerror(gai));
+        h->dns_expires = now + DNS_FAIL_TTL;
+        return IB_ERR;
+    }
+    char pins[MAX_PINNED * (INET6_ADDRSTRLEN + 3) + 300];
+    int n = snprintf(pins, sizeof(pins), "%s:%ld:", h->target.host, h->target.port);
+    size_t len = n > 0 ? (size_t)n : 0;
+    unsigned pinned = 0;
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        char text[INET6_ADDRSTRLEN];
+        const void *raw = NULL;
+        const char *why = rw_sockaddr_refusal(ai->ai_addr, ai->ai_addrlen, allow_loopback);
+        if (ai->ai_family == AF_INET)
+            raw = &((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
+        else if (ai->ai_family == AF_INET6)
+            raw = &((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr;
+        if (raw == NULL || inet_ntop(ai->ai_family, raw, text, sizeof(text)) == NULL)
+            snprintf(text, sizeof(text), "?");
+        if (why != NULL) {
+            /* One bad answer spoils the name: a rebinding attacker mixes good and bad ones. */
+            snprintf(h->refusal, sizeof(h->refusal), "%.100s resolves to %s: refused: %s",
+                     h->target.host, text, why);
+            break;
+        }
+        if (pinned >= MAX_PINNED)
+            continue;
+        int m = snprintf(pins + len, sizeof(pins) - len, "%s%s%s%s", pinned ? "," : "",
+                         ai->ai_family == AF_INET6 ? "[" : "", text,
+                         ai->ai_family == AF_INET6 ? "]" : "");
+        if (m > 0 && (size_t)m < sizeof(pins) - len) {
+            len += (size_t)m;
+            pinned++;
+        }
+    }
+    freeaddrinfo(res);
+    h->dns_expires = now + s->opts.dns_ttl_ms;
+    if (h->refusal[0] != '\0')
+        return IB_ERR;
+    if (pinned == 0) {
+        snprintf(h->dns_error, sizeof(h->dns_error), "%.100s has no usable address",
+                 h->target.host);
+        return IB_ERR;
+    }
+    h->pins = strdup(pins);
+    if (h->pins == NULL) {
+        snprintf(h->dns_error, sizeof(h->dns_error), "out of memory");
+        h->dns_expires = now;
+        return IB_ERR;
+    }
+    return IB_OK;
+}
+
+static CURL *easy_get(rw_sender_t *s)
+{
+    if (s->pool_len > 0) {
+        CURL *e = s->pool[--s->pool_len];
+        curl_easy_reset(e);
+        return e;
+    }
+    return curl_easy_init();
+}
+
+static void easy_put(rw_sender_t *s, CURL *e)
+{
+    if (s->pool_len < EASY_POOL_MAX)
+        s->pool[s->pool_len++] = e;
+    else
+        curl_easy_cleanup(e);
+}
+
+/* Starts x (already popped from its host's queue). */
+static void start(rw_sender_t *s, rw_send_t *x, long long now)
+{
+    char why[200];
+    if (x == NULL)
+        return;
+    rw_host_t *h = x->host;
+    if (host_resolve(s, h, now) != IB_OK) {
+        if (h->refusal[0] != '\0') {
+            fail_now(s, x, RW_OUTCOME_PERMANENT, h->refusal);
+        } else {
+            rw_breaker_failure(&h->breaker, &s->opts.breaker, now);
+            fail_now(s, x, RW_OUTCOME_TRANSIENT, h->dns_error);
+        }
+        return;
+    }
+    if (h->pins != NULL) {
+        x->resolve = curl_slist_append(NULL, h->pins);
+        if (x->resolve == NULL) {
+            rw_breaker_abandon(&h->breaker);
+            fail_now(s, x, RW_OUTCOME_TRANSIENT, "out of memory");
+            return;
+        }
+    }
+    x->d.resolve = x->resolve;
+    x->easy = easy_get(s);
+    if (x->easy == NULL ||
+        rw_delivery_prepare(x->easy, &x->d, &s->opts.delivery, why, sizeof(why)) != IB_OK ||
+        curl_multi_add_handle(s->multi, x->easy) != CURLM_OK) {
+        if (x->easy != NULL) {
+            rw_delivery_finish(x->easy, &x->d, CURLE_FAILED_INIT);
+            easy_put(s, x->easy);
+            x->easy = NULL;
+        } else {
+            snprintf(why, sizeof(why), "cannot create a curl handle");
+        }
+        curl_slist_free_all(x->resolve);
+        x->resolve = NULL;
+        rw_breaker_abandon(&h->breaker);
+        fail_now(s, x, RW_OUTCOME_TRANSIENT, why);
+        return;
+    }
+    h->inflight++;
+    s->inflight++;
+    x->live_prev = NULL;
+    x->live_next = s->live;
+    if (s->live != NULL)
+        s->live->live_prev = x;
+    s->live = x;
+}
+
+/* Starts queued attempts while the caps allow, one per host per round for fairness. */
+static void pump(rw_sender_t *s)
+{
+    long long now = ib_now_ms();
+    int progress = 1;
+    while (progress && s->ready_head != NULL && s->inflight < s->opts.max_inflight) {
+        progress = 0;
+        rw_host_t *prev = NULL;
+        rw_host_t *h = s->ready_head;
+        while (h != NULL && s->inflight < s->opts.max_inflight) {
+            rw_host_t *next = h->ready_next;
+            int drop = h->wait_head == NULL;
+            if (!drop && h->inflight < s->opts.per_host) {
+                long long retry_at = 0;
+                if (rw_breaker_allow(&h->breaker, now, &retry_at)) {
+                    start(s, host_pop(s, h), now);
+                    progress = 1;
+                } else if (retry_at > 0) {
+                    /* Open: everything waiting goes back to the caller (retry topic). */
+                    rw_send_t *x;
+                    while ((x = host_pop(s, h)) != NULL) {
+                        x->retry_at = retry_at;
+                        fail_now(s, x, RW_OUTCOME_DEFERRED, "circuit breaker open");
+                    }
+                }
+                /* else: half-open with the probe in flight; wait for its verdict. */
+                drop = h->wait_head == NULL;
+            }
+            if (drop) {
+                h->in_ready = 0;
+                if (prev != NULL)
+                    prev->ready_next = next;
+                else
+                    s->ready_head = next;
+                if (s->ready_tail == h)
+                    s->ready_tail = prev;
+            } else {
+                prev = h;
+            }
+            h = next;
+        }
+    }
+}
+
+static void finish(rw_sender_t *s, rw_send_t *x, CURLcode cc, int aborted)
+{
+    rw_host_t *h = x->host;
+    long long now = ib_now_ms();
+    if (x->live_prev != NULL)
+        x->live_prev->live_next = x->live_next;
+    else
+        s->live = x->live_next;
+    if (x->live_next != NULL)
+        x->live_next->live_prev = x->live_prev;
+    x->live_prev = x->live_next = NULL;
+    curl_multi_remove_handle(s->multi, x->easy);
+    rw_outcome_t o = rw_delivery_finish(x->easy, &x->d, cc);
+    easy_put(s, x->easy);
+    x->easy = NULL;
+    curl_slist_free_all(x->resolve);
+    x->resolve = NULL;
+    x->d.resolve = NULL;
+    h->inflight--;
+    s->inflight--;
+    if (aborted) {
+        rw_breaker_abandon(&h->breaker);
+        o = RW_OUTCOME_ABORTED;
+    } else if (o == RW_OUTCOME_TRANSIENT) {
+        rw_breaker_failure(&h->breaker, &s->opts.breaker, now);
+    } else if (x->d.refused[0] == '\0') {
+        rw_breaker_success(&h->breaker); /* 2xx or a definite 4xx: the host is up */
+    } else {
+        rw_breaker_abandon(&h->breaker);
+    }
+    complete(s, x, o);
+    ready_push(s, h);
+}
+
+void rw_sender_run(rw_sender_t *s, int timeout_ms, int wake_fd)
+{
+    struct curl_waitfd extra;
+    int running = 0;
+    int left = 0;
+    CURLMsg *msg;
+
+    pump(s);
+    if (s->completed_head != NULL)
+        timeout_ms = 0;
+    memset(&extra, 0, sizeof(extra));
+    extra.fd = wake_fd;
+    extra.events = CURL_WAIT_POLLIN;
+    curl_multi_poll(s->multi, wake_fd >= 0 ? &extra : NULL, wake_fd >= 0 ? 1u : 0u,
+                    timeout_ms < 0 ? 0 : timeout_ms, NULL);
+    curl_multi_perform(s->multi, &running);
+    while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        rw_send_t *x = NULL;
+        CURL *easy = msg->easy_handle;
+        CURLcode cc = msg->data.result;
+        if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)(void *)&x) != CURLE_OK || x == NULL)
+            continue;
+        finish(s, x, cc, 0);
+    }
+    pump(s);
+    drain_completed(s);
+}
+
+void rw_sender_abort(rw_sender_t *s, int (*pred)(void *owner, void *arg), void *arg)
+{
+    for (size_t i = 0; i < HOST_BUCKETS; i++) {
+        for (rw_host_t *h = s->buckets[i]; h != NULL; h = h->next) {
+            /* Queued: unlink the matching ones. */
+            rw_send_t *keep_head = NULL;
+            rw_send_t *keep_tail = NULL;
+            rw_send_t *x;
+            while ((x = host_pop(s, h)) != NULL) {
+                if (pred == NULL || pred(x->owner, arg)) {
+                    fail_now(s, x, RW_OUTCOME_ABORTED, "aborted");
+                } else {
+                    x->next = NULL;
+                    if (keep_tail != NULL)
+                        keep_tail->next = x;
+                    else
+                        keep_head = x;
+                    keep_tail = x;
+                }
+            }
+            while ((x = keep_head) != NULL) {
+                keep_head = x->next;
+                x->next = NULL;
+                x->queued = 1;
+                if (h->wait_tail != NULL)
+                    h->wait_tail->next = x;
+                else
+                    h->wait_head = x;
+                h->wait_tail = x;
+                h->waiting++;
+                s->queued++;
+            }
+        }
+    }
+    rw_send_t *x = s->live;
+    while (x != NULL) {
+        rw_send_t *next = x->live_next;
+        if (pred == NULL || pred(x->owner, arg))
+            finish(s, x, CURLE_ABORTED_BY_CALLBACK, 1);
+        x = next;
+    }
+    drain_completed(s);
+}
+
+size_t rw_sender_inflight(const rw_sender_t *s)
+{
+    return s->inflight;
+}
+
+size_t rw_sender_queued(const rw_sender_t *s)
+{
+    return s->queued;
+}
+
+void rw_sender_each_host(const rw_sender_t *s, long long now,
+                         void (*fn)(const char *host, rw_breaker_state_t st, void *arg), void *arg)
+{
+    for (size_t i = 0; i < HOST_BUCKETS; i++)
+        for (const rw_host_t *h = s->buckets[i]; h != NULL; h = h->next)
+            fn(h->key, rw_breaker_state(&h->breaker, now), arg);
+}
