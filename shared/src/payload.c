@@ -90,6 +90,8 @@ ib_rc_t ib_rfc3339_parse(const char *s, long long *wall_ms)
         return IB_ERR;
     if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
         return IB_ERR;
+    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return IB_ERR; /* 29 February outside a leap year */
     if (*p == '.') {
         int digits = 0;
         p++;

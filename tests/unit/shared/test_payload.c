@@ -128,6 +128,20 @@ static void test_supersedes(void **state)
     assert_true(ib_status_supersedes(P, 1000, P, 2000));
 }
 
+/* Found by tests/fuzz/fuzz_payload: 29 February was accepted in every year. */
+static void test_rfc3339_leap_years(void **state)
+{
+    (void)state;
+    long long ms = 0;
+    assert_int_equal(ib_rfc3339_parse("2024-02-29T00:00:00Z", &ms), IB_OK);
+    assert_true(ms == 1709164800000LL);
+    assert_int_equal(ib_rfc3339_parse("2000-02-29T12:00:00Z", &ms), IB_OK);
+    assert_int_equal(ib_rfc3339_parse("2023-02-29T00:00:00Z", &ms), IB_ERR);
+    assert_int_equal(ib_rfc3339_parse("1900-02-29T00:00:00Z", &ms), IB_ERR);
+    assert_int_equal(ib_rfc3339_parse("0870-02-29t10:08:02.029-01:07", &ms), IB_ERR);
+    assert_int_equal(ib_rfc3339_parse("2023-02-28T23:59:60Z", &ms), IB_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +149,7 @@ int main(void)
         cmocka_unit_test(test_payload_key_order_matches_contract),
         cmocka_unit_test(test_oversize_and_status_helpers),
         cmocka_unit_test(test_supersedes),
+        cmocka_unit_test(test_rfc3339_leap_years),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
