@@ -11,6 +11,8 @@
 #include "ib/log.h"
 #include "join.h"
 
+#include <malloc.h>
+
 static const char tenants_json[] =
     "{\"tenants\":["
     "{\"id\":\"groove-tech\",\"api_token_sha256\":"
@@ -276,6 +278,67 @@ static void test_ingest_bad_values(void **state)
     rw_join_free(j);
 }
 
+static void test_order(void **state)
+{
+    (void)state;
+    rw_join_t *j = rw_join_new();
+    assert_int_equal(rw_join_put(j, "i1", 0, 0, RW_JOIN_OK, "https://x.workable.com/1"), IB_OK);
+    assert_int_equal(rw_join_order(j, "nope", IB_STATUS_PENDING, 1, 1), RW_ORDER_UNKNOWN);
+    /* First state, then only newer ones pass; a duplicate is SAME. */
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_PENDING, 100, 1), RW_ORDER_NEWER);
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_PENDING, 100, 1), RW_ORDER_SAME);
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_PENDING, 50, 1), RW_ORDER_OLDER);
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_COMPLETED, 200, 0), RW_ORDER_NEWER);
+    /* update=0 only looks. */
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_PENDING, 150, 1), RW_ORDER_NEWER);
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_COMPLETED, 200, 1), RW_ORDER_NEWER);
+    /* pending never replaces a terminal status, however late. */
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_PENDING, 999, 1), RW_ORDER_OLDER);
+    /* A different terminal status at the same time: the first one stays. */
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_EXPIRED, 200, 1), RW_ORDER_OLDER);
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_COMPLETED, 200, 1), RW_ORDER_SAME);
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_DECLINED, 300, 1), RW_ORDER_NEWER);
+    /* A repeated requested event keeps the latest state. */
+    assert_int_equal(rw_join_put(j, "i1", 0, 0, RW_JOIN_OK, "https://x.workable.com/2"), IB_OK);
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_COMPLETED, 200, 1), RW_ORDER_OLDER);
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_DECLINED, 300, 1), RW_ORDER_SAME);
+    rw_join_free(j);
+}
+
+/* Memory per known interview with gateway-like ids (32 hex) and Workable-like callback URLs.
+ * IB_JOIN_BENCH_N sets the count (100000 by default, so valgrind stays quick; the README's
+ * figure is from 1000000). Bound: 256 bytes per interview. */
+static void test_bytes_per_interview(void **state)
+{
+    (void)state;
+    const char *env = getenv("IB_JOIN_BENCH_N");
+    size_t n = env != NULL ? (size_t)strtoul(env, NULL, 10) : 100000;
+    char id[40];
+    char url[128];
+    struct mallinfo2 before = mallinfo2();
+    rw_join_t *j = rw_join_new();
+    for (size_t i = 0; i < n; i++) {
+        snprintf(id, sizeof(id), "%016zx%016zx", i * 2654435761u, i);
+        snprintf(url, sizeof(url), "https://groove-tech.workable.com/interviews/%zu", 8800000 + i);
+        assert_int_equal(rw_join_put(j, id, (uint16_t)(i % 7), (int32_t)(i % 6), RW_JOIN_OK, url),
+                         IB_OK);
+        assert_int_equal(rw_join_order(j, id, IB_STATUS_COMPLETED, 1800000000000LL, 1),
+                         RW_ORDER_NEWER);
+    }
+    struct mallinfo2 after = mallinfo2();
+    double requested = (double)rw_join_bytes(j) / (double)n;
+    /* uordblks: in-use heap chunks; hblkhd: mmap'd blocks (the big slot table). */
+    size_t used_before = before.uordblks + before.hblkhd;
+    size_t used_after = after.uordblks + after.hblkhd;
+    double heap = used_after > used_before ? (double)(used_after - used_before) / (double)n : 0.0;
+    printf("join: %zu interviews, %.1f bytes each requested, %.1f bytes each from the heap "
+           "(malloc overhead included; 0 when the allocator is replaced)\n",
+           n, requested, heap);
+    assert_true(requested <= 256.0);
+    assert_true(heap <= 256.0);
+    rw_join_free(j);
+}
+
 int main(void)
 {
     ib_log_init("test_join", IB_LOG_ERROR);
@@ -286,6 +349,8 @@ int main(void)
         cmocka_unit_test(test_ingest_valid),
         cmocka_unit_test(test_ingest_url_rules),
         cmocka_unit_test(test_ingest_bad_values),
+        cmocka_unit_test(test_order),
+        cmocka_unit_test(test_bytes_per_interview),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
