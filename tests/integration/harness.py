@@ -258,6 +258,45 @@ class Kcat:
         if r.returncode != 0:
             raise RuntimeError(f"kcat produce to {topic} failed: {r.stderr.decode()[-500:]}")
 
+    def produce_many(self, topic, pairs, partition=None):
+        """Produce many (key, value) messages with one kcat run and wait for their delivery.
+        Values as in produce(); keys must not contain a tab or newline."""
+        cmd = ["kcat", "-P", "-b", self.bootstrap, "-t", topic, "-K", "\t",
+               "-X", "message.timeout.ms=60000", "-X", "partitioner=murmur2_random"]
+        if partition is not None:
+            cmd += ["-p", str(partition)]
+        lines = []
+        for key, value in pairs:
+            data = value if isinstance(value, str) else json.dumps(value)
+            if "\n" in data or "\t" in key or "\n" in key or not data:
+                raise ValueError("one line per message: compact JSON, keys without tab/newline")
+            lines.append(f"{key}\t{data}")
+        r = subprocess.run(cmd, input=("\n".join(lines) + "\n").encode(), capture_output=True,
+                           timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError(f"kcat produce to {topic} failed: {r.stderr.decode()[-500:]}")
+
+    def produce_bulk(self, topic, records, partition=None, headers=None):
+        """Produce many (key, value) records in one kcat run (values: dict/list as JSON, or
+        str without newlines), murmur2-partitioned like the gateway; waits for all deliveries."""
+        lines = []
+        for key, value in records:
+            data = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+            if "\n" in data or "\t" in key or "\n" in key or not data:
+                raise ValueError("one line per record; keys without tabs")
+            lines.append(f"{key}\t{data}")
+        cmd = ["kcat", "-P", "-b", self.bootstrap, "-t", topic, "-K", "\t",
+               "-X", "message.timeout.ms=60000", "-X", "partitioner=murmur2_random",
+               "-X", "linger.ms=20"]
+        if partition is not None:
+            cmd += ["-p", str(partition)]
+        for k, v in (headers or {}).items():
+            cmd += ["-H", f"{k}={v}"]
+        r = subprocess.run(cmd, input=("\n".join(lines) + "\n").encode(), capture_output=True,
+                           timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError(f"kcat produce to {topic} failed: {r.stderr.decode()[-500:]}")
+
     def consume_all(self, topic):
         """Every message of the topic from the beginning: list of dicts with key, value (parsed
         JSON or text or None), raw, headers (dict), partition, offset."""
@@ -455,7 +494,8 @@ def _kill_leftovers():
 class Stack:
     """Broker (shared), per-class topics, tenants file, callback sim, gateway, worker."""
 
-    def __init__(self, name, with_worker=True, gateway_env=None, worker_env=None):
+    def __init__(self, name, with_worker=True, gateway_env=None, worker_env=None,
+                 with_gateway=True, callback_hosts=None):
         self.name = name
         self.run_id = secrets.token_hex(4)
         self.dir = os.environ.get("IB_TEST_ARTIFACTS_DIR") or tempfile.mkdtemp(prefix="ib-it-")
@@ -480,7 +520,8 @@ class Stack:
         with open(self.tenants_file, "w", encoding="utf-8") as f:
             json.dump({"tenants": [
                 {"id": t["id"], "api_token_sha256": [sha256_hex(t["token"])],
-                 "workable_token": t["workable_token"], "callback_hosts": ["127.0.0.1", "localhost"]}
+                 "workable_token": t["workable_token"],
+                 "callback_hosts": list(callback_hosts or ["127.0.0.1", "localhost"])}
                 for t in (self.tenant_a, self.tenant_b)]}, f, indent=2)
         self.sim = Sim(os.path.join(self.dir, "callback-sim.log"))
         self.gateway_port = free_port()
@@ -492,7 +533,8 @@ class Stack:
         self.worker = None
         self._n = 0
         try:
-            self.start_gateway()
+            if with_gateway:
+                self.start_gateway()
             if with_worker:
                 self.start_worker()
         except BaseException:
@@ -535,6 +577,28 @@ class Stack:
                               self.worker_port, os.path.join(self.dir, "results-worker.log"))
         self.worker.wait_ready()
         return self.worker
+
+    def spawn_gateway(self, env=None, wait=True, name="api-gateway-extra"):
+        """Another gateway replica (same tenants, topics and secret) on a fresh port; the caller
+        stops it (Service.stop). wait: until its /readyz answers 200."""
+        port = free_port()
+        e = self._env()
+        e.update({"GATEWAY_LISTEN": f"127.0.0.1:{port}",
+                  "INTERVIEW_ID_SECRET": "it-secret-" + self.run_id})
+        e.update(self.gateway_env)
+        e.update(env or {})
+        svc = Service(name, os.environ.get("IB_GATEWAY_BIN"), e, port,
+                      os.path.join(self.dir, f"{name}-{port}.log"))
+        if wait:
+            svc.wait_ready()
+        return svc
+
+    def gw_at(self, svc, method, path, body=None, token=None, headers=None, timeout=30):
+        """Like gw() against another gateway replica."""
+        hdrs = dict(headers or {})
+        if token is not None:
+            hdrs["Authorization"] = f"Bearer {token}"
+        return http_request(svc.base, method, path, body, hdrs, timeout)
 
     def close(self):
         for svc in (self.worker, self.gateway):
@@ -618,12 +682,15 @@ class StackTestCase(unittest.TestCase):
 
     stack = None
     with_worker = True
+    with_gateway = True
     gateway_env = None
     worker_env = None
+    callback_hosts = None
 
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack(cls.__name__, cls.with_worker, cls.gateway_env, cls.worker_env)
+        cls.stack = Stack(cls.__name__, cls.with_worker, cls.gateway_env, cls.worker_env,
+                          cls.with_gateway, cls.callback_hosts)
 
     @classmethod
     def tearDownClass(cls):
