@@ -229,6 +229,27 @@ out:
     return rc;
 }
 
+ib_rc_t gw_interviews_note_owner(gw_interviews_t *v, const ib_tenant_t *tenant, const char *id)
+{
+    uint8_t bin[ID_BYTES];
+    uint32_t owner = tenant_index(v, tenant);
+    ib_rc_t rc = IB_AGAIN;
+
+    if (owner == 0 || id == NULL || !parse_id(id, strlen(id), bin))
+        return IB_ERR;
+    pthread_rwlock_wrlock(&v->lock);
+    slot_t *s = slot_for(v, bin);
+    if (s != NULL) {
+        if (s->owner == 0) {
+            s->owner = owner;
+            v->owned++;
+        }
+        rc = IB_OK;
+    }
+    pthread_rwlock_unlock(&v->lock);
+    return rc;
+}
+
 /* payload '\0' link '\0' in one allocation. */
 static char *make_doc(const ib_status_event_t *ev, size_t *size)
 {

@@ -51,6 +51,12 @@ ib_rc_t gw_interviews_apply_requested(gw_interviews_t *v, const void *key, size_
  * IB_ERR with the reason when it is not a valid status event; IB_AGAIN when dropped (full). */
 ib_rc_t gw_interviews_apply_status(gw_interviews_t *v, const void *value, size_t len, char *errstr,
                                    size_t errstr_size) IB_WUR;
+/* Records that tenant owns id (32 lowercase hex) right after Kafka acknowledged its
+ * interviews.requested event, so this replica answers GET /interviews/{id} before its consumer
+ * reads the event back (the same fact the event states; the view stays rebuildable from Kafka).
+ * IB_AGAIN when the view is full, IB_ERR on a bad id or tenant. */
+ib_rc_t gw_interviews_note_owner(gw_interviews_t *v, const ib_tenant_t *tenant,
+                                 const char *id) IB_WUR;
 /* gw_tail_fn adapters (opaque is the view): apply and log what is refused. */
 void gw_interviews_on_requested(void *opaque, const rd_kafka_message_t *m);
 void gw_interviews_on_status(void *opaque, const rd_kafka_message_t *m);

@@ -278,9 +278,13 @@ enum MHD_Result gw_router_resumed(gw_request_t *req)
         gw_telemetry_produce(req->app->telemetry,
                              req->produce_refused ? "refused" : outcome_name(outcome),
                              (double)(ib_now_ms() - req->produce_start_ms) / 1000.0);
-    if (outcome == GW_OUTCOME_DELIVERED)
+    if (outcome == GW_OUTCOME_DELIVERED) {
+        /* Read-your-writes on this replica: GET /interviews/{id} right after the 201. */
+        if (gw_interviews_note_owner(req->app->interviews, req->tenant, req->interview_id) != IB_OK)
+            IB_WARN("interview %s not noted in the view (full?)", req->interview_id);
         return gw_respond_json(req, 201, json_pack("{s:s}", "interview_id", req->interview_id),
                                NULL, NULL);
+    }
     if (outcome == GW_OUTCOME_WAITING) {
         /* Not ours to answer yet (should not happen: MHD calls us only after a resume). */
         IB_ERROR("request %s resumed while still waiting", req->interview_id);

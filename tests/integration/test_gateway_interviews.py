@@ -81,6 +81,17 @@ class InterviewEndpointsTest(_Base):
                 self.assertError(self.get(f"/interviews/{bad}"), 404)
                 self.assertError(self.get(f"/interviews/{bad}/shared-link"), 404)
 
+    def test_read_your_write(self):
+        """The replica that answered 201 knows the interview at once (no view lag)."""
+        s = self.stack
+        for _ in range(5):
+            r = s.gw("POST", "/interviews", s.interview_body(), token=s.tenant_a["token"])
+            self.assertEqual(r.status, 201, r)
+            iid = r.json()["interview_id"]
+            g = self.get(f"/interviews/{iid}")
+            self.assertEqual((g.status, g.json()), (200, {"status": "pending"}), g)
+            self.assertError(self.get(f"/interviews/{iid}", s.tenant_b), 404)
+
     def test_auth_and_methods_on_interview_routes(self):
         s = self.stack
         self.assertError(s.gw("GET", "/interviews/" + "0" * 32), 401, "Missing Token")

@@ -219,6 +219,25 @@ static void test_refused_records(void **state)
     assert_int_equal(st.refused, 8);
 }
 
+static void test_note_owner(void **state)
+{
+    char id[33];
+    (void)state;
+    make_id("acme", 7, id);
+    assert_int_equal(gw_interviews_note_owner(view, acme, id), IB_OK);
+    expect_payload(acme, id, "{\"status\":\"pending\"}");
+    assert_null(payload_of(groove, id, GW_IV_UNKNOWN));
+    /* The event read back later changes nothing; another tenant cannot take it. */
+    assert_int_equal(requested(id, "acme"), IB_OK);
+    assert_int_equal(gw_interviews_note_owner(view, groove, id), IB_OK);
+    assert_null(payload_of(groove, id, GW_IV_UNKNOWN));
+    assert_int_equal(gw_interviews_note_owner(view, acme, "nothex"), IB_ERR);
+    assert_int_equal(gw_interviews_note_owner(view, NULL, id), IB_ERR);
+    gw_interviews_stats_t st;
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.interviews, 1);
+}
+
 static void test_bounded(void **state)
 {
     char id[33], err[256];
@@ -317,6 +336,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_payload_is_the_workers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_latest_state_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_note_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_growth_keeps_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_per_interview, setup, teardown),
