@@ -1,0 +1,128 @@
+// ibload: bulk and constant-rate producer of interviews.requested / interviews.status events for
+// bench/run (franz-go; its default partitioner hashes keys with murmur2 like the Java client, so
+// an interview's requested and status events share a partition number).
+//
+//	ibload requested -n N [-from F] -prefix P -tenant T -sink http://127.0.0.1:PORT
+//	ibload status    -n N [-from F] -prefix P [-rate R]
+//	ibload topics    -brokers B NAME[:PARTITIONS] ...   (creates them; 6 partitions by default)
+//
+// Interview ids are P (8 hex) followed by the index in 24 hex digits. A status event's
+// results_url carries its intended send time (Unix ns, from the constant-rate schedule, so a late
+// send still counts from when it was due): https://bench.invalid/t/<ns>; the sink computes
+// event-to-2xx latency from it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func topics(args []string) {
+	fs := flag.NewFlagSet("topics", flag.ExitOnError)
+	brokers := fs.String("brokers", "127.0.0.1:49092", "bootstrap servers")
+	_ = fs.Parse(args)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	for _, a := range fs.Args() {
+		name, parts := a, int32(6)
+		if i := strings.LastIndexByte(a, ':'); i > 0 {
+			var p int
+			fmt.Sscanf(a[i+1:], "%d", &p)
+			name, parts = a[:i], int32(p)
+		}
+		res, err := adm.CreateTopic(context.Background(), parts, 1, nil, name)
+		if err == nil {
+			err = res.Err
+		}
+		if err != nil && !strings.Contains(err.Error(), "TOPIC_ALREADY_EXISTS") {
+			fmt.Fprintln(os.Stderr, name, err)
+			os.Exit(1)
+		}
+	}
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: ibload requested|status [flags]")
+		os.Exit(2)
+	}
+	mode := os.Args[1]
+	if mode == "topics" {
+		topics(os.Args[2:])
+		return
+	}
+	fs := flag.NewFlagSet(mode, flag.ExitOnError)
+	brokers := fs.String("brokers", "127.0.0.1:49092", "bootstrap servers")
+	topic := fs.String("topic", "", "topic [interviews.requested | interviews.status]")
+	n := fs.Int("n", 1000, "events")
+	from := fs.Int("from", 0, "first index")
+	prefix := fs.String("prefix", "b0000000", "8 hex chars")
+	tenant := fs.String("tenant", "bench", "tenant id")
+	sink := fs.String("sink", "http://127.0.0.1:49180", "callback base URL")
+	rate := fs.Float64("rate", 0, "events per second (0: as fast as possible)")
+	_ = fs.Parse(os.Args[2:])
+	if *topic == "" {
+		*topic = "interviews." + mode
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...),
+		kgo.DefaultProduceTopic(*topic), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(100000))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	var failed atomic.Int64
+	done := func(_ *kgo.Record, err error) {
+		if err != nil {
+			failed.Add(1)
+		}
+	}
+	t0 := time.Now()
+	for i := *from; i < *from+*n; i++ {
+		id := fmt.Sprintf("%s%024x", *prefix, i)
+		var v string
+		switch mode {
+		case "requested":
+			v = fmt.Sprintf(`{"interview_id":"%s","tenant":"%s","interview_template_id":"12345","job_id":"6789","job_title":"Operations Manager","callback_url":"%s/interviews/%s","candidate":{"first_name":"Lakita","last_name":"Marrero","email":"lakita_marrero@gmail.com","phone":"(785)991-6256"},"preferences":{"key":"value"},"requested_at":"%s"}`,
+				id, *tenant, *sink, id, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"))
+		case "status":
+			due := time.Now()
+			if *rate > 0 {
+				due = t0.Add(time.Duration(float64(i-*from) / *rate * float64(time.Second)))
+				if d := time.Until(due); d > 0 {
+					time.Sleep(d)
+				}
+			}
+			v = fmt.Sprintf(`{"interview_id":"%s","status":"completed","occurred_at":"%s","results_url":"https://bench.invalid/t/%d","interview":{"score":78,"grade":"excelled","summary":"This candidate is an excellent prospect.","details":{"behavior":{"Influence":97,"conscientiousness":76},"mental_skills":{"Problem Solving":82,"Aptitude":91}},"duration":"01:01:17"},"attachments":[{"description":"Interview Report","url":"https://acme.com/interviews/2044922/report.pdf"}],"shared_link":{"url":"https://acme.com/interviews/2044922/link","ttl":120,"ttl_units":"minutes"}}`,
+				id, due.UTC().Format("2006-01-02T15:04:05.000Z"), due.UnixNano())
+		default:
+			fmt.Fprintln(os.Stderr, "unknown mode", mode)
+			os.Exit(2)
+		}
+		cl.Produce(ctx, &kgo.Record{Key: []byte(id), Value: []byte(v)}, done)
+	}
+	if err := cl.Flush(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	el := time.Since(t0).Seconds()
+	fmt.Printf("%s: %d events in %.2f s (%.0f/s), %d failed\n", mode, *n, el, float64(*n)/el, failed.Load())
+	if failed.Load() > 0 {
+		os.Exit(1)
+	}
+}
