@@ -233,20 +233,21 @@ static void on_assign(rw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
             }
         } else if (t == RW_T_STATUS) {
             int64_t committed = committed_offset(c, tpl->topic, tpl->partition);
-            if (committed < 0 || err != RD_KAFKA_RESP_ERR_NO_ERROR || hi <= lo || committed <= lo) {
-                /* Nothing was handled before (or nothing is left to learn from): live now. A
-                 * failed watermark query also lands here: sending without the rebuilt order
-                 * is preferred to not sending; the warning says so. */
-                if (err != RD_KAFKA_RESP_ERR_NO_ERROR && committed >= 0)
+            if (err != RD_KAFKA_RESP_ERR_NO_ERROR || hi <= lo) {
+                /* Empty (nothing to learn), or the watermark query failed: sending without
+                 * the rebuilt order is preferred to not sending; the warning says so. */
+                if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
                     log_tp(IB_LOG_WARN, tpl->topic, tpl->partition, committed,
                            "high watermark query failed: live without the order scan",
                            rd_kafka_err2str(err));
                 tp->live = 1;
                 tpl->offset = committed >= 0 ? committed : RD_KAFKA_OFFSET_INVALID;
             } else {
+                /* Scan even without a committed offset: work may have been delivered and its
+                 * offset stored but not yet committed when the last owner died. */
                 tp->live = 0;
                 tp->scan_end = hi;
-                tp->live_from = committed;
+                tp->live_from = committed >= 0 ? committed : lo;
                 tpl->offset = RD_KAFKA_OFFSET_BEGINNING;
             }
         } else if (t == RW_T_RETRY) {
@@ -337,6 +338,7 @@ ib_rc_t rw_consumer_init(rw_consumer_t *c, const rw_config_t *cfg, rw_join_t *jo
     static const char *const props[][2] = {
         {"enable.auto.offset.store", "false"}, /* stored only after the work is durable */
         {"enable.auto.commit", "true"},
+        {"auto.commit.interval.ms", "1000"}, /* less to redo after a crash */
         {"auto.offset.reset", "earliest"},
         {"partition.assignment.strategy", "range"}, /* co-partitioned topics */
         {"enable.partition.eof", "true"},           /* catch-up signal */

@@ -6,11 +6,11 @@
  * Assignment of partition p:
  *  - requested p is read from the beginning into the join; status p and retry p wait (paused)
  *    until it reached the high watermark taken at assignment.
- *  - status p is first *scanned* from the beginning up to its high watermark at assignment
- *    (only when the group has a committed offset for it): each event only advances the
- *    interview's latest known state (join.h rw_join_order), nothing is sent. Then it is sought
- *    back to the committed offset and read *live*. So after any restart every state that could
- *    have been delivered before is known before anything is sent again.
+ *  - status p is first *scanned* from the beginning up to its high watermark at assignment:
+ *    each event only advances the interview's latest known state (join.h rw_join_order),
+ *    nothing is sent. Then it is sought back to the committed offset (or the log start) and
+ *    read *live*. So after any restart every state that could have been delivered before is
+ *    known before anything is sent again, and states already superseded are not sent at all.
  *  - retry p waits until status p is live, then is read from its committed offset.
  *
  * Everything runs on the worker thread; the rebalance callback is served by rw_consumer_poll. */

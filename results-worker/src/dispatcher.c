@@ -604,7 +604,7 @@ static void enqueue(rw_dispatcher_t *d, rw_job_t *job)
         return;
     }
     rw_job_t *ahead = s->queued != NULL ? s->queued : s->inflight;
-    if (!ib_status_supersedes(ahead->status, ahead->occurred_ms, job->status, job->occurred_ms)) {
+    if (rw_status_compare(ahead->status, ahead->occurred_ms, job->status, job->occurred_ms) <= 0) {
         job_superseded(d, job, "the same or a newer state is already on its way");
         return;
     }

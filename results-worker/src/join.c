@@ -210,6 +210,19 @@ int rw_join_get(const rw_join_t *j, const char *id, rw_join_view_t *out)
     return 1;
 }
 
+int rw_status_compare(ib_status_t cur, long long cur_ms, ib_status_t next, long long next_ms)
+{
+    int ct = ib_status_terminal(cur);
+    int nt = ib_status_terminal(next);
+    if (ct != nt)
+        return nt - ct;
+    if (cur_ms != next_ms)
+        return next_ms > cur_ms ? 1 : -1;
+    if (cur != next)
+        return (int)next > (int)cur ? 1 : -1;
+    return 0;
+}
+
 rw_order_t rw_join_order(rw_join_t *j, const char *id, ib_status_t status, long long occurred_ms,
                          int update)
 {
@@ -224,9 +237,11 @@ rw_order_t rw_join_order(rw_join_t *j, const char *id, ib_status_t status, long 
     long long cur_ms = 0;
     memcpy(&cur_ms, b + 3, sizeof(cur_ms));
     rw_order_t verdict;
-    if (cur == NO_LATEST || ib_status_supersedes((ib_status_t)cur, cur_ms, status, occurred_ms))
+    int cmp =
+        cur == NO_LATEST ? 1 : rw_status_compare((ib_status_t)cur, cur_ms, status, occurred_ms);
+    if (cmp > 0)
         verdict = RW_ORDER_NEWER;
-    else if ((ib_status_t)cur == status && cur_ms == occurred_ms)
+    else if (cmp == 0)
         verdict = RW_ORDER_SAME;
     else
         verdict = RW_ORDER_OLDER;

@@ -19,6 +19,10 @@ Control API (same port, JSON):
                         mode "reset": close the connection without answering (TCP RST);
                         mode "hang": read the request, answer nothing, close after hang_ms
                         (default: until /_sim/reset or shutdown).
+                        mode "mix": {"mode": "mix", "choices": [{"weight": 8, "status": 200},
+                        {"weight": 1, "status": 503, "delay_ms": 50}, {"weight": 1, "mode":
+                        "reset"}], "seed": 1}: each request draws one choice (random failures
+                        for soak tests); usable in "responses" and in "then".
     GET  /_sim/requests[?path=P]      recorded requests (JSON array), optionally for one path
     GET  /_sim/wait?count=N&timeout=S[&path=P]
                         long-poll until at least N requests (for path P) are recorded; 200 with
@@ -37,6 +41,7 @@ import argparse
 import copy
 import datetime
 import json
+import random
 import signal
 import socket
 import struct
@@ -71,8 +76,16 @@ class SimState:
             if script is None:
                 return dict(DEFAULT_RESPONSE)
             if script["queue"]:
-                return script["queue"].pop(0)
-            return copy.deepcopy(script["then"])
+                spec = script["queue"].pop(0)
+            else:
+                spec = copy.deepcopy(script["then"])
+            if spec.get("mode") == "mix":
+                rng = script.setdefault("rng", random.Random(spec.get("seed")))
+                choices = spec.get("choices") or [DEFAULT_RESPONSE]
+                weights = [max(0.0, float(c.get("weight", 1))) for c in choices]
+                spec = copy.deepcopy(rng.choices(choices, weights=weights)[0])
+                spec.pop("weight", None)
+            return spec
 
     def reset(self):
         with self.cond:
@@ -261,8 +274,14 @@ class Handler(BaseHTTPRequestHandler):
                                                               responses + [then]):
                     raise ValueError('"responses" must be a list of objects, "then" an object')
                 for r in responses + [then]:
-                    if r.get("mode") not in (None, "reset", "hang"):
+                    if r.get("mode") not in (None, "reset", "hang", "mix"):
                         raise ValueError(f"unknown mode {r.get('mode')!r}")
+                    if r.get("mode") == "mix":
+                        ch = r.get("choices")
+                        if not isinstance(ch, list) or not ch or not all(
+                                isinstance(c, dict) and c.get("mode") in (None, "reset", "hang")
+                                for c in ch):
+                            raise ValueError('"mix" needs "choices": a list of responses')
                 state.set_script(spec["path"], responses, then)
                 self._send(200, {"ok": True})
             else:
