@@ -295,6 +295,7 @@ class Handler(BaseHTTPRequestHandler):
 class SimServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # listen backlog: many concurrent clients in soak tests
 
     def __init__(self, addr, state):
         super().__init__(addr, Handler)
