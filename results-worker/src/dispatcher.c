@@ -650,7 +650,10 @@ static void on_send_done(rw_send_t *x, void *opaque)
     const rw_delivery_t *r = &x->d;
     slot_t *s = slot_find(d, job->interview_id);
     rw_outcome_t outcome = r->outcome;
+    char id[RW_JOIN_MAX_ID_LEN + 1];
 
+    /* The job may be freed below, and with it (when empty) the slot: look it up again then. */
+    snprintf(id, sizeof(id), "%s", job->interview_id);
     ib_series_add(d->m->deliveries[outcome], 1);
     if (s != NULL && s->inflight == job)
         s->inflight = NULL;
@@ -717,6 +720,7 @@ static void on_send_done(rw_send_t *x, void *opaque)
         break;
     }
     json_decref(f);
+    s = slot_find(d, id);
     if (s != NULL && s->inflight == NULL && s->queued != NULL) {
         rw_job_t *next = s->queued;
         s->queued = NULL;

@@ -8,9 +8,9 @@ import os
 import time
 import unittest
 
-from harness import StackTestCase, free_port
-from worker_util import (SimAt, await_metric, dlq_script, requested_event, status_event,
-                         version_of)
+from harness import StackTestCase
+from worker_util import (SimAt, await_metric, dlq_script, quiet_port, requested_event,
+                         status_event, version_of)
 
 
 class WorkerDeliveryTest(StackTestCase):
@@ -104,7 +104,7 @@ class WorkerDeliveryTest(StackTestCase):
 
     def test_host_down_dead_letter_then_replay(self):
         s = self.stack
-        port = free_port()  # nothing listens here until the host "comes back"
+        port = quiet_port()  # nothing listens here until the host "comes back"
         iid = s.unique("down")
         path = f"/interviews/{iid}"
         url = f"http://127.0.0.1:{port}{path}"

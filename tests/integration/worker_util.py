@@ -2,7 +2,9 @@
 
 import datetime
 import os
+import random
 import re
+import socket
 import subprocess
 import sys
 
@@ -95,3 +97,17 @@ class SimAt:
         self.proc.terminate()
         self.proc.wait(10)
         self.log.close()
+
+
+def quiet_port():
+    """A free loopback port below the kernel's ephemeral range (32768+), so that no outgoing
+    connection of any process takes it while a test waits to listen on it later."""
+    for _ in range(200):
+        port = random.randrange(20000, 30000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sk:
+            try:
+                sk.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000..29999")
