@@ -34,10 +34,12 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BUILD = os.environ.get("BENCH_BUILD_DIR", os.path.join(HERE, ".build"))
-KAFKA_PORT = int(os.environ.get("BENCH_KAFKA_PORT", "49092"))
+KAFKA_PORT = int(os.environ.get("BENCH_KAFKA_PORT", "23092"))
 KAFKA_DATA = os.environ.get("BENCH_KAFKA_DATA_DIR", "/tmp/ib-bench-kafka")
 BROKERS = f"127.0.0.1:{KAFKA_PORT}"
-P_GW, P_BENTHOS, P_NGINX, P_WORKER, P_SINK = 49080, 49082, 49083, 49081, 49180
+# Below the ephemeral range (32768-60999 here): a client socket of the load generator can never
+# hold one of these ports when a server is started.
+P_GW, P_BENTHOS, P_NGINX, P_WORKER, P_SINK = 23080, 23082, 23083, 23081, 23180
 SINK = f"http://127.0.0.1:{P_SINK}"
 TOKEN = "bench-token"
 WORKABLE_TOKEN = "bench-workable-token"
@@ -242,7 +244,8 @@ def vegeta(targets, rate, secs):
     with open(res, "wb") as out:
         subprocess.run(["taskset", "-c", CPU_LOAD, VEGETA, "attack", "-format=json",
                         f"-targets={targets}", f"-rate={int(rate)}/s", f"-duration={secs}s",
-                        "-timeout=10s", "-keepalive=true"], stdout=out, check=True, env=env)
+                        "-timeout=10s", "-keepalive=true", "-max-connections=256"],
+                       stdout=out, check=True, env=env)
     enc = subprocess.run([VEGETA, "encode", "--to", "csv", res], check=True, capture_output=True,
                          text=True).stdout
     lat, ok, n = [], 0, 0
@@ -396,6 +399,7 @@ def bench_gateway(cfg, R):
                     vegeta_targets(tg, method, procs[kind][1] + path, n,
                                    post_body(f"v{kind}{rate}r{run_i}t{time.time_ns()}") if method == "POST" else None)
                     v = vegeta(tg, rate, cfg.lat_secs)
+                    time.sleep(2)  # let an overloaded SUT drain before the next one runs
                     for k in ("p50", "p99", "p999"):
                         vals[kind][k].append(v[k])
                     vals[kind]["ok"].append(100.0 * v["ok"] / max(1, v["n"]))
@@ -454,6 +458,7 @@ def load(mode, topic, n, prefix, rate=0, start=0):
 
 def start_worker(kind, t, tag):
     if kind == "ours":
+        wait_port_free(P_WORKER)
         env = service_env({"WORKER_LISTEN": f"127.0.0.1:{P_WORKER}", "WORKER_GROUP_ID": f"bench-{tag}",
                            "TOPIC_REQUESTED": t["requested"], "TOPIC_STATUS": t["status"],
                            "TOPIC_RETRY": t["retry"], "TOPIC_DLQ": t["dlq"],
@@ -741,7 +746,9 @@ def write_report(cfg, R, path, meta):
   produced to interviews.requested with acks=all (idempotent), 201 only after the broker's ack.
   Saturation: wrk -t1 -c16/64/256 for {cfg.sat_secs} s (after a 2 s warm-up); req/s counts 2xx only;
   RSS = max VmRSS sampled every 100 ms during the run. Latency: vegeta (constant rate, open model:
-  no coordinated omission), {cfg.lat_secs} s per run, at half of min(ours, Benthos) saturation at 64
+  no coordinated omission: unlimited workers, each request timed from its scheduled start; at most
+  256 connections like the largest wrk run, a request beyond them waits for one and that wait
+  counts; 10 s timeout, a timeout counts as 10 s and as non-2xx), {cfg.lat_secs} s per run, at half of min(ours, Benthos) saturation at 64
   connections (both SUTs below saturation: the p99 comparison) and at half of ours (the target).
   `GET /interview-templates` the same way (Benthos has no counterpart: no catalog view).
 - **Benthos peer** (bench/peers, Benthos v4 core {meta['benthos']} + our franz-go {meta['franz']}
@@ -913,12 +920,12 @@ class Cfg:
     def __init__(self, quick):
         self.quick = quick
         self.runs = 3
-        self.sat_secs = 3 if quick else 10
-        self.lat_secs = 4 if quick else 15
+        self.sat_secs = 3 if quick else 8
+        self.lat_secs = 4 if quick else 10
         self.backlog = 20000 if quick else 100000
         self.drain_timeout = 300 if quick else 900
         self.event_rate = 1000
-        self.lat_secs_worker = 5 if quick else 20
+        self.lat_secs_worker = 5 if quick else 15
         self.known = 100000 if quick else 1000000
         self.rss_runs = 1 if quick else 3
         self.perf_records = 200000 if quick else 1000000
@@ -1011,7 +1018,7 @@ http {{
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "facts": facts(), "benthos": os.environ.get("BENCH_BENTHOS_VERSION", "?"),
             "franz": os.environ.get("BENCH_FRANZ_VERSION", "?")}
-    say(f"bench: {'quick' if cfg.quick else 'full'} mode, work dir {WORK}, broker pid {KAFKA_PID} on CPU {CPU_BROKER}")
+    say(f"bench: {'quick' if cfg.quick else 'full'} mode, vegeta -max-connections=256, work dir {WORK}, broker pid {KAFKA_PID} on CPU {CPU_BROKER}")
     # the catalog of the bench tenant (GET /interview-templates, template check of POST)
     subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", "interviews.catalog", "-k", TENANT,
                     "-X", "partitioner=murmur2_random"], input=json.dumps(CATALOG), text=True, check=True)

@@ -2,7 +2,7 @@
 -- (thread number and a counter), so every request gets its own interview id and event.
 -- Env: BENCH_TOKEN (Bearer token), BENCH_SINK (callback base URL).
 local token = os.getenv("BENCH_TOKEN") or "bench-token"
-local sink = os.getenv("BENCH_SINK") or "http://127.0.0.1:49180"
+local sink = os.getenv("BENCH_SINK") or "http://127.0.0.1:23180"
 local counter = 0
 tid = 0 -- set per thread by setup()
 local threads = {}

@@ -27,7 +27,7 @@ import (
 
 func topics(args []string) {
 	fs := flag.NewFlagSet("topics", flag.ExitOnError)
-	brokers := fs.String("brokers", "127.0.0.1:49092", "bootstrap servers")
+	brokers := fs.String("brokers", "127.0.0.1:23092", "bootstrap servers")
 	_ = fs.Parse(args)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...))
 	if err != nil {
@@ -65,13 +65,13 @@ func main() {
 		return
 	}
 	fs := flag.NewFlagSet(mode, flag.ExitOnError)
-	brokers := fs.String("brokers", "127.0.0.1:49092", "bootstrap servers")
+	brokers := fs.String("brokers", "127.0.0.1:23092", "bootstrap servers")
 	topic := fs.String("topic", "", "topic [interviews.requested | interviews.status]")
 	n := fs.Int("n", 1000, "events")
 	from := fs.Int("from", 0, "first index")
 	prefix := fs.String("prefix", "b0000000", "8 hex chars")
 	tenant := fs.String("tenant", "bench", "tenant id")
-	sink := fs.String("sink", "http://127.0.0.1:49180", "callback base URL")
+	sink := fs.String("sink", "http://127.0.0.1:23180", "callback base URL")
 	rate := fs.Float64("rate", 0, "events per second (0: as fast as possible)")
 	_ = fs.Parse(os.Args[2:])
 	if *topic == "" {
