@@ -27,7 +27,7 @@ const ib_conf_desc_t gw_config_table[] = {
     {"ALLOW_INSECURE_CALLBACKS", IB_CONF_BOOL, "0", 0, 0, 0, FIELD(allow_insecure_callbacks),
      "1 allows http and loopback callback URLs (local development and tests only)"},
     {"GATEWAY_MAX_CONNECTIONS", IB_CONF_INT, "1000", 1, 100000, 0, FIELD(max_connections),
-     "Open HTTP connections at most; further connections are closed at once"},
+     "Open HTTP connections at most; further ones wait in the listen backlog until one closes"},
     {"GATEWAY_IDLE_TIMEOUT", IB_CONF_DURATION, "30s", 1000, 3600000, 0, FIELD(idle_timeout_ms),
      "A connection is closed when it sends nothing for this long, or has not delivered a whole "
      "request (headers and body) this long after it opened or after its previous answer "
