@@ -35,7 +35,7 @@ const ib_conf_desc_t gw_config_table[] = {
     {"GATEWAY_VIEW_MAX_INTERVIEWS", IB_CONF_INT, "2000000", 1, 1000000000, 0,
      FIELD(view_max_interviews),
      "Interviews the GET /interviews/{id} view holds at most; beyond it new ids are dropped "
-     "(logged, gw_view_interviews_dropped_total)"},
+     "(logged, ib_gateway_view_interviews_dropped_total)"},
     {"LOG_LEVEL", IB_CONF_STRING, "info", 0, 0, 0, FIELD(log_level), "debug, info, warn or error"},
 };
 

@@ -77,47 +77,47 @@ gw_telemetry_t *gw_telemetry_new(void)
     t->m = m;
     if (m == NULL)
         goto fail;
-    t->requests = ib_metrics_family(m, IB_METRIC_COUNTER, "gw_http_requests_total",
+    t->requests = ib_metrics_family(m, IB_METRIC_COUNTER, "ib_gateway_http_requests_total",
                                     "HTTP requests answered, by route template, method and status",
                                     3, route_labels, NULL, 0);
     t->duration =
-        ib_metrics_family(m, IB_METRIC_HISTOGRAM, "gw_http_request_duration_seconds",
+        ib_metrics_family(m, IB_METRIC_HISTOGRAM, "ib_gateway_http_request_duration_seconds",
                           "Time from the request's headers to its completion, by route template", 1,
                           route_only, ib_metrics_latency_buckets, ib_metrics_latency_buckets_len);
-    t->in_flight = single(m, IB_METRIC_GAUGE, "gw_http_requests_in_flight",
+    t->in_flight = single(m, IB_METRIC_GAUGE, "ib_gateway_http_requests_in_flight",
                           "Requests received and not yet completed");
     t->produce_duration = ib_metrics_family(
-        m, IB_METRIC_HISTOGRAM, "gw_kafka_produce_duration_seconds",
+        m, IB_METRIC_HISTOGRAM, "ib_gateway_kafka_produce_duration_seconds",
         "Time from producing an interviews.requested event to its delivery report, by outcome", 1,
         outcome_label, ib_metrics_latency_buckets, ib_metrics_latency_buckets_len);
     t->produce_errors =
-        ib_metrics_family(m, IB_METRIC_COUNTER, "gw_kafka_produce_errors_total",
+        ib_metrics_family(m, IB_METRIC_COUNTER, "ib_gateway_kafka_produce_errors_total",
                           "Creations answered 503 because Kafka did not acknowledge, by outcome", 1,
                           outcome_label, NULL, 0);
-    t->rebuilds = single(m, IB_METRIC_COUNTER, "gw_kafka_producer_rebuilds_total",
+    t->rebuilds = single(m, IB_METRIC_COUNTER, "ib_gateway_kafka_producer_rebuilds_total",
                          "Producer instances replaced after a fatal librdkafka error");
-    t->ready = single(m, IB_METRIC_GAUGE, "gw_views_caught_up",
+    t->ready = single(m, IB_METRIC_GAUGE, "ib_gateway_views_caught_up",
                       "1 once the views reached the end offsets seen at start");
     t->view_lag =
-        ib_metrics_family(m, IB_METRIC_GAUGE, "gw_view_lag_messages",
+        ib_metrics_family(m, IB_METRIC_GAUGE, "ib_gateway_view_lag_messages",
                           "Records of the view's topic not yet applied", 1, view_label, NULL, 0);
-    t->view_records = single(m, IB_METRIC_COUNTER, "gw_view_records_total",
+    t->view_records = single(m, IB_METRIC_COUNTER, "ib_gateway_view_records_total",
                              "Records applied to the views (all topics)");
-    t->catalog_tenants = single(m, IB_METRIC_GAUGE, "gw_view_catalog_tenants",
+    t->catalog_tenants = single(m, IB_METRIC_GAUGE, "ib_gateway_view_catalog_tenants",
                                 "Tenants with a catalog in the catalog view");
-    t->interviews =
-        single(m, IB_METRIC_GAUGE, "gw_view_interviews", "Interviews held in the interviews view");
-    t->interviews_with_status = single(m, IB_METRIC_GAUGE, "gw_view_interviews_with_status",
+    t->interviews = single(m, IB_METRIC_GAUGE, "ib_gateway_view_interviews",
+                           "Interviews held in the interviews view");
+    t->interviews_with_status = single(m, IB_METRIC_GAUGE, "ib_gateway_view_interviews_with_status",
                                        "Interviews of the view with a status event");
     t->interviews_unowned =
-        single(m, IB_METRIC_GAUGE, "gw_view_interviews_unowned",
+        single(m, IB_METRIC_GAUGE, "ib_gateway_view_interviews_unowned",
                "Interviews of the view with a status event but no interviews.requested event");
-    t->view_bytes = single(m, IB_METRIC_GAUGE, "gw_view_interviews_bytes",
+    t->view_bytes = single(m, IB_METRIC_GAUGE, "ib_gateway_view_interviews_bytes",
                            "Memory of the interviews view: table slots plus payload text");
     t->view_dropped =
-        single(m, IB_METRIC_COUNTER, "gw_view_interviews_dropped_total",
+        single(m, IB_METRIC_COUNTER, "ib_gateway_view_interviews_dropped_total",
                "Interview ids not held because GATEWAY_VIEW_MAX_INTERVIEWS was reached");
-    t->view_refused = single(m, IB_METRIC_COUNTER, "gw_view_records_refused_total",
+    t->view_refused = single(m, IB_METRIC_COUNTER, "ib_gateway_view_records_refused_total",
                              "interviews.requested/status records that were not valid events");
     if (t->requests == NULL || t->duration == NULL || t->in_flight == NULL ||
         t->produce_duration == NULL || t->produce_errors == NULL || t->rebuilds == NULL ||

@@ -193,7 +193,7 @@ class ObservabilityTest(StackTestCase):
 
     def test_metrics_series(self):
         s = self.stack
-        series = 'gw_http_requests_total{route="/healthz",method="GET",status="200"}'
+        series = 'ib_gateway_http_requests_total{route="/healthz",method="GET",status="200"}'
         before = self.scrape()
         for _ in range(3):
             self.assertEqual(s.gw("GET", "/healthz").status, 200)
@@ -202,31 +202,31 @@ class ObservabilityTest(StackTestCase):
         r = s.gw("POST", "/interviews", s.interview_body(), token=s.tenant_a["token"])
         self.assertEqual(r.status, 201, r)
         after = self.scrape()
-        self.assertEqual(metric(after, "gw_http_requests_total",
+        self.assertEqual(metric(after, "ib_gateway_http_requests_total",
                                 '{route="/healthz",method="GET",status="200"}')
-                         - metric(before, "gw_http_requests_total",
+                         - metric(before, "ib_gateway_http_requests_total",
                                   '{route="/healthz",method="GET",status="200"}'), 3, series)
-        self.assertGreaterEqual(metric(after, "gw_http_requests_total",
+        self.assertGreaterEqual(metric(after, "ib_gateway_http_requests_total",
                                        '{route="/interviews/{id}",method="GET",status="404"}'), 1)
-        self.assertEqual(metric(after, "gw_kafka_produce_duration_seconds_count",
+        self.assertEqual(metric(after, "ib_gateway_kafka_produce_duration_seconds_count",
                                 '{outcome="acknowledged"}')
-                         - metric(before, "gw_kafka_produce_duration_seconds_count",
+                         - metric(before, "ib_gateway_kafka_produce_duration_seconds_count",
                                   '{outcome="acknowledged"}'), 1)
-        for name in ("# TYPE gw_http_request_duration_seconds histogram",
-                     'gw_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"}',
-                     "# TYPE gw_http_requests_in_flight gauge",
-                     "# TYPE gw_kafka_produce_errors_total counter",
-                     'gw_view_lag_messages{view="status"}',
-                     'gw_view_lag_messages{view="requested"}',
-                     'gw_view_lag_messages{view="catalog"}',
-                     "gw_views_caught_up 1", "gw_view_catalog_tenants 1",
-                     "gw_view_interviews_bytes"):
+        for name in ("# TYPE ib_gateway_http_request_duration_seconds histogram",
+                     'ib_gateway_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"}',
+                     "# TYPE ib_gateway_http_requests_in_flight gauge",
+                     "# TYPE ib_gateway_kafka_produce_errors_total counter",
+                     'ib_gateway_view_lag_messages{view="status"}',
+                     'ib_gateway_view_lag_messages{view="requested"}',
+                     'ib_gateway_view_lag_messages{view="catalog"}',
+                     "ib_gateway_views_caught_up 1", "ib_gateway_view_catalog_tenants 1",
+                     "ib_gateway_view_interviews_bytes"):
             self.assertIn(name, after)
         # The created interview is in the view (the view reads its own topic asynchronously).
-        await_true(lambda: metric(self.scrape(), "gw_view_interviews") >= 1, 20,
-                   "gw_view_interviews >= 1")
+        await_true(lambda: metric(self.scrape(), "ib_gateway_view_interviews") >= 1, 20,
+                   "ib_gateway_view_interviews >= 1")
         # The in-flight gauge counts the scrape itself.
-        self.assertGreaterEqual(metric(after, "gw_http_requests_in_flight"), 1)
+        self.assertGreaterEqual(metric(after, "ib_gateway_http_requests_in_flight"), 1)
         self.assertNotIn(s.tenant_a["token"], after)
 
     def test_request_id_and_log_line(self):
@@ -308,9 +308,9 @@ class DrainTest(StackTestCase):
 
         def in_flight():
             r = s.gw_at(svc, "GET", "/metrics", timeout=5)
-            return metric(r.body.decode(), "gw_kafka_produce_duration_seconds_count",
+            return metric(r.body.decode(), "ib_gateway_kafka_produce_duration_seconds_count",
                           '{outcome="acknowledged"}') == 0 and \
-                metric(r.body.decode(), "gw_http_requests_in_flight") >= 2
+                metric(r.body.decode(), "ib_gateway_http_requests_in_flight") >= 2
         try:
             with s.broker.paused():
                 t = threading.Thread(target=post)

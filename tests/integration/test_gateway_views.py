@@ -88,8 +88,8 @@ class ReadinessTest(StackTestCase):
             self.assertEqual((r.status, r.json()), (200, {"status": "expired"}),
                              f"ready but the view lacks the backlog: {r!r}; readyz: {answers}")
             m = s.gw_at(svc, "GET", "/metrics").body.decode()
-            self.assertIn("gw_views_caught_up 1", m)
-            self.assertIn('gw_view_lag_messages{view="status"} 0', m)
+            self.assertIn("ib_gateway_views_caught_up 1", m)
+            self.assertIn('ib_gateway_view_lag_messages{view="status"} 0', m)
         finally:
             svc.stop()
 

@@ -35,24 +35,24 @@ static void test_requests_and_produce(void **state)
     char *text = gw_telemetry_render(t, &len);
     assert_non_null(text);
     assert_int_equal(strlen(text), len);
-    assert_has(text, "# TYPE gw_http_requests_total counter\n");
+    assert_has(text, "# TYPE ib_gateway_http_requests_total counter\n");
+    assert_has(text, "ib_gateway_http_requests_total{route=\"/interviews/"
+                     "{id}\",method=\"GET\",status=\"404\"} 2\n");
     assert_has(
         text,
-        "gw_http_requests_total{route=\"/interviews/{id}\",method=\"GET\",status=\"404\"} 2\n");
+        "ib_gateway_http_requests_total{route=\"unmatched\",method=\"other\",status=\"none\"} 1\n");
+    assert_has(text, "# TYPE ib_gateway_http_request_duration_seconds histogram\n");
+    assert_has(text, "ib_gateway_http_request_duration_seconds_bucket{route=\"/interviews/"
+                     "{id}\",le=\"0.005\"} 1\n");
+    assert_has(text, "ib_gateway_http_request_duration_seconds_bucket{route=\"/interviews/"
+                     "{id}\",le=\"+Inf\"} 2\n");
     assert_has(text,
-               "gw_http_requests_total{route=\"unmatched\",method=\"other\",status=\"none\"} 1\n");
-    assert_has(text, "# TYPE gw_http_request_duration_seconds histogram\n");
-    assert_has(
-        text,
-        "gw_http_request_duration_seconds_bucket{route=\"/interviews/{id}\",le=\"0.005\"} 1\n");
-    assert_has(
-        text,
-        "gw_http_request_duration_seconds_bucket{route=\"/interviews/{id}\",le=\"+Inf\"} 2\n");
-    assert_has(text, "gw_http_request_duration_seconds_count{route=\"/interviews/{id}\"} 2\n");
-    assert_has(text, "gw_http_requests_in_flight 1\n"); /* one begun, never ended */
-    assert_has(text, "gw_kafka_produce_duration_seconds_count{outcome=\"acknowledged\"} 1\n");
-    assert_has(text, "gw_kafka_produce_errors_total{outcome=\"timeout\"} 1\n");
-    assert_null(strstr(text, "gw_kafka_produce_errors_total{outcome=\"acknowledged\"}"));
+               "ib_gateway_http_request_duration_seconds_count{route=\"/interviews/{id}\"} 2\n");
+    assert_has(text, "ib_gateway_http_requests_in_flight 1\n"); /* one begun, never ended */
+    assert_has(text,
+               "ib_gateway_kafka_produce_duration_seconds_count{outcome=\"acknowledged\"} 1\n");
+    assert_has(text, "ib_gateway_kafka_produce_errors_total{outcome=\"timeout\"} 1\n");
+    assert_null(strstr(text, "ib_gateway_kafka_produce_errors_total{outcome=\"acknowledged\"}"));
     free(text);
     gw_telemetry_free(t);
 }
@@ -84,10 +84,10 @@ static void test_view_gauges(void **state)
     gw_telemetry_set_sources(t, &src);
     char *text = gw_telemetry_render(t, NULL);
     assert_non_null(text);
-    assert_has(text, "gw_view_interviews 1\n");
-    assert_has(text, "gw_view_interviews_with_status 0\n");
-    assert_has(text, "gw_view_catalog_tenants 1\n");
-    assert_has(text, "# TYPE gw_view_lag_messages gauge\n");
+    assert_has(text, "ib_gateway_view_interviews 1\n");
+    assert_has(text, "ib_gateway_view_interviews_with_status 0\n");
+    assert_has(text, "ib_gateway_view_catalog_tenants 1\n");
+    assert_has(text, "# TYPE ib_gateway_view_lag_messages gauge\n");
     free(text);
     gw_telemetry_free(t);
     gw_interviews_free(iv);
