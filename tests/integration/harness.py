@@ -25,6 +25,7 @@ import json
 import os
 import secrets
 import signal
+import random
 import socket
 import subprocess
 import sys
@@ -95,10 +96,26 @@ def completed_status_event(interview_id, occurred_at="2026-11-28T20:00:00Z"):
     }
 
 
+_PORTS_HANDED_OUT = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port below the kernel's ephemeral range (32768-60999 here), so an outgoing
+    connection of another process cannot take it between this call and the service's bind.
+    Random within 20000-32767, checked by binding, never handed out twice by this process."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(20000, 32768)
+        if port in _PORTS_HANDED_OUT:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PORTS_HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free loopback port in 20000-32767")
 
 
 def sha256_hex(text):
