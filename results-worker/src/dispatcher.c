@@ -513,6 +513,7 @@ static void on_produced(void *owner, rd_kafka_resp_err_t err, void *opaque)
     rw_job_t *job = owner;
     job->ticket = NULL;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ib_series_add(d->m->produce_errors, 1);
         produce_later(d, job, rd_kafka_err2str(err));
         return;
     }
@@ -604,7 +605,7 @@ static void enqueue(rw_dispatcher_t *d, rw_job_t *job)
         return;
     }
     rw_job_t *ahead = s->queued != NULL ? s->queued : s->inflight;
-    if (rw_status_compare(ahead->status, ahead->occurred_ms, job->status, job->occurred_ms) <= 0) {
+    if (ib_status_compare(ahead->status, ahead->occurred_ms, job->status, job->occurred_ms) <= 0) {
         job_superseded(d, job, "the same or a newer state is already on its way");
         return;
     }
@@ -1043,6 +1044,16 @@ static void update_metrics(rw_dispatcher_t *d)
     ib_series_set(d->m->inflight, (double)rw_sender_inflight(d->sender));
     ib_series_set(d->m->queued, (double)rw_sender_queued(d->sender));
     ib_series_set(d->m->retry_backlog, (double)d->heap_len);
+    /* The heap is ordered by due time, not age: one linear pass per metrics period. */
+    long long oldest_first = 0;
+    for (size_t i = 0; i < d->heap_len; i++) {
+        long long first = d->heap[i]->first_attempt_wall;
+        if (first > 0 && (oldest_first == 0 || first < oldest_first))
+            oldest_first = first;
+    }
+    ib_series_set(d->m->retry_oldest_age, oldest_first > 0 && oldest_first < now
+                                              ? (double)(now - oldest_first) / 1000.0
+                                              : 0.0);
     if (d->heap_len > 0) {
         long long due = d->heap[0]->due_wall;
         ib_series_set(d->m->retry_next_due, (double)due / 1000.0);

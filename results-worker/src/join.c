@@ -210,19 +210,6 @@ int rw_join_get(const rw_join_t *j, const char *id, rw_join_view_t *out)
     return 1;
 }
 
-int rw_status_compare(ib_status_t cur, long long cur_ms, ib_status_t next, long long next_ms)
-{
-    int ct = ib_status_terminal(cur);
-    int nt = ib_status_terminal(next);
-    if (ct != nt)
-        return nt - ct;
-    if (cur_ms != next_ms)
-        return next_ms > cur_ms ? 1 : -1;
-    if (cur != next)
-        return (int)next > (int)cur ? 1 : -1;
-    return 0;
-}
-
 rw_order_t rw_join_order(rw_join_t *j, const char *id, ib_status_t status, long long occurred_ms,
                          int update)
 {
@@ -238,7 +225,7 @@ rw_order_t rw_join_order(rw_join_t *j, const char *id, ib_status_t status, long 
     memcpy(&cur_ms, b + 3, sizeof(cur_ms));
     rw_order_t verdict;
     int cmp =
-        cur == NO_LATEST ? 1 : rw_status_compare((ib_status_t)cur, cur_ms, status, occurred_ms);
+        cur == NO_LATEST ? 1 : ib_status_compare((ib_status_t)cur, cur_ms, status, occurred_ms);
     if (cmp > 0)
         verdict = RW_ORDER_NEWER;
     else if (cmp == 0)

@@ -46,18 +46,9 @@ ib_rc_t rw_join_put(rw_join_t *j, const char *id, uint16_t tenant, int32_t parti
                     rw_join_state_t state, const char *callback_url) IB_WUR;
 /* 1 and *out filled when id is known, else 0. */
 int rw_join_get(const rw_join_t *j, const char *id, rw_join_view_t *out);
-/* The order of an interview's states, a total order: a terminal status (completed, declined,
- * expired) is newer than pending whatever the times; otherwise the later occurred_at is newer;
- * at an equal time the status later in ib_status_t wins (an arbitrary but fixed tie-break).
- * It agrees with ib_status_supersedes ("the latest wins, pending never replaces a terminal
- * status") except where that rule depends on arrival order: a pending event later than a
- * terminal one seen first loses there, but would win if seen first; here it loses either way,
- * so the final state is the same whatever the order in which events arrive, and after a restart.
- * Returns > 0 when (next, next_ms) is newer than (cur, cur_ms), 0 when equal, < 0 when older. */
-int rw_status_compare(ib_status_t cur, long long cur_ms, ib_status_t next, long long next_ms);
 
 /* The ordering gate of one interview. Each entry remembers the latest state (status,
- * occurred_at) seen for it, by rw_status_compare. Verdict for (status, occurred_ms):
+ * occurred_at) seen for it, by ib_status_compare. Verdict for (status, occurred_ms):
  * NEWER when nothing is known yet or it is newer than the latest (with update=1 it becomes the
  * latest), SAME when it equals the latest (a duplicate or a replay: may be delivered again),
  * OLDER when the latest is newer (never to be delivered), UNKNOWN when id is not in the

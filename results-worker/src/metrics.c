@@ -38,7 +38,7 @@ ib_rc_t rw_metrics_init(rw_metrics_t *m)
     m->reg = ib_metrics_new();
     if (m->reg == NULL)
         return IB_ERR;
-    ib_metric_t *f = ib_metrics_family(m->reg, IB_METRIC_COUNTER, "rw_deliveries_total",
+    ib_metric_t *f = ib_metrics_family(m->reg, IB_METRIC_COUNTER, "ib_worker_deliveries_total",
                                        "Callback attempts by outcome (deferred: breaker open, "
                                        "aborted: shutdown or revocation).",
                                        1, outcome_label, NULL, 0);
@@ -48,7 +48,7 @@ ib_rc_t rw_metrics_init(rw_metrics_t *m)
         const char *v[] = {rw_outcome_name((rw_outcome_t)i)};
         m->deliveries[i] = ib_metric_series(f, v);
     }
-    f = ib_metrics_family(m->reg, IB_METRIC_COUNTER, "rw_dead_letters_total",
+    f = ib_metrics_family(m->reg, IB_METRIC_COUNTER, "ib_worker_dead_letters_total",
                           "Dead letters acknowledged by Kafka, by reason class.", 1, reason_label,
                           NULL, 0);
     if (f == NULL)
@@ -57,57 +57,69 @@ ib_rc_t rw_metrics_init(rw_metrics_t *m)
         const char *v[] = {rw_dlq_class_name((rw_dlq_class_t)i)};
         m->dead_letters[i] = ib_metric_series(f, v);
     }
-    m->attempts = single(m->reg, IB_METRIC_HISTOGRAM, "rw_delivery_attempts",
+    m->attempts = single(m->reg, IB_METRIC_HISTOGRAM, "ib_worker_delivery_attempts",
                          "Attempts a delivered state took (1 = first try).", attempt_buckets,
                          IB_ARRAY_LEN(attempt_buckets), &bad);
-    m->latency = single(m->reg, IB_METRIC_HISTOGRAM, "rw_event_to_delivered_seconds",
+    m->latency = single(m->reg, IB_METRIC_HISTOGRAM, "ib_worker_event_to_delivered_seconds",
                         "From the status event's Kafka timestamp to the callback's 2xx.",
                         e2e_buckets, IB_ARRAY_LEN(e2e_buckets), &bad);
-    m->put_seconds =
-        single(m->reg, IB_METRIC_HISTOGRAM, "rw_callback_put_seconds", "Duration of one PUT.",
-               ib_metrics_latency_buckets, ib_metrics_latency_buckets_len, &bad);
+    m->put_seconds = single(m->reg, IB_METRIC_HISTOGRAM, "ib_worker_callback_put_seconds",
+                            "Duration of one PUT.", ib_metrics_latency_buckets,
+                            ib_metrics_latency_buckets_len, &bad);
     m->superseded =
-        single(m->reg, IB_METRIC_COUNTER, "rw_superseded_total",
+        single(m->reg, IB_METRIC_COUNTER, "ib_worker_superseded_total",
                "States not sent because a newer state of the interview is known.", NULL, 0, &bad);
     m->coercions =
-        single(m->reg, IB_METRIC_COUNTER, "rw_details_coercions_total",
+        single(m->reg, IB_METRIC_COUNTER, "ib_worker_details_coercions_total",
                "details values rewritten into the contract's two-level form.", NULL, 0, &bad);
     m->retries_produced =
-        single(m->reg, IB_METRIC_COUNTER, "rw_retry_records_total",
+        single(m->reg, IB_METRIC_COUNTER, "ib_worker_retry_records_total",
                "Records written to the retry topic and acknowledged.", NULL, 0, &bad);
-    m->retry_backlog = single(m->reg, IB_METRIC_GAUGE, "rw_retry_backlog",
+    m->retry_backlog = single(m->reg, IB_METRIC_GAUGE, "ib_worker_retry_backlog",
                               "Retry records read and waiting for their due time.", NULL, 0, &bad);
     m->retry_next_due =
-        single(m->reg, IB_METRIC_GAUGE, "rw_retry_next_due_timestamp_seconds",
+        single(m->reg, IB_METRIC_GAUGE, "ib_worker_retry_next_due_timestamp_seconds",
                "Earliest due time among waiting retry records (0: none).", NULL, 0, &bad);
     m->retry_oldest_due =
-        single(m->reg, IB_METRIC_GAUGE, "rw_retry_overdue_seconds",
+        single(m->reg, IB_METRIC_GAUGE, "ib_worker_retry_overdue_seconds",
                "How late the most overdue waiting retry record is.", NULL, 0, &bad);
-    m->requested_events = single(m->reg, IB_METRIC_COUNTER, "rw_requested_events_total",
+    m->retry_oldest_age =
+        single(m->reg, IB_METRIC_GAUGE, "ib_worker_retry_oldest_age_seconds",
+               "Age (since its first attempt) of the oldest delivery waiting in the retry topic.",
+               NULL, 0, &bad);
+    m->produce_errors =
+        single(m->reg, IB_METRIC_COUNTER, "ib_worker_kafka_produce_errors_total",
+               "Retry and dead-letter records whose delivery report carried an error (they are "
+               "produced again).",
+               NULL, 0, &bad);
+    m->ready_gauge =
+        single(m->reg, IB_METRIC_GAUGE, "ib_worker_ready",
+               "1 when partitions are assigned and the join is rebuilt (/readyz).", NULL, 0, &bad);
+    m->requested_events = single(m->reg, IB_METRIC_COUNTER, "ib_worker_requested_events_total",
                                  "interviews.requested events read.", NULL, 0, &bad);
-    m->requested_invalid = single(m->reg, IB_METRIC_COUNTER, "rw_requested_invalid_total",
+    m->requested_invalid = single(m->reg, IB_METRIC_COUNTER, "ib_worker_requested_invalid_total",
                                   "interviews.requested events skipped as invalid.", NULL, 0, &bad);
     m->status_events =
-        single(m->reg, IB_METRIC_COUNTER, "rw_status_events_total",
+        single(m->reg, IB_METRIC_COUNTER, "ib_worker_status_events_total",
                "interviews.status events handled (live, not history).", NULL, 0, &bad);
-    m->join_entries = single(m->reg, IB_METRIC_GAUGE, "rw_join_entries",
+    m->join_entries = single(m->reg, IB_METRIC_GAUGE, "ib_worker_join_entries",
                              "Interviews known from interviews.requested.", NULL, 0, &bad);
-    m->join_bytes = single(m->reg, IB_METRIC_GAUGE, "rw_join_bytes",
+    m->join_bytes = single(m->reg, IB_METRIC_GAUGE, "ib_worker_join_bytes",
                            "Bytes requested from malloc by the join.", NULL, 0, &bad);
-    m->paused = single(m->reg, IB_METRIC_GAUGE, "rw_paused_partitions",
+    m->paused = single(m->reg, IB_METRIC_GAUGE, "ib_worker_paused_partitions",
                        "Partitions paused (catch-up gate, full window).", NULL, 0, &bad);
-    m->inflight =
-        single(m->reg, IB_METRIC_GAUGE, "rw_callbacks_in_flight", "PUTs in flight.", NULL, 0, &bad);
-    m->queued = single(m->reg, IB_METRIC_GAUGE, "rw_callbacks_queued",
+    m->inflight = single(m->reg, IB_METRIC_GAUGE, "ib_worker_callbacks_in_flight",
+                         "PUTs in flight.", NULL, 0, &bad);
+    m->queued = single(m->reg, IB_METRIC_GAUGE, "ib_worker_callbacks_queued",
                        "PUTs waiting for a connection slot.", NULL, 0, &bad);
-    m->pending_jobs = single(m->reg, IB_METRIC_GAUGE, "rw_pending_messages",
+    m->pending_jobs = single(m->reg, IB_METRIC_GAUGE, "ib_worker_pending_messages",
                              "Consumed messages whose offset is not stored yet.", NULL, 0, &bad);
-    m->breaker = ib_metrics_family(m->reg, IB_METRIC_GAUGE, "rw_breaker_state",
+    m->breaker = ib_metrics_family(m->reg, IB_METRIC_GAUGE, "ib_worker_breaker_state",
                                    "Circuit breaker per callback host: 0 closed, 1 open, 2 "
                                    "half-open.",
                                    1, host_label, NULL, 0);
     m->lag =
-        ib_metrics_family(m->reg, IB_METRIC_GAUGE, "rw_consumer_lag",
+        ib_metrics_family(m->reg, IB_METRIC_GAUGE, "ib_worker_consumer_lag",
                           "High watermark minus the consumer's position.", 2, lag_labels, NULL, 0);
     if (bad || m->breaker == NULL || m->lag == NULL)
         goto fail;
@@ -125,5 +137,6 @@ void rw_metrics_free(rw_metrics_t *m)
 
 char *rw_metrics_render(rw_metrics_t *m, size_t *len)
 {
+    ib_series_set(m->ready_gauge, atomic_load(&m->ready) ? 1 : 0);
     return ib_metrics_render(m->reg, len);
 }

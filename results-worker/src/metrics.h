@@ -35,6 +35,9 @@ typedef struct {
     ib_series_t *retry_backlog;    /* gauge: retry records held, waiting for their due time */
     ib_series_t *retry_next_due;   /* gauge: unix seconds of the earliest due time (0: none) */
     ib_series_t *retry_oldest_due; /* gauge: seconds the most overdue record is late (>= 0) */
+    ib_series_t *retry_oldest_age; /* gauge: seconds since the first attempt of the oldest */
+    ib_series_t *produce_errors;   /* counter: retry/DLQ records Kafka did not acknowledge */
+    ib_series_t *ready_gauge;      /* gauge: 1 when ready (from the ready flag, set at render) */
     ib_series_t *requested_events;
     ib_series_t *requested_invalid;
     ib_series_t *status_events;

@@ -25,13 +25,22 @@ const char *ib_status_name(ib_status_t s)
     return status_names[s];
 }
 
+int ib_status_compare(ib_status_t cur, long long cur_ms, ib_status_t next, long long next_ms)
+{
+    int ct = ib_status_terminal(cur);
+    int nt = ib_status_terminal(next);
+    if (ct != nt)
+        return nt - ct;
+    if (cur_ms != next_ms)
+        return next_ms > cur_ms ? 1 : -1;
+    if (cur != next)
+        return (int)next > (int)cur ? 1 : -1;
+    return 0;
+}
+
 int ib_status_supersedes(ib_status_t cur, long long cur_ms, ib_status_t next, long long next_ms)
 {
-    if (ib_status_terminal(cur) && !ib_status_terminal(next))
-        return 0;
-    if (next_ms != cur_ms)
-        return next_ms > cur_ms;
-    return !ib_status_terminal(cur) && ib_status_terminal(next);
+    return ib_status_compare(cur, cur_ms, next, next_ms) > 0;
 }
 
 ib_rc_t ib_status_parse(const char *s, ib_status_t *out)

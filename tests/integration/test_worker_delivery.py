@@ -84,7 +84,7 @@ class WorkerDeliveryTest(StackTestCase):
         s.sim.wait(1, timeout=30, path=path)
         self.publish(status_event(iid, "completed", now + 1000, 2))
         s.sim.wait(2, timeout=30, path=path)
-        await_metric(s, "rw_superseded_total", before + 1, timeout=30)
+        await_metric(s, "ib_worker_superseded_total", before + 1, timeout=30)
         reqs = s.sim.requests(path)
         delivered = [version_of(r["body"]) for r in reqs if r["answered"] == 200]
         self.assertEqual(delivered, [2], reqs)
@@ -98,7 +98,7 @@ class WorkerDeliveryTest(StackTestCase):
         s.sim.wait(1, timeout=30, path=path)
         self.publish(status_event(iid, "pending", now, 1))           # older
         self.publish(status_event(iid, "pending", now + 5000, 3))    # later, but not terminal
-        await_metric(s, "rw_superseded_total", before + 2, timeout=30)
+        await_metric(s, "ib_worker_superseded_total", before + 2, timeout=30)
         reqs = s.sim.requests(path)
         self.assertEqual([version_of(r["body"]) for r in reqs], [2], reqs)
 
@@ -144,7 +144,7 @@ class WorkerDeliveryTest(StackTestCase):
 
 def _superseded(stack):
     from worker_util import metric
-    return metric(stack, "rw_superseded_total")
+    return metric(stack, "ib_worker_superseded_total")
 
 
 if __name__ == "__main__":

@@ -309,10 +309,10 @@ static void test_order(void **state)
     assert_int_equal(rw_join_order(j, "i1", IB_STATUS_COMPLETED, 200, 1), RW_ORDER_OLDER);
     assert_int_equal(rw_join_order(j, "i1", IB_STATUS_DECLINED, 300, 1), RW_ORDER_SAME);
     /* The total order itself. */
-    assert_true(rw_status_compare(IB_STATUS_PENDING, 5, IB_STATUS_EXPIRED, 1) > 0);
-    assert_true(rw_status_compare(IB_STATUS_EXPIRED, 1, IB_STATUS_PENDING, 5) < 0);
-    assert_true(rw_status_compare(IB_STATUS_PENDING, 1, IB_STATUS_PENDING, 5) > 0);
-    assert_int_equal(rw_status_compare(IB_STATUS_DECLINED, 7, IB_STATUS_DECLINED, 7), 0);
+    assert_true(ib_status_compare(IB_STATUS_PENDING, 5, IB_STATUS_EXPIRED, 1) > 0);
+    assert_true(ib_status_compare(IB_STATUS_EXPIRED, 1, IB_STATUS_PENDING, 5) < 0);
+    assert_true(ib_status_compare(IB_STATUS_PENDING, 1, IB_STATUS_PENDING, 5) > 0);
+    assert_int_equal(ib_status_compare(IB_STATUS_DECLINED, 7, IB_STATUS_DECLINED, 7), 0);
     rw_join_free(j);
 }
 

@@ -126,6 +126,20 @@ static void test_supersedes(void **state)
     assert_true(ib_status_supersedes(P, 1000, D, 1000));  /* same instant: terminal wins */
     assert_false(ib_status_supersedes(C, 1000, C, 1000)); /* duplicate changes nothing */
     assert_true(ib_status_supersedes(P, 1000, P, 2000));
+    /* A total order: the outcome does not depend on arrival order. */
+    assert_true(ib_status_supersedes(P, 5000, C, 1000));  /* terminal beats a later pending */
+    assert_true(ib_status_compare(C, 1000, E, 1000) > 0); /* same instant: by status value */
+    assert_true(ib_status_compare(E, 1000, C, 1000) < 0);
+    assert_int_equal(ib_status_compare(D, 7, D, 7), 0);
+    const ib_status_t all[] = {P, C, D, E};
+    for (size_t a = 0; a < 4; a++)
+        for (size_t b = 0; b < 4; b++)
+            for (long long ta = 0; ta < 3; ta++)
+                for (long long tb = 0; tb < 3; tb++) {
+                    int ab = ib_status_compare(all[a], ta, all[b], tb);
+                    int ba = ib_status_compare(all[b], tb, all[a], ta);
+                    assert_true((ab > 0 && ba < 0) || (ab < 0 && ba > 0) || (ab == 0 && ba == 0));
+                }
 }
 
 /* Found by tests/fuzz/fuzz_payload: 29 February was accepted in every year. */
