@@ -7,10 +7,8 @@
 #define FIELD(f) offsetof(gw_config_t, f)
 
 const ib_conf_desc_t gw_config_table[] = {
-    {"KAFKA_BOOTSTRAP_SERVERS", IB_CONF_STRING, "127.0.0.1:9092", 0, 0, 0,
-     FIELD(kafka_bootstrap_servers), "Kafka bootstrap servers (host:port,...)"},
-    {"TENANTS_FILE", IB_CONF_STRING, NULL, 0, 0, 0, FIELD(tenants_file),
-     "Path of the tenants JSON file (required)"},
+    IB_CONF_ROW_KAFKA_BOOTSTRAP(FIELD(kafka_bootstrap_servers)),
+    IB_CONF_ROW_TENANTS_FILE(FIELD(tenants_file)),
     {"GATEWAY_LISTEN", IB_CONF_STRING, "0.0.0.0:8080", 0, 0, 0, FIELD(gateway_listen),
      "Address and port the HTTP server listens on"},
     {"TOPIC_REQUESTED", IB_CONF_STRING, "interviews.requested", 0, 0, 0, FIELD(topic_requested),
@@ -24,8 +22,7 @@ const ib_conf_desc_t gw_config_table[] = {
      "timeout)"},
     {"INTERVIEW_ID_SECRET", IB_CONF_STRING, "", 0, 0, 1, FIELD(interview_id_secret),
      "Key of the interview-id HMAC; set it in production, the same on all replicas"},
-    {"ALLOW_INSECURE_CALLBACKS", IB_CONF_BOOL, "0", 0, 0, 0, FIELD(allow_insecure_callbacks),
-     "1 allows http and loopback callback URLs (local development and tests only)"},
+    IB_CONF_ROW_ALLOW_INSECURE(FIELD(allow_insecure_callbacks)),
     {"GATEWAY_MAX_CONNECTIONS", IB_CONF_INT, "1000", 1, 100000, 0, FIELD(max_connections),
      "Open HTTP connections at most; further ones wait in the listen backlog until one closes"},
     {"GATEWAY_IDLE_TIMEOUT", IB_CONF_DURATION, "30s", 1000, 3600000, 0, FIELD(idle_timeout_ms),
@@ -36,7 +33,7 @@ const ib_conf_desc_t gw_config_table[] = {
      FIELD(view_max_interviews),
      "Interviews the GET /interviews/{id} view holds at most; beyond it new ids are dropped "
      "(logged, ib_gateway_view_interviews_dropped_total)"},
-    {"LOG_LEVEL", IB_CONF_STRING, "info", 0, 0, 0, FIELD(log_level), "debug, info, warn or error"},
+    IB_CONF_ROW_LOG_LEVEL(FIELD(log_level)),
 };
 
 const size_t gw_config_table_len = IB_ARRAY_LEN(gw_config_table);

@@ -5,10 +5,8 @@
 #define F(field) offsetof(rw_config_t, field)
 
 const ib_conf_desc_t rw_config_table[] = {
-    {"KAFKA_BOOTSTRAP_SERVERS", IB_CONF_STRING, "127.0.0.1:9092", 0, 0, 0, F(kafka_bootstrap),
-     "Kafka bootstrap servers (host:port,...)"},
-    {"TENANTS_FILE", IB_CONF_STRING, NULL, 0, 0, 0, F(tenants_file),
-     "Path of the tenants JSON file (required)"},
+    IB_CONF_ROW_KAFKA_BOOTSTRAP(F(kafka_bootstrap)),
+    IB_CONF_ROW_TENANTS_FILE(F(tenants_file)),
     {"WORKER_LISTEN", IB_CONF_STRING, "0.0.0.0:8081", 0, 0, 0, F(listen),
      "host:port of /healthz, /readyz and /metrics"},
     {"WORKER_GROUP_ID", IB_CONF_STRING, "interview-bridge-results-worker", 0, 0, 0, F(group_id),
@@ -39,9 +37,8 @@ const ib_conf_desc_t rw_config_table[] = {
      "Messages in progress per partition before it is paused"},
     {"SHUTDOWN_GRACE", IB_CONF_DURATION, "10s", 0, 600000, 0, F(shutdown_grace_ms),
      "On SIGTERM, how long in-flight PUTs may finish before they are handed to the retry topic"},
-    {"ALLOW_INSECURE_CALLBACKS", IB_CONF_BOOL, "0", 0, 0, 0, F(allow_insecure_callbacks),
-     "1 allows http and loopback callbacks (local development and tests only)"},
-    {"LOG_LEVEL", IB_CONF_STRING, "info", 0, 0, 0, F(log_level), "debug, info, warn or error"},
+    IB_CONF_ROW_ALLOW_INSECURE(F(allow_insecure_callbacks)),
+    IB_CONF_ROW_LOG_LEVEL(F(log_level)),
 };
 
 const size_t rw_config_table_len = sizeof(rw_config_table) / sizeof(rw_config_table[0]);

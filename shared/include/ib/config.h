@@ -31,6 +31,28 @@ typedef struct {
     const char *help; /* one line for README's configuration reference */
 } ib_conf_desc_t;
 
+/* Rows both services share, so their names, defaults and help never drift apart. off is the
+ * offsetof() of the field in the service's config struct. */
+#define IB_CONF_ROW_KAFKA_BOOTSTRAP(off)                                                           \
+    {                                                                                              \
+        "KAFKA_BOOTSTRAP_SERVERS", IB_CONF_STRING, "127.0.0.1:9092", 0, 0, 0, (off),               \
+            "Kafka bootstrap servers (host:port,...)"                                              \
+    }
+#define IB_CONF_ROW_TENANTS_FILE(off)                                                              \
+    {                                                                                              \
+        "TENANTS_FILE", IB_CONF_STRING, NULL, 0, 0, 0, (off),                                      \
+            "Path of the tenants JSON file (required)"                                             \
+    }
+#define IB_CONF_ROW_ALLOW_INSECURE(off)                                                            \
+    {                                                                                              \
+        "ALLOW_INSECURE_CALLBACKS", IB_CONF_BOOL, "0", 0, 0, 0, (off),                             \
+            "1 allows http and loopback callback URLs (local development and tests only)"          \
+    }
+#define IB_CONF_ROW_LOG_LEVEL(off)                                                                 \
+    {                                                                                              \
+        "LOG_LEVEL", IB_CONF_STRING, "info", 0, 0, 0, (off), "debug, info, warn or error"          \
+    }
+
 /* Fills the struct at base from defaults then getenv. On error writes "NAME: reason" into errstr
  * and returns IB_ERR (fields already loaded are freed). */
 ib_rc_t ib_config_load(const ib_conf_desc_t *table, size_t n, void *base, char *errstr,
