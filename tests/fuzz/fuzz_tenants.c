@@ -10,10 +10,16 @@
 #include "fuzz.h"
 
 static char base_dir[64];
+static char token_path[128];
+
+static void remove_base_dir(void)
+{
+    unlink(token_path);
+    rmdir(base_dir);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    char path[128];
     FILE *f;
 
     (void)argc;
@@ -24,8 +30,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(base_dir, sizeof(base_dir), "/tmp/ib-fuzz-tenants.XXXXXX");
     if (mkdtemp(base_dir) == NULL)
         abort();
-    snprintf(path, sizeof(path), "%s/token", base_dir);
-    f = fopen(path, "wb");
+    snprintf(token_path, sizeof(token_path), "%s/token", base_dir);
+    atexit(remove_base_dir);
+    f = fopen(token_path, "wb");
     if (f == NULL || fputs("file-token\n", f) == EOF || fclose(f) != 0)
         abort();
     return 0;
