@@ -5,8 +5,8 @@
  *
  *   sink 127.0.0.1:PORT
  *   GET /_stats   {"count":N,"first_ns":..,"last_ns":..,"samples":S}
- *   GET /_lat     {"n":S,"p50_ms":..,"p99_ms":..,"p999_ms":..,"max_ms":..}; then forgets the samples
- *   GET /_reset   zeroes the count and the samples
+ *   GET /_lat     {"n":S,"p50_ms":..,"p99_ms":..,"p999_ms":..,"max_ms":..}; then forgets the
+ * samples GET /_reset   zeroes the count and the samples
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -39,50 +39,60 @@ static unsigned long long count, first_ns, last_ns;
 static double *samples;
 static size_t nsamples;
 
-static unsigned long long now_ns(void) {
+static unsigned long long now_ns(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
 
-static void out_append(conn_t *c, const char *s, size_t n) {
+static void out_append(conn_t *c, const char *s, size_t n)
+{
     if (c->olen + n > c->ocap) {
         c->ocap = (c->olen + n) * 2;
         c->out = realloc(c->out, c->ocap);
-        if (!c->out) abort();
+        if (!c->out)
+            abort();
     }
     memcpy(c->out + c->olen, s, n);
     c->olen += n;
 }
 
-static int cmpd(const void *a, const void *b) {
+static int cmpd(const void *a, const void *b)
+{
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
-static double pct(double p) {
-    if (nsamples == 0) return 0;
+static double pct(double p)
+{
+    if (nsamples == 0)
+        return 0;
     size_t i = (size_t)(p * (double)(nsamples - 1) + 0.5);
     return samples[i];
 }
 
-static void reply_json(conn_t *c, const char *body) {
+static void reply_json(conn_t *c, const char *body)
+{
     char hdr[128];
-    int n = snprintf(hdr, sizeof hdr,
-                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                     strlen(body));
+    int n =
+        snprintf(hdr, sizeof hdr,
+                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                 strlen(body));
     out_append(c, hdr, (size_t)n);
     out_append(c, body, strlen(body));
 }
 
-static void handle(conn_t *c, const char *req, size_t hlen, const char *body, size_t blen) {
+static void handle(conn_t *c, const char *req, size_t hlen, const char *body, size_t blen)
+{
     static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
     const char *sp = memchr(req, ' ', hlen);
     const char *path = sp ? sp + 1 : req;
     char buf[512];
     if (strncmp(path, "/_stats", 7) == 0) {
-        snprintf(buf, sizeof buf, "{\"count\":%llu,\"first_ns\":%llu,\"last_ns\":%llu,\"samples\":%zu}",
-                 count, first_ns, last_ns, nsamples);
+        snprintf(buf, sizeof buf,
+                 "{\"count\":%llu,\"first_ns\":%llu,\"last_ns\":%llu,\"samples\":%zu}", count,
+                 first_ns, last_ns, nsamples);
         reply_json(c, buf);
         return;
     }
@@ -102,33 +112,40 @@ static void handle(conn_t *c, const char *req, size_t hlen, const char *body, si
         return;
     }
     unsigned long long t = now_ns();
-    if (count++ == 0) first_ns = t;
+    if (count++ == 0)
+        first_ns = t;
     last_ns = t;
     const char *m = blen ? memmem(body, blen, "bench.invalid/t/", 16) : NULL;
     if (m && nsamples < MAX_SAMPLES) {
         unsigned long long sent = strtoull(m + 16, NULL, 10);
-        if (sent && sent < t + 1000000000ull) samples[nsamples++] = (double)(long long)(t - sent) / 1e6;
+        if (sent && sent < t + 1000000000ull)
+            samples[nsamples++] = (double)(long long)(t - sent) / 1e6;
     }
     out_append(c, ok, sizeof ok - 1);
 }
 
 /* Parses every complete request in c->in; returns 0, or -1 on a malformed request. */
-static int parse(conn_t *c) {
+static int parse(conn_t *c)
+{
     size_t off = 0;
     for (;;) {
         char *h = c->in + off;
         size_t avail = c->len - off;
         char *end = avail >= 4 ? memmem(h, avail, "\r\n\r\n", 4) : NULL;
-        if (!end) break;
+        if (!end)
+            break;
         size_t hlen = (size_t)(end - h) + 4, clen = 0;
         for (char *p = h; p < end; p++) {
-            if ((*p == '\n') && (size_t)(end - p) > 16 && strncasecmp(p + 1, "content-length:", 15) == 0) {
+            if ((*p == '\n') && (size_t)(end - p) > 16 &&
+                strncasecmp(p + 1, "content-length:", 15) == 0) {
                 clen = strtoul(p + 16, NULL, 10);
                 break;
             }
         }
-        if (clen > (64u << 20)) return -1;
-        if (avail < hlen + clen) break;
+        if (clen > (64u << 20))
+            return -1;
+        if (avail < hlen + clen)
+            break;
         handle(c, h, hlen, h + hlen, clen);
         off += hlen + clen;
     }
@@ -139,13 +156,16 @@ static int parse(conn_t *c) {
     return 0;
 }
 
-static int flush(conn_t *c) {
+static int flush(conn_t *c)
+{
     size_t done = 0;
     while (done < c->olen) {
         ssize_t n = send(c->fd, c->out + done, c->olen - done, MSG_NOSIGNAL);
         if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN) break;
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                break;
             return -1;
         }
         done += (size_t)n;
@@ -155,7 +175,8 @@ static int flush(conn_t *c) {
     return 0;
 }
 
-static void drop(int ep, conn_t *c) {
+static void drop(int ep, conn_t *c)
+{
     epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     free(c->in);
@@ -163,7 +184,8 @@ static void drop(int ep, conn_t *c) {
     free(c);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc != 2 || !strchr(argv[1], ':')) {
         fprintf(stderr, "usage: sink HOST:PORT\n");
         return 2;
@@ -172,8 +194,10 @@ int main(int argc, char **argv) {
     samples = malloc(MAX_SAMPLES * sizeof *samples);
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strchr(argv[1], ':') - argv[1]), argv[1]);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(strchr(argv[1], ':') + 1))};
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) return 2;
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)atoi(strchr(argv[1], ':') + 1))};
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        return 2;
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(ls, (struct sockaddr *)&sa, sizeof sa) || listen(ls, 4096)) {
@@ -213,21 +237,25 @@ int main(int argc, char **argv) {
                         c->len += (size_t)r;
                         continue;
                     }
-                    if (r == 0) bad = 1;
-                    else if (errno != EAGAIN && errno != EINTR) bad = 1;
+                    if (r == 0)
+                        bad = 1;
+                    else if (errno != EAGAIN && errno != EINTR)
+                        bad = 1;
                     break;
                 }
-                if (parse(c) < 0) bad = 1;
+                if (parse(c) < 0)
+                    bad = 1;
             }
-            if (!bad && flush(c) < 0) bad = 1;
+            if (!bad && flush(c) < 0)
+                bad = 1;
             if (bad) {
                 drop(ep, c);
                 continue;
             }
             if ((c->olen != 0) != c->armed_out) { /* only when the interest changes */
                 c->armed_out = c->olen != 0;
-                struct epoll_event e = {.events = EPOLLIN | EPOLLRDHUP | (c->armed_out ? EPOLLOUT : 0u),
-                                        .data.ptr = c};
+                struct epoll_event e = {
+                    .events = EPOLLIN | EPOLLRDHUP | (c->armed_out ? EPOLLOUT : 0u), .data.ptr = c};
                 epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
             }
         }
