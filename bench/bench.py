@@ -668,11 +668,14 @@ def perf_top(pid, secs, out_name):
 
 
 def perf_report(data, n=18):
+    dso = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "dso",
+                          "-g", "none", "--percent-limit", "0.5"], capture_output=True, text=True).stdout
+    dso = [l.rstrip() for l in dso.splitlines() if l.strip() and not l.startswith("#")]
     out = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
                           "--sort", "dso,symbol", "-g", "none", "--percent-limit", "0.8"],
                          capture_output=True, text=True).stdout
     rows = [l.rstrip() for l in out.splitlines() if l.strip() and not l.startswith("#")]
-    return "\n".join(rows[:n])
+    return "by library:\n" + "\n".join(dso[:10]) + "\n\nby symbol (self):\n" + "\n".join(rows[:n])
 
 
 def bench_profiles(cfg, R):
