@@ -962,7 +962,7 @@ def facts():
         ("libmicrohttpd", ver(["sh", "-c", "dpkg-query -W 'libmicrohttpd*' 2>/dev/null | head -1"])),
         ("libcurl", ver(["sh", "-c", "dpkg-query -W libcurl4 2>/dev/null"])),
         ("wrk", ver(["sh", "-c", "dpkg-query -W wrk"])), ("nginx", ver(["nginx", "-v"])),
-        ("vegeta", ver([VEGETA, "-version"], "Version")), ("Go", ver(["go", "version"])),
+        ("vegeta", os.environ.get("BENCH_VEGETA_VERSION", "v12.13.0") + " (go install)"), ("Go", ver(["go", "version"])),
         ("services built from", SOURCE),
     ]
 
