@@ -40,14 +40,42 @@ static int content_type_is_json(const char *ct)
     return *ct == '\0' || *ct == ';';
 }
 
-/* Sum of the request's header names and values. */
-static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
-                                       const char *value)
+/* What the request's header lines say about its framing and credentials. */
+typedef struct {
+    size_t bytes;           /* header names and values, with ": " and CRLF */
+    unsigned authorization; /* Authorization lines */
+    unsigned content_length;
+    unsigned transfer_encoding;
+} header_scan_t;
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
 {
-    size_t *total = cls;
+    header_scan_t *h = cls;
     (void)kind;
-    *total += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
+    (void)value;
+    h->bytes += key_size + value_size + 4;
+    if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0)
+        h->authorization++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        h->content_length++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        h->transfer_encoding++;
     return MHD_YES;
+}
+
+/* "chunked", the one transfer coding we read (RFC 9112 6.1; OWS around it allowed). */
+static int te_is_chunked(const char *te)
+{
+    static const char chunked[] = "chunked";
+    while (*te == ' ' || *te == '\t')
+        te++;
+    if (strncasecmp(te, chunked, sizeof(chunked) - 1) != 0)
+        return 0;
+    te += sizeof(chunked) - 1;
+    while (*te == ' ' || *te == '\t')
+        te++;
+    return *te == '\0';
 }
 
 static int views_ready(const gw_app_t *app)
@@ -57,15 +85,27 @@ static int views_ready(const gw_app_t *app)
 
 enum MHD_Result gw_router_begin(gw_request_t *req)
 {
-    size_t header_bytes = 0;
+    header_scan_t hs = {0};
 
     if (gw_server_draining(req->srv))
         return gw_reject(req, 503, "Shutting down", "Retry-After", "1");
-    if (strlen(req->url) > GW_URL_MAX)
+    if (strlen(req->url) > GW_URL_MAX || req->target_len > GW_URL_MAX)
         return gw_reject(req, 414, "URI Too Long", NULL, NULL);
-    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, add_header_size, &header_bytes);
-    if (header_bytes > GW_HEADERS_MAX)
+    MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, scan_header, &hs);
+    if (hs.bytes > GW_HEADERS_MAX)
         return gw_reject(req, 431, "Request Header Fields Too Large", NULL, NULL);
+    /* Framing the gateway and a proxy in front of it could read differently (request
+     * smuggling): answered at once, and the connection closed after the answer. */
+    if (hs.content_length > 1 || (hs.content_length > 0 && hs.transfer_encoding > 0))
+        return gw_respond_error(req, 400,
+                                "Bad Request: ambiguous message length (Content-Length "
+                                "repeated or with Transfer-Encoding)",
+                                MHD_HTTP_HEADER_CONNECTION, "close");
+    if (hs.transfer_encoding > 1 ||
+        (hs.transfer_encoding == 1 &&
+         !te_is_chunked(header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING))))
+        return gw_respond_error(req, 501, "Not Implemented: Transfer-Encoding other than chunked",
+                                MHD_HTTP_HEADER_CONNECTION, "close");
 
     gw_route_result_t rr = gw_route_match(req->url, req->method, &req->route);
     if (rr == GW_ROUTE_NOT_FOUND)
@@ -74,6 +114,10 @@ enum MHD_Result gw_router_begin(gw_request_t *req)
         return gw_reject(req, 405, "Method Not Allowed", MHD_HTTP_HEADER_ALLOW, req->route.allow);
 
     if (req->route.authenticated) {
+        /* Two Authorization lines: which one counts depends on who reads them. */
+        if (hs.authorization > 1)
+            return gw_reject(req, 401, gw_auth_message(GW_AUTH_INVALID),
+                             MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
         gw_auth_result_t ar = gw_auth_tenant(
             req->app->tenants, header(req, MHD_HTTP_HEADER_AUTHORIZATION), &req->tenant);
         if (ar != GW_AUTH_OK)

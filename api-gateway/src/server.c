@@ -40,6 +40,7 @@ struct gw_conn {
     MHD_socket fd;
     long long deadline_ms; /* a whole request must have arrived by then; 0: none (answering) */
     int cut;               /* shut down by the sweeper */
+    size_t target_len;     /* of the current request's target, query included (MHD thread) */
 };
 
 struct gw_server {
@@ -358,6 +359,8 @@ static gw_request_t *request_new(gw_server_t *srv, struct MHD_Connection *conn, 
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     req->link = ci != NULL ? ci->socket_context : NULL;
+    if (req->link != NULL)
+        req->target_len = req->link->target_len;
 
     atomic_fetch_add(&srv->active_requests, 1);
     if (srv->app->telemetry != NULL)
@@ -470,6 +473,52 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     return gw_router_complete(req);
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* MHD's percent-decoding, except that %00 stays as it is: a decoded NUL would end the path
+ * early for every C string reader, so "/interview-templates%00.json" would be routed as
+ * "/interview-templates". Returns the new length. */
+static size_t unescape_keep_nul(void *cls, struct MHD_Connection *conn, char *s)
+{
+    char *w = s;
+    (void)cls;
+    (void)conn;
+    for (const char *r = s; *r != '\0';) {
+        int hi = r[0] == '%' ? hex_digit(r[1]) : -1;
+        int lo = hi >= 0 ? hex_digit(r[2]) : -1;
+        if (lo >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi << 4 | lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* The raw request target, query string included (the url MHD hands on_access has none): its
+ * length, for the 414 limit. Returns the initial request context: none. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    gw_conn_t *c = ci != NULL ? ci->socket_context : NULL;
+    if (c != NULL)
+        c->target_len = strlen(uri);
+    return NULL;
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap) IB_PRINTF(2, 0);
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -538,10 +587,12 @@ gw_server_t *gw_server_start(const gw_app_t *app, char *errstr, size_t errstr_si
         /* First, so that MHD's own messages about the other options reach our log too. */
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&srv->addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)((app->cfg->idle_timeout_ms + 999) / 1000), MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)app->cfg->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        CONNECTION_MEMORY_LIMIT, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape_keep_nul, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)((app->cfg->idle_timeout_ms + 999) / 1000),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)app->cfg->max_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (srv->daemon == NULL) {
         snprintf(errstr, errstr_size, "GATEWAY_LISTEN: cannot listen on %s",
                  app->cfg->gateway_listen);

@@ -53,6 +53,7 @@ typedef struct {
     struct MHD_Connection *conn;
     const char *method; /* borrowed from MHD for the request's life */
     const char *url;
+    size_t target_len; /* the raw request target's length, query included (0: unknown) */
     long long start_ms;
     char *body; /* NUL-terminated; at most GW_BODY_MAX bytes */
     size_t body_len;
