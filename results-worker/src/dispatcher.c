@@ -29,6 +29,11 @@
 #define REPRODUCE_DELAY_MS 1000
 #define FLUSH_TIMEOUT_MS   15000
 #define NO_HEAP            SIZE_MAX
+/* A dead letter larger than this is written without the source value (it stays at the source
+ * offset): librdkafka's default message.max.bytes is 1,000,000 and the broker's 1,048,588, and
+ * a record that can never be produced would be retried forever and hold its partition's
+ * offset back. */
+#define DEAD_LETTER_MAX_BYTES 900000
 
 typedef enum {
     JOB_NEW = 0,
@@ -434,6 +439,13 @@ static void produce_dlq(rw_dispatcher_t *d, rw_job_t *job)
     char *dl = rw_dead_letter_value_ex(job->dlq_reason, job->origin_topic, job->origin_partition,
                                        job->origin_offset, key, strlen(key), value, value_len,
                                        ib_wall_ms(), extra);
+    if (dl != NULL && strlen(dl) > DEAD_LETTER_MAX_BYTES && extra != NULL) {
+        free(dl);
+        json_object_set_new(extra, "value_omitted_bytes", json_integer((json_int_t)value_len));
+        dl = rw_dead_letter_value_ex(job->dlq_reason, job->origin_topic, job->origin_partition,
+                                     job->origin_offset, key, strlen(key), NULL, 0, ib_wall_ms(),
+                                     extra);
+    }
     json_decref(extra);
     free(event_text);
     if (dl == NULL) {

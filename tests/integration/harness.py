@@ -141,10 +141,12 @@ def await_true(fn, timeout, what, interval=0.1):
 class KafkaBroker:
     """The test broker: reused when running (ctest fixture), else started and stopped by us."""
 
-    def __init__(self):
-        self.external = os.environ.get("IB_TEST_KAFKA_BOOTSTRAP")
-        self.port = int(os.environ.get("IB_TEST_KAFKA_PORT", "19092"))
-        self.data_dir = os.environ.get("IB_TEST_KAFKA_DATA_DIR", f"/tmp/ib-it-kafka-{self.port}")
+    def __init__(self, port=None, data_dir=None):
+        """port/data_dir: a dedicated broker of one test (never the shared one, never external)."""
+        self.external = None if port else os.environ.get("IB_TEST_KAFKA_BOOTSTRAP")
+        self.port = int(port or os.environ.get("IB_TEST_KAFKA_PORT", "19092"))
+        self.data_dir = data_dir or (None if port else os.environ.get("IB_TEST_KAFKA_DATA_DIR")) \
+            or f"/tmp/ib-it-kafka-{self.port}"
         self.bootstrap = self.external or f"127.0.0.1:{self.port}"
         self.owned = False
 
@@ -158,8 +160,37 @@ class KafkaBroker:
         return env
 
     def _script(self, cmd, timeout=180):
-        return subprocess.run([KAFKA_SCRIPT, cmd], env=self._env(), capture_output=True,
+        args = [cmd] if isinstance(cmd, str) else list(cmd)
+        return subprocess.run([KAFKA_SCRIPT, *args], env=self._env(), capture_output=True,
                               text=True, timeout=timeout)
+
+    def stop_keep_data(self):
+        """Stop the broker (SIGTERM, a clean shutdown) and keep its data: restart_keep_data()
+        brings the same cluster back. Only for a dedicated broker."""
+        if self.external:
+            raise unittest.SkipTest("external broker: cannot restart it")
+        self.resume()
+        r = self._script(["stop", "--keep-data"], 60)
+        if r.returncode != 0:
+            raise RuntimeError(f"scripts/kafka stop --keep-data failed:\n{r.stderr}")
+
+    def restart_keep_data(self):
+        r = self._script(["start", "--keep-data"])
+        if r.returncode != 0:
+            raise RuntimeError(f"scripts/kafka start --keep-data failed:\n{r.stdout}\n{r.stderr}")
+
+    def alter_topic_config(self, topic, **configs):
+        """Set topic configs (names with dots: pass {"max.message.bytes": ...} as **dict)."""
+        r = subprocess.run([KAFKA_SCRIPT, "env"], env=self._env(), capture_output=True, text=True,
+                           check=True)
+        libs = dict(x.split("=", 1) for x in r.stdout.splitlines() if "=" in x)["KAFKA_LIBS"]
+        r = subprocess.run(["java", "-cp", f"{libs}/*", "-Dlog4j.configuration=file:/dev/null",
+                            "kafka.admin.ConfigCommand", "--bootstrap-server", self.bootstrap,
+                            "--alter", "--entity-type", "topics", "--entity-name", topic,
+                            "--add-config", ",".join(f"{k}={v}" for k, v in configs.items())],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError(f"topic config of {topic} failed: {r.stderr[-1500:]}")
 
     def running(self):
         return self._script("status", 30).returncode == 0
@@ -312,6 +343,33 @@ class Kcat:
         r = subprocess.run(cmd, input=("\n".join(lines) + "\n").encode(), capture_output=True,
                            timeout=300)
         if r.returncode != 0:
+            raise RuntimeError(f"kcat produce to {topic} failed: {r.stderr.decode()[-500:]}")
+
+    def produce_raw(self, topic, key, value, partition=None, config=None):
+        """One message with any bytes: key None (null key) or str; value bytes/str, b"" (an
+        empty value) or None (a null value). config: extra producer properties (dict)."""
+        cmd = ["kcat", "-P", "-b", self.bootstrap, "-t", topic, "-c", "1",
+               "-X", "message.timeout.ms=20000", "-X", "partitioner=murmur2_random"]
+        for k, v in (config or {}).items():
+            cmd += ["-X", f"{k}={v}"]
+        if partition is not None:
+            cmd += ["-p", str(partition)]
+        if isinstance(value, str):
+            value = value.encode()
+        if not value:
+            # kcat skips empty files and empty lines: "key<TAB>" is an empty value, -Z a null.
+            if key is None or "\t" in key or "\n" in key:
+                raise ValueError("an empty or null value needs a key without tab or newline")
+            cmd += ["-K", "\t"] + (["-Z"] if value is None else [])
+            r = subprocess.run(cmd, input=f"{key}\t\n".encode(), capture_output=True, timeout=60)
+        else:
+            if key is not None:
+                cmd += ["-k", key]
+            with tempfile.NamedTemporaryFile(prefix="ib-it-msg-") as f:
+                f.write(value)
+                f.flush()
+                r = subprocess.run(cmd + [f.name], capture_output=True, timeout=60)
+        if r.returncode != 0 or b"Delivery failed" in r.stderr:
             raise RuntimeError(f"kcat produce to {topic} failed: {r.stderr.decode()[-500:]}")
 
     def consume_all(self, topic):
@@ -512,13 +570,13 @@ class Stack:
     """Broker (shared), per-class topics, tenants file, callback sim, gateway, worker."""
 
     def __init__(self, name, with_worker=True, gateway_env=None, worker_env=None,
-                 with_gateway=True, callback_hosts=None):
+                 with_gateway=True, callback_hosts=None, kafka=None):
         self.name = name
         self.run_id = secrets.token_hex(4)
         self.dir = os.environ.get("IB_TEST_ARTIFACTS_DIR") or tempfile.mkdtemp(prefix="ib-it-")
         self.dir = os.path.join(self.dir, f"{name}-{self.run_id}")
         os.makedirs(self.dir, exist_ok=True)
-        self.broker = broker()
+        self.broker = kafka or broker()  # kafka: a test's dedicated KafkaBroker (started)
         self.kcat = Kcat(self.broker.bootstrap)
         if os.environ.get("IB_TEST_DEFAULT_TOPICS") == "1":
             self.topics = dict(DEFAULT_TOPICS)
@@ -703,11 +761,12 @@ class StackTestCase(unittest.TestCase):
     gateway_env = None
     worker_env = None
     callback_hosts = None
+    kafka_broker = None  # a dedicated, started KafkaBroker instead of the shared one
 
     @classmethod
     def setUpClass(cls):
         cls.stack = Stack(cls.__name__, cls.with_worker, cls.gateway_env, cls.worker_env,
-                          cls.with_gateway, cls.callback_hosts)
+                          cls.with_gateway, cls.callback_hosts, kafka=cls.kafka_broker)
 
     @classmethod
     def tearDownClass(cls):
