@@ -111,3 +111,70 @@ def quiet_port():
                 continue
             return port
     raise RuntimeError("no free port in 20000..29999")
+
+
+# -- helpers of the fault and hostile-input tests (test_worker_faults.py, test_hostile_kafka.py) --
+
+TERMINAL = ("completed", "declined", "expired")
+STATUS_ORDER = {"pending": 0, "completed": 1, "declined": 2, "expired": 3}
+
+
+def supersedes(cur, nxt):
+    """The worker's total order (ib_status_compare): nxt = (status, ms) is newer than cur. A
+    terminal status beats pending; then the later occurred_at; then the status order."""
+    def key(x):
+        return (x[0] in TERMINAL, x[1], STATUS_ORDER[x[0]])
+    return key(nxt) > key(cur)
+
+
+def sim_ts(entry):
+    """A simulator record's "ts" (RFC 3339 UTC, milliseconds) as epoch seconds."""
+    t = datetime.datetime.strptime(entry["ts"][:23], "%Y-%m-%dT%H:%M:%S.%f")
+    return t.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def rss_kib(pid):
+    """Resident set size of a process (VmRSS, KiB), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def ledger(requests, states):
+    """What a receiver saw. requests: simulator records whose body carries a version
+    (status_event(..., version)); states: iid -> {version: (status, ms)}, the iid being the
+    last path segment. Returns (ok_sequence iid -> [versions answered 2xx, in order],
+    regressions [(iid, sequence)], duplicate 2xx PUTs)."""
+    seq = {}
+    for r in sorted(requests, key=lambda x: x["seq"]):
+        if not (isinstance(r["answered"], int) and 200 <= r["answered"] < 300):
+            continue
+        iid = r["path"].rsplit("/", 1)[1]
+        if iid not in states:
+            continue
+        seq.setdefault(iid, []).append(version_of(r["body"]))
+    regressions = []
+    for iid, vs in seq.items():
+        st = states[iid]
+        if any(supersedes(st[vs[b]], st[vs[a]]) for a in range(len(vs))
+               for b in range(a + 1, len(vs))):
+            regressions.append((iid, vs))
+    dups = sum(len(vs) - len(set(vs)) for vs in seq.values())
+    return seq, regressions, dups
+
+
+def final_versions(states):
+    """iid -> the version of its newest state (the one that must be delivered last)."""
+    out = {}
+    for iid, st in states.items():
+        best = None
+        for v, x in st.items():
+            if best is None or supersedes(st[best], x):
+                best = v
+        out[iid] = best
+    return out

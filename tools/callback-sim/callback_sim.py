@@ -19,6 +19,16 @@ Control API (same port, JSON):
                         mode "reset": close the connection without answering (TCP RST);
                         mode "hang": read the request, answer nothing, close after hang_ms
                         (default: until /_sim/reset or shutdown).
+                        mode "trickle": {"mode": "trickle", "status": 200, "body": ...,
+                        "interval_ms": 100}: the whole response (status line, headers, body)
+                        is written one byte at a time, interval_ms apart (a slow receiver);
+                        recorded once written ("answered": the status) or once the client went
+                        away ("answered": "trickle-dropped").
+                        mode "huge": {"mode": "huge", "status": 200, "size": 8388608,
+                        "chunked": false}: a body of size bytes, streamed (Content-Length, or
+                        chunked transfer coding with "chunked": true); recorded before the
+                        body is sent ("answered": the status); a client that stops reading
+                        early just ends it; then "huge_sent" (bytes written) is added.
                         mode "mix": {"mode": "mix", "choices": [{"weight": 8, "status": 200},
                         {"weight": 1, "status": 503, "delay_ms": 50}, {"weight": 1, "mode":
                         "reset"}], "seed": 1}: each request draws one choice (random failures
@@ -241,12 +251,76 @@ class Handler(BaseHTTPRequestHandler):
             release.wait(None if hang_ms is None else hang_ms / 1000.0)
             self._reset_connection()
             return
+        if mode == "trickle":
+            self._trickle(state, entry, spec)
+            return
+        if mode == "huge":
+            self._huge(state, entry, spec)
+            return
         status = int(spec.get("status", 200))
         entry["answered"] = status
         # Recorded before answering: once the client has its response, /_sim/requests shows it.
         state.record(entry)
         self._send(status, spec.get("body", b""), spec.get("headers"),
                    spec.get("content_type", "application/json"))
+
+    def _trickle(self, state, entry, spec):
+        status = int(spec.get("status", 200))
+        body = spec.get("body", b"")
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+        elif isinstance(body, str):
+            body = body.encode()
+        reason = self.responses.get(status, ("",))[0]
+        head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n" \
+               f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        data = head.encode("latin-1") + body
+        interval = float(spec.get("interval_ms", 100)) / 1000.0
+        self.close_connection = True
+        entry["answered"] = status
+        try:
+            for i in range(len(data)):
+                self.wfile.write(data[i:i + 1])
+                self.wfile.flush()
+                if i + 1 < len(data):
+                    time.sleep(interval)  # scripted slowness of the fake Workable
+        except OSError:
+            entry["answered"] = "trickle-dropped"
+        state.record(entry)
+
+    def _huge(self, state, entry, spec):
+        status = int(spec.get("status", 200))
+        size = int(spec.get("size", 8 * 1024 * 1024))
+        chunked = bool(spec.get("chunked", False))
+        entry["answered"] = status
+        entry["huge"] = size
+        state.record(entry)
+        self.close_connection = True
+        self.send_response(status)
+        self.send_header("Content-Type", "application/octet-stream")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(size))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        block = b"x" * 65536
+        left = size
+        try:
+            while left > 0:
+                n = min(left, len(block))
+                if chunked:
+                    self.wfile.write(b"%x\r\n" % n + block[:n] + b"\r\n")
+                else:
+                    self.wfile.write(block[:n])
+                left -= n
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            pass  # the client stopped reading (a response size cap): that is its right
+        with state.cond:  # body bytes handed to the socket, shown by /_sim/requests
+            entry["huge_sent"] = size - left
 
     def _control(self, state, url, raw):
         q = {k: v[-1] for k, v in parse_qs(url.query).items()}
@@ -274,12 +348,13 @@ class Handler(BaseHTTPRequestHandler):
                                                               responses + [then]):
                     raise ValueError('"responses" must be a list of objects, "then" an object')
                 for r in responses + [then]:
-                    if r.get("mode") not in (None, "reset", "hang", "mix"):
+                    if r.get("mode") not in (None, "reset", "hang", "mix", "trickle", "huge"):
                         raise ValueError(f"unknown mode {r.get('mode')!r}")
                     if r.get("mode") == "mix":
                         ch = r.get("choices")
                         if not isinstance(ch, list) or not ch or not all(
-                                isinstance(c, dict) and c.get("mode") in (None, "reset", "hang")
+                                isinstance(c, dict) and
+                                c.get("mode") in (None, "reset", "hang", "trickle", "huge")
                                 for c in ch):
                             raise ValueError('"mix" needs "choices": a list of responses')
                 state.set_script(spec["path"], responses, then)
