@@ -365,7 +365,7 @@ def _broker_ports():
 class BrokerRestartTest(_Base):
     worker_env = {"RETRY_SCHEDULE": "0s,200ms,400ms", "RETRY_MAX_AGE": "120s",
                   "CALLBACK_TIMEOUT": "5s", "BREAKER_THRESHOLD": "1000",
-                  "CALLBACK_HOST_CONCURRENCY": "4"}
+                  "CALLBACK_HOST_CONCURRENCY": "2"}
 
     @classmethod
     def setUpClass(cls):
@@ -404,9 +404,10 @@ class BrokerRestartTest(_Base):
             events += [status_event(iid, x[0], x[1], v) for v, x in st.items()]
         rng.shuffle(events)
         finals = final_versions(states)
-        # Slow enough that deliveries are in progress for several seconds (4 at a time, 80 ms).
+        # Slow enough that deliveries go on for ~15 s (2 at a time, 100 ms): work is left while
+        # the broker stops (a clean stop takes seconds) and while it is away.
         s.sim.script("*", then={"mode": "mix", "seed": 5, "choices": [
-            {"weight": 85, "status": 200, "delay_ms": 80},
+            {"weight": 85, "status": 200, "delay_ms": 100},
             {"weight": 10, "status": 503},
             {"weight": 5, "mode": "reset"}]})
         s.kcat.produce_bulk(s.topics["requested"], requested)
