@@ -380,7 +380,8 @@ class Kcat:
         if r.returncode != 0:
             raise RuntimeError(f"kcat consume {topic} failed: {r.stderr.decode()[-500:]}")
         out = []
-        for line in r.stdout.decode().splitlines():
+        # split("\n"), not splitlines(): kcat's JSON lines may carry U+2028 and friends raw.
+        for line in r.stdout.decode().split("\n"):
             if not line.strip():
                 continue
             m = json.loads(line)
