@@ -1,6 +1,9 @@
 #include "server.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -8,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +50,12 @@ struct gw_conn {
 struct gw_server {
     const gw_app_t *app;
     struct MHD_Daemon *daemon;
+    int epoll_fd; /* MHD's, watched by loop_main */
+    int wake_fd;  /* eventfd: wakes loop_main (a resume to process, or stop) */
+    atomic_int loop_stop;
+    atomic_int conn_closed; /* a connection closed during this MHD_run() (loop_main) */
+    pthread_t loop;         /* runs the daemon (loop_main) */
+    int loop_started;
     MHD_socket quiesced_fd;
     struct sockaddr_storage addr;
     atomic_int draining;
@@ -136,6 +146,17 @@ enum MHD_Result gw_reject(gw_request_t *req, unsigned int status, const char *me
 
 /* ---- suspended connections ---- */
 
+/* Makes loop_main call MHD_run() soon. Needed after MHD_resume_connection(): with an external
+ * event loop MHD has no inter-thread channel of its own (MHD_USE_ITC is ignored), and a resumed
+ * connection is only served by the next MHD_run(). */
+static void loop_wake(gw_server_t *srv)
+{
+    uint64_t one = 1;
+    if (srv->wake_fd >= 0)
+        while (write(srv->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+            ;
+}
+
 static void unlink_pending(gw_server_t *srv, gw_pending_t *pd)
 {
     if (!pd->linked)
@@ -190,6 +211,7 @@ void gw_pending_complete(gw_pending_t *pd, gw_outcome_t outcome)
     /* The connection stays suspended (and alive) until this resume: only the first completion
      * gets here. */
     MHD_resume_connection(pd->conn);
+    loop_wake(srv);
 }
 
 void gw_pending_release(gw_pending_t *pd)
@@ -231,6 +253,8 @@ static size_t complete_waiting(gw_server_t *srv, gw_outcome_t outcome, int every
         pthread_mutex_unlock(&srv->pending_mu);
         for (size_t i = 0; i < n; i++)
             MHD_resume_connection(batch[i]->conn);
+        if (n > 0)
+            loop_wake(srv);
         total += n;
     } while (n == IB_ARRAY_LEN(batch));
     return total;
@@ -271,6 +295,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     gw_server_t *srv = cls;
     gw_conn_t *c = *socket_context;
 
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        atomic_store(&srv->conn_closed, 1);
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -332,6 +358,74 @@ static void *sweeper_main(void *arg)
     }
     pthread_mutex_unlock(&srv->pending_mu);
     return NULL;
+}
+
+/* ---- the daemon's event loop ---- */
+
+/* Our own thread runs the daemon, instead of MHD_USE_EPOLL_INTERNAL_THREAD, because of a
+ * libmicrohttpd 0.9.75 bug that stalls the internal epoll thread. Its MHD_epoll() drains the
+ * epoll set with `while (128 == num_events) epoll_wait(.., 128, timeout)`, passing the same
+ * timeout to every call. When exactly 128 (or 256, ...) connections are ready at once, the call
+ * after the last full batch finds nothing and blocks for the whole timeout (up to the connection
+ * timeout, GATEWAY_IDLE_TIMEOUT), with the batches already fetched unprocessed and the edge-
+ * triggered sockets silent from then on: every connection sits with its request unread until some
+ * new event (a new connection, a client giving up, a resume) wakes the thread. With 128 or 256
+ * busy keep-alive clients this happens at once (GET /interview-templates at 256 connections: ~100
+ * req/s instead of ~12,000; 127 connections never hit it). POST hid it: every Kafka ack resumes a
+ * connection and so wakes the loop.
+ *
+ * MHD_run() runs the same MHD_epoll() with a zero timeout, so its drain loop never blocks; the
+ * wait happens here, in poll() on MHD's epoll descriptor (readable while any of its descriptors is
+ * ready) for at most MHD_get_timeout() (0 while MHD still has ready connections to serve). The
+ * wake_fd, polled with it, brings the loop round after MHD_resume_connection() from other threads
+ * (loop_wake) and for stopping. */
+static void *loop_main(void *arg)
+{
+    gw_server_t *srv = arg;
+    struct pollfd fds[2];
+    int again = 0;
+
+    fds[0].fd = srv->epoll_fd;
+    fds[0].events = POLLIN;
+    fds[1].fd = srv->wake_fd;
+    fds[1].events = POLLIN;
+    while (!atomic_load(&srv->loop_stop)) {
+        MHD_UNSIGNED_LONG_LONG timeout;
+        int ms = -1;
+        if (again)
+            ms = 0;
+        else if (MHD_get_timeout(srv->daemon, &timeout) == MHD_YES)
+            ms = timeout > (MHD_UNSIGNED_LONG_LONG)INT_MAX ? INT_MAX : (int)timeout;
+        if (poll(fds, IB_ARRAY_LEN(fds), ms) < 0 && errno != EINTR) {
+            IB_ERROR("poll on the HTTP daemon: %s", strerror(errno));
+            struct timespec ts = {0, 10 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (atomic_load(&srv->loop_stop))
+            break;
+        if (fds[1].revents & POLLIN) {
+            uint64_t count; /* reset before MHD_run: a later wake brings us round again */
+            if (read(srv->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+                IB_ERROR("read on the HTTP loop's eventfd: %s", strerror(errno));
+        }
+        MHD_run(srv->daemon);
+        /* At the connection limit MHD takes its listen socket out of the epoll set, and puts it
+         * back only at the start of the run after a connection closed: run again at once rather
+         * than wait with the listen socket out of the set (a queued client would wait until
+         * some other event). */
+        again = atomic_exchange(&srv->conn_closed, 0);
+    }
+    return NULL;
+}
+
+static void loop_stop(gw_server_t *srv)
+{
+    if (!srv->loop_started)
+        return;
+    atomic_store(&srv->loop_stop, 1);
+    loop_wake(srv);
+    pthread_join(srv->loop, NULL);
+    srv->loop_started = 0;
 }
 
 /* ---- MHD callbacks ---- */
@@ -571,6 +665,10 @@ gw_server_t *gw_server_start(const gw_app_t *app, char *errstr, size_t errstr_si
     }
     srv->app = app;
     srv->quiesced_fd = MHD_INVALID_SOCKET;
+    srv->epoll_fd = -1;
+    srv->wake_fd = -1;
+    atomic_init(&srv->loop_stop, 0);
+    atomic_init(&srv->conn_closed, 0);
     srv->idle_ms = app->cfg->idle_timeout_ms;
     pthread_mutex_init(&srv->pending_mu, NULL);
     pthread_mutex_init(&srv->conn_mu, NULL);
@@ -578,8 +676,8 @@ gw_server_t *gw_server_start(const gw_app_t *app, char *errstr, size_t errstr_si
     if (resolve_listen(srv, app->cfg->gateway_listen, errstr, errstr_size) != IB_OK)
         goto fail;
 
-    unsigned int flags =
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    /* epoll without MHD's internal thread: loop_main runs it (see there why). */
+    unsigned int flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (srv->addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(
@@ -598,6 +696,18 @@ gw_server_t *gw_server_start(const gw_app_t *app, char *errstr, size_t errstr_si
                  app->cfg->gateway_listen);
         goto fail;
     }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (di == NULL || srv->wake_fd < 0) {
+        snprintf(errstr, errstr_size, "cannot set up the HTTP event loop");
+        goto fail;
+    }
+    srv->epoll_fd = di->epoll_fd;
+    if (pthread_create(&srv->loop, NULL, loop_main, srv) != 0) {
+        snprintf(errstr, errstr_size, "cannot start the HTTP thread");
+        goto fail;
+    }
+    srv->loop_started = 1;
     if (pthread_create(&srv->sweeper, NULL, sweeper_main, srv) != 0) {
         snprintf(errstr, errstr_size, "cannot start the deadline thread");
         goto fail;
@@ -613,8 +723,10 @@ fail:
 void gw_server_quiesce(gw_server_t *srv)
 {
     atomic_store(&srv->draining, 1);
-    if (srv->daemon != NULL && srv->quiesced_fd == MHD_INVALID_SOCKET)
+    if (srv->daemon != NULL && srv->quiesced_fd == MHD_INVALID_SOCKET) {
         srv->quiesced_fd = MHD_quiesce_daemon(srv->daemon);
+        loop_wake(srv); /* MHD signals no one itself with an external loop */
+    }
 }
 
 int gw_server_draining(const gw_server_t *srv)
@@ -648,10 +760,15 @@ void gw_server_stop(gw_server_t *srv)
         pthread_mutex_unlock(&srv->pending_mu);
         pthread_join(srv->sweeper, NULL);
     }
-    /* Stopping with suspended connections is an API violation: answer them first. */
+    /* No MHD_run() after this: nothing is suspended any more from here on. */
+    loop_stop(srv);
+    /* Stopping with suspended connections is an API violation: resume them first
+     * (MHD_stop_daemon processes the pending resumes before it checks). */
     complete_waiting(srv, GW_OUTCOME_SHUTDOWN, 1);
     if (srv->daemon != NULL)
         MHD_stop_daemon(srv->daemon);
+    if (srv->wake_fd >= 0)
+        close(srv->wake_fd);
     if (srv->quiesced_fd != MHD_INVALID_SOCKET)
         close(srv->quiesced_fd);
     pthread_cond_destroy(&srv->sweep_cv);
