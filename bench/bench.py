@@ -163,6 +163,18 @@ def sink_stats():
     return json.loads(http("GET", f"{SINK}/_stats")[1])
 
 
+def gateway_view(base):
+    """(interviews, bytes) of our gateway's interviews view, from its /metrics: what the RSS
+    figures include besides connections (the view holds every interview posted so far)."""
+    st, body = http("GET", f"{base}/metrics")
+    vals = {}
+    for line in body.decode().splitlines() if st == 200 else ():
+        name, _, v = line.partition(" ")
+        if name in ("ib_gateway_view_interviews", "ib_gateway_view_interviews_bytes"):
+            vals[name] = float(v)
+    return vals.get("ib_gateway_view_interviews", float("nan")), vals.get("ib_gateway_view_interviews_bytes", float("nan"))
+
+
 # ---------------------------------------------------------------- stats
 
 
@@ -366,6 +378,8 @@ def bench_gateway(cfg, R):
                         a["rss"].append(maxrss / 1024)
                         a["p99"].append(w["p99"])
                         a["bad"] += w["non2xx"] + w["errors"]
+                        if kind == "ours":
+                            R[("ours", ep, "view", c)] = gateway_view(base)
                 for kind in eks:
                     a = acc[kind]
                     R[(kind, ep, "rps", c)] = M(a["rps"], "req/s")
@@ -377,6 +391,9 @@ def bench_gateway(cfg, R):
                     say(f"  {kind} {ep} c={c}: {R[(kind, ep, 'rps', c)]} 2xx/s, "
                         f"CPU {R[(kind, ep, 'cpu_us', c)]} µs/req, RSS {R[(kind, ep, 'rss', c)]} MiB, "
                         f"errors/non-2xx {a['bad']}")
+                    if kind == "ours":
+                        n, b = R[("ours", ep, "view", c)]
+                        say(f"  ours: interviews view after these runs: {n:.0f} interviews, {b / 1048576:.1f} MiB")
         # constant-rate latency: half of the lower saturation (both below saturation: the p99
         # comparison) and half of ours (the target), from the 64-connection saturation
         sat_ours = R[("ours", "post", "rps", 64)].med
@@ -796,6 +813,10 @@ def write_report(cfg, R, path, meta):
     for c in (16, 64, 256):
         o, b, n = (R[(k, "post", "rss", c)] for k in ("ours", "benthos", "nginx"))
         w(f"| RSS MiB under load, {c} conns | {o} | {b} | {n} | {ratio(o, b)} | {ratio(o, n)} |")
+    for c in (16, 64, 256):
+        if ("ours", "post", "view", c) in R:
+            vn, vb = R[("ours", "post", "view", c)]
+            w(f"| — of ours: interviews view after the {c}-conn runs | {vn:,.0f} interviews, {vb / 1048576:.1f} MiB | – | – | | |")
     for r in rates:
         for q, name in (("p50", "p50"), ("p99", "p99"), ("p999", "p99.9")):
             o, b, n = (R[(k, "post", q, r)] for k in ("ours", "benthos", "nginx"))
@@ -876,6 +897,10 @@ def write_report(cfg, R, path, meta):
       f"{R[('nginx', 'post', 'cpu_us', 64)].med:.1f} µs = {cn:.1f}× | {verdict(cn <= 3)} |")
     rs = R[("ours", "post", "rss", 256)].med
     w(f"| gateway RSS ≤ 32 MiB at 256 conns | {rs:.1f} MiB | {verdict(rs <= 32)} |")
+    if ("ours", "post", "view", 256) in R:
+        vn, vb = R[("ours", "post", "view", 256)]
+        w(f"| — the same less the interviews view ({vn:,.0f} interviews, {vb / 1048576:.1f} MiB) | "
+          f"{rs - vb / 1048576:.1f} MiB | (for reading only) |")
     p = R[("ours", "post", "p99", hr)].med
     w(f"| gateway p99 ≤ 10 ms at half saturation ({hr}/s) | {p:.2f} ms | {verdict(p <= 10)} |")
     wb = R[("ours", "drain_rate")].med / R[("benthos", "drain_rate")].med
