@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ib/jsonw.h"
 #include "ib/log.h"
 #include "router.h"
 
@@ -23,6 +24,7 @@
 #define DISCARD_MAX             ((size_t)1024 * 1024)
 #define SWEEP_INTERVAL_MS       200
 #define LOG_PATH_MAX            256
+#define GW_ERROR_BODY_STORAGE   512
 
 struct gw_pending {
     gw_server_t *srv;
@@ -117,10 +119,21 @@ enum MHD_Result gw_respond_json(gw_request_t *req, unsigned int status, json_t *
 enum MHD_Result gw_respond_error(gw_request_t *req, unsigned int status, const char *message,
                                  const char *header, const char *value)
 {
-    json_t *body = json_pack("{s:I,s:s}", "status", (json_int_t)status, "message", message);
-    if (body == NULL)
+    char storage[GW_ERROR_BODY_STORAGE];
+    ib_jw_t w;
+    size_t len = 0;
+
+    ib_jw_init(&w, storage, sizeof(storage));
+    IB_JW_LIT(&w, "{\"status\":");
+    ib_jw_int(&w, status);
+    IB_JW_LIT(&w, ",\"message\":");
+    ib_jw_str(&w, message, strlen(message));
+    IB_JW_LIT(&w, "}");
+    char *text = ib_jw_take(&w, &len);
+    ib_jw_free(&w);
+    if (text == NULL)
         return MHD_NO;
-    return gw_respond_json(req, status, body, header, value);
+    return queue_text(req, status, "application/json", text, len, header, value);
 }
 
 enum MHD_Result gw_reject(gw_request_t *req, unsigned int status, const char *message,
@@ -470,23 +483,22 @@ static void request_log(const gw_request_t *req, enum MHD_RequestTerminationCode
     char trace_id[33];
     memcpy(trace_id, req->traceparent + 3, 32);
     trace_id[32] = '\0';
-    json_t *fields = json_pack(
-        "{s:s,s:s,s:s%,s:s,s:i,s:I,s:s}", "request_id", req->request_id, "method", req->method,
-        "path", req->url, strnlen(req->url, LOG_PATH_MAX), "route", req->route.name, "status",
-        (int)req->status, "duration_ms", (json_int_t)duration, "trace_id", trace_id);
-    if (fields == NULL)
-        return;
-    if (req->tenant != NULL)
-        json_object_set_new(fields, "tenant", json_string(req->tenant->id));
-    if (req->interview_id[0] != '\0')
-        json_object_set_new(fields, "interview_id", json_string(req->interview_id));
-    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        json_object_set_new(
-            fields, "termination",
-            json_string((size_t)toe < IB_ARRAY_LEN(toe_names) ? toe_names[toe] : "unknown"));
-    ib_log_fields(req->status >= 500 || req->status == 0 ? IB_LOG_WARN : IB_LOG_INFO, fields,
-                  "request");
-    json_decref(fields);
+    const ib_log_kv_t kv[] = {
+        IB_KV_STR("request_id", req->request_id),
+        IB_KV_STR("method", req->method),
+        IB_KV_STRN("path", req->url, strnlen(req->url, LOG_PATH_MAX)),
+        IB_KV_STR("route", req->route.name),
+        IB_KV_INT("status", req->status),
+        IB_KV_INT("duration_ms", duration),
+        IB_KV_STR("trace_id", trace_id),
+        IB_KV_STR("tenant", req->tenant != NULL ? req->tenant->id : NULL),
+        IB_KV_STR("interview_id", req->interview_id[0] != '\0' ? req->interview_id : NULL),
+        IB_KV_STR("termination", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL
+                                 : (size_t)toe < IB_ARRAY_LEN(toe_names)    ? toe_names[toe]
+                                                                            : "unknown"),
+    };
+    ib_log_kv(req->status >= 500 || req->status == 0 ? IB_LOG_WARN : IB_LOG_INFO, kv,
+              IB_ARRAY_LEN(kv), "request");
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -623,9 +635,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     size_t len = strlen(buf);
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
         buf[--len] = '\0';
-    json_t *fields = json_pack("{s:s}", "component", "libmicrohttpd");
-    ib_log_fields(IB_LOG_WARN, fields, "%s", buf);
-    json_decref(fields);
+    const ib_log_kv_t kv[] = {IB_KV_STR("component", "libmicrohttpd")};
+    ib_log_kv(IB_LOG_WARN, kv, IB_ARRAY_LEN(kv), "%s", buf);
 }
 
 static ib_rc_t resolve_listen(gw_server_t *srv, const char *listen, char *errstr,
