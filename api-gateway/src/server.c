@@ -52,8 +52,9 @@ struct gw_conn {
 struct gw_server {
     const gw_app_t *app;
     struct MHD_Daemon *daemon;
-    int epoll_fd; /* MHD's, watched by loop_main */
-    int wake_fd;  /* eventfd: wakes loop_main (a resume to process, or stop) */
+    int epoll_fd;            /* MHD's, watched by loop_main */
+    int wake_fd;             /* eventfd: wakes loop_main (a resume to process, or stop) */
+    atomic_int wake_pending; /* wake_fd written and not yet read: further wakes need no write */
     atomic_int loop_stop;
     atomic_int conn_closed; /* a connection closed during this MHD_run() (loop_main) */
     pthread_t loop;         /* runs the daemon (loop_main) */
@@ -165,6 +166,12 @@ enum MHD_Result gw_reject(gw_request_t *req, unsigned int status, const char *me
 static void loop_wake(gw_server_t *srv)
 {
     uint64_t one = 1;
+    /* Coalesced: under load many reports arrive between two rounds of the loop, and one write
+     * brings it round for all of them (loop_main clears the flag before it reads the eventfd and
+     * runs MHD, so a wake after the clear writes again, and one before it is served by that
+     * run). */
+    if (atomic_exchange(&srv->wake_pending, 1) != 0)
+        return;
     if (srv->wake_fd >= 0)
         while (write(srv->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
             ;
@@ -418,6 +425,7 @@ static void *loop_main(void *arg)
             break;
         if (fds[1].revents & POLLIN) {
             uint64_t count; /* reset before MHD_run: a later wake brings us round again */
+            atomic_store(&srv->wake_pending, 0);
             if (read(srv->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
                 IB_ERROR("read on the HTTP loop's eventfd: %s", strerror(errno));
         }
@@ -680,6 +688,7 @@ gw_server_t *gw_server_start(const gw_app_t *app, char *errstr, size_t errstr_si
     srv->wake_fd = -1;
     atomic_init(&srv->loop_stop, 0);
     atomic_init(&srv->conn_closed, 0);
+    atomic_init(&srv->wake_pending, 0);
     srv->idle_ms = app->cfg->idle_timeout_ms;
     pthread_mutex_init(&srv->pending_mu, NULL);
     pthread_mutex_init(&srv->conn_mu, NULL);
