@@ -20,7 +20,7 @@
 #include "ib/log.h"
 #include "router.h"
 
-#define CONNECTION_MEMORY_LIMIT ((size_t)64 * 1024)
+#define CONNECTION_MEMORY_LIMIT ((size_t)40 * 1024)
 #define DISCARD_MAX             ((size_t)1024 * 1024)
 #define SWEEP_INTERVAL_MS       200
 #define LOG_PATH_MAX            256
