@@ -191,6 +191,15 @@ ib_rc_t gw_interviews_apply_requested(gw_interviews_t *v, const void *key, size_
         snprintf(errstr, errstr_size, "tombstone");
         goto out;
     }
+    /* The gateway reads back every event it produced, and its id was noted on the 201: an id
+     * already owned needs no parse (id = HMAC(tenant, callback_url), so a second requested
+     * event for it changes nothing; a forged owner would not win anyway, see below). */
+    pthread_rwlock_rdlock(&v->lock);
+    const slot_t *known = probe(v->slots, v->cap, id);
+    int owned = known->used && known->owner != 0;
+    pthread_rwlock_unlock(&v->lock);
+    if (owned)
+        return IB_OK;
     root = ib_json_parse(value, len, IB_JSON_MAX_DEPTH, why, sizeof(why));
     const char *vid = ib_json_str(root, "interview_id");
     const char *tenant = ib_json_str(root, "tenant");

@@ -43,7 +43,8 @@ void gw_interviews_free(gw_interviews_t *v);
 
 /* One interviews.requested record (key = interview id, value = the event; only interview_id and
  * tenant are read). IB_ERR with the reason when it is not one of ours (bad key, tenant not in the
- * tenants file, ...); IB_AGAIN when dropped because the view is full. */
+ * tenants file, ...); IB_AGAIN when dropped because the view is full. IB_OK without reading
+ * value when key is already owned (the event is idempotent: the id is derived from the tenant). */
 ib_rc_t gw_interviews_apply_requested(gw_interviews_t *v, const void *key, size_t key_len,
                                       const void *value, size_t len, char *errstr,
                                       size_t errstr_size) IB_WUR;

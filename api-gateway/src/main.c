@@ -11,6 +11,7 @@
 #include "ib/log.h"
 #include "ib/tenants.h"
 #include "interviews.h"
+#include "jarena.h"
 #include "producer.h"
 #include "server.h"
 #include "tail.h"
@@ -41,6 +42,7 @@ int main(void)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    gw_jarena_install(); /* before any jansson value exists */
     ib_log_init("api-gateway", IB_LOG_INFO);
     if (gw_config_load(&cfg, NULL, NULL, errstr, sizeof(errstr)) != IB_OK) {
         IB_ERROR("configuration: %s", errstr);

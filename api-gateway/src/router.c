@@ -10,6 +10,7 @@
 #include "ib/crypto.h"
 #include "ib/kafka.h"
 #include "ib/log.h"
+#include "jarena.h"
 #include "validate.h"
 
 #define RETRY_AFTER_S "5"
@@ -18,6 +19,8 @@
 #define DEADLINE_MARGIN_MS 5000
 #define BODY_TOO_LARGE     "Request body too large (at most 65536 bytes)"
 #define NOT_READY          "Not ready: views catching up with Kafka"
+/* Most events fit (a body is at most 64 KiB; the event moves to the heap when larger). */
+#define EVENT_STORAGE 4096
 
 static const char *header(const gw_request_t *req, const char *name)
 {
@@ -222,8 +225,8 @@ static enum MHD_Result handle_interviews(gw_request_t *req)
     gw_error_t err = {0};
     char errstr[256];
     enum MHD_Result ret;
-    json_t *ev = NULL;
-    char *value = NULL;
+    char ev_storage[EVENT_STORAGE];
+    ib_jw_t ev;
 
     if (req->body_discarded > 0)
         return gw_respond_error(req, 413, BODY_TOO_LARGE, NULL, NULL);
@@ -232,17 +235,23 @@ static enum MHD_Result handle_interviews(gw_request_t *req)
 
     gw_validate_ctx_t vctx = {req->tenant, app->cfg->allow_insecure_callbacks,
                               gw_catalog_template_known, gw_catalog_job_known, app->catalog};
+    /* jansson's values of this body live in the arena until gw_interview_request_clear below
+     * (jarena.h: no json_dumps result is passed to free() in between). */
+    (void)gw_jarena_begin();
     if (gw_validate_interview(&vctx, req->body != NULL ? req->body : "", req->body_len, &ir,
-                              &err) != IB_OK)
+                              &err) != IB_OK) {
+        gw_jarena_end();
         return gw_respond_error(req, err.status, err.message, NULL, NULL);
+    }
 
     ib_interview_id(app->cfg->interview_id_secret, req->tenant->id, ir.callback_url,
                     req->interview_id);
-    ev = gw_event_requested_new(&ir, req->tenant->id, req->interview_id, ib_wall_ms());
-    value = ev != NULL ? json_dumps(ev, JSON_COMPACT) : NULL;
+    ib_jw_init(&ev, ev_storage, sizeof(ev_storage));
+    ib_rc_t written =
+        gw_event_requested_write(&ev, &ir, req->tenant->id, req->interview_id, ib_wall_ms());
     rd_kafka_headers_t *hdrs = ib_ce_headers_new(req->interview_id, GW_EVENT_SOURCE,
                                                  GW_EVENT_TYPE_REQUESTED, req->traceparent);
-    if (value == NULL || hdrs == NULL) {
+    if (written != IB_OK || hdrs == NULL) {
         rd_kafka_headers_destroy(hdrs);
         ret = gw_respond_error(req, 500, "Internal Server Error", NULL, NULL);
         goto out;
@@ -256,9 +265,8 @@ static enum MHD_Result handle_interviews(gw_request_t *req)
         ret = gw_respond_error(req, 500, "Internal Server Error", NULL, NULL);
         goto out;
     }
-    ib_rc_t rc =
-        gw_producer_send(app->producer, app->cfg->topic_requested, req->interview_id, value,
-                         strlen(value), hdrs, on_delivery, pd, errstr, sizeof(errstr));
+    ib_rc_t rc = gw_producer_send(app->producer, app->cfg->topic_requested, req->interview_id, ev.p,
+                                  ev.len, hdrs, on_delivery, pd, errstr, sizeof(errstr));
     hdrs = NULL; /* stolen */
     if (rc != IB_OK) {
         IB_WARN("produce of %s refused: %s", req->interview_id, errstr);
@@ -268,9 +276,9 @@ static enum MHD_Result handle_interviews(gw_request_t *req)
     }
     ret = MHD_YES; /* suspended */
 out:
-    json_decref(ev);
-    free(value);
+    ib_jw_free(&ev);
     gw_interview_request_clear(&ir);
+    gw_jarena_end();
     return ret;
 }
 
@@ -326,8 +334,14 @@ enum MHD_Result gw_router_resumed(gw_request_t *req)
         /* Read-your-writes on this replica: GET /interviews/{id} right after the 201. */
         if (gw_interviews_note_owner(req->app->interviews, req->tenant, req->interview_id) != IB_OK)
             IB_WARN("interview %s not noted in the view (full?)", req->interview_id);
-        return gw_respond_json(req, 201, json_pack("{s:s}", "interview_id", req->interview_id),
-                               NULL, NULL);
+        /* The id is 32 lowercase hex: nothing to escape. */
+        static const char fmt[] = "{\"interview_id\":\"%s\"}";
+        size_t size = sizeof(fmt) + sizeof(req->interview_id);
+        char *text = malloc(size);
+        if (text == NULL)
+            return MHD_NO;
+        int n = snprintf(text, size, fmt, req->interview_id);
+        return gw_respond_text(req, 201, "application/json", text, (size_t)n);
     }
     if (outcome == GW_OUTCOME_WAITING) {
         /* Not ours to answer yet (should not happen: MHD calls us only after a resume). */

@@ -2,6 +2,9 @@
 
 #include <errno.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -16,13 +19,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ib/jsonw.h"
 #include "ib/log.h"
 #include "router.h"
 
-#define CONNECTION_MEMORY_LIMIT ((size_t)64 * 1024)
+#define CONNECTION_MEMORY_LIMIT ((size_t)40 * 1024)
 #define DISCARD_MAX             ((size_t)1024 * 1024)
 #define SWEEP_INTERVAL_MS       200
+#define TRIM_INTERVAL_MS        5000
 #define LOG_PATH_MAX            256
+#define GW_ERROR_BODY_STORAGE   512
 
 struct gw_pending {
     gw_server_t *srv;
@@ -50,8 +56,9 @@ struct gw_conn {
 struct gw_server {
     const gw_app_t *app;
     struct MHD_Daemon *daemon;
-    int epoll_fd; /* MHD's, watched by loop_main */
-    int wake_fd;  /* eventfd: wakes loop_main (a resume to process, or stop) */
+    int epoll_fd;            /* MHD's, watched by loop_main */
+    int wake_fd;             /* eventfd: wakes loop_main (a resume to process, or stop) */
+    atomic_int wake_pending; /* wake_fd written and not yet read: further wakes need no write */
     atomic_int loop_stop;
     atomic_int conn_closed; /* a connection closed during this MHD_run() (loop_main) */
     pthread_t loop;         /* runs the daemon (loop_main) */
@@ -117,10 +124,21 @@ enum MHD_Result gw_respond_json(gw_request_t *req, unsigned int status, json_t *
 enum MHD_Result gw_respond_error(gw_request_t *req, unsigned int status, const char *message,
                                  const char *header, const char *value)
 {
-    json_t *body = json_pack("{s:I,s:s}", "status", (json_int_t)status, "message", message);
-    if (body == NULL)
+    char storage[GW_ERROR_BODY_STORAGE];
+    ib_jw_t w;
+    size_t len = 0;
+
+    ib_jw_init(&w, storage, sizeof(storage));
+    IB_JW_LIT(&w, "{\"status\":");
+    ib_jw_int(&w, status);
+    IB_JW_LIT(&w, ",\"message\":");
+    ib_jw_str(&w, message, strlen(message));
+    IB_JW_LIT(&w, "}");
+    char *text = ib_jw_take(&w, &len);
+    ib_jw_free(&w);
+    if (text == NULL)
         return MHD_NO;
-    return gw_respond_json(req, status, body, header, value);
+    return queue_text(req, status, "application/json", text, len, header, value);
 }
 
 enum MHD_Result gw_reject(gw_request_t *req, unsigned int status, const char *message,
@@ -152,6 +170,12 @@ enum MHD_Result gw_reject(gw_request_t *req, unsigned int status, const char *me
 static void loop_wake(gw_server_t *srv)
 {
     uint64_t one = 1;
+    /* Coalesced: under load many reports arrive between two rounds of the loop, and one write
+     * brings it round for all of them (loop_main clears the flag before it reads the eventfd and
+     * runs MHD, so a wake after the clear writes again, and one before it is served by that
+     * run). */
+    if (atomic_exchange(&srv->wake_pending, 1) != 0)
+        return;
     if (srv->wake_fd >= 0)
         while (write(srv->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
             ;
@@ -329,9 +353,21 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 }
 
 /* Our own deadline: MHD never times out a suspended connection. */
+/* glibc keeps freed memory in its arenas (one per thread that allocates: the HTTP loop, the
+ * view consumer, librdkafka's threads), fragmented by the catch-up parse and bursts of
+ * connections; resident memory only ever grew. Handing the free pages back now and then costs a
+ * walk of the free lists (about a millisecond). */
+static void return_free_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 static void *sweeper_main(void *arg)
 {
     gw_server_t *srv = arg;
+    unsigned long sweeps = 0;
 
     pthread_mutex_lock(&srv->pending_mu);
     while (!srv->sweep_stop) {
@@ -354,6 +390,8 @@ static void *sweeper_main(void *arg)
             IB_WARN("closed %zu connection(s) that delivered no whole request within "
                     "GATEWAY_IDLE_TIMEOUT",
                     n);
+        if (++sweeps % (TRIM_INTERVAL_MS / SWEEP_INTERVAL_MS) == 0)
+            return_free_memory();
         pthread_mutex_lock(&srv->pending_mu);
     }
     pthread_mutex_unlock(&srv->pending_mu);
@@ -405,6 +443,7 @@ static void *loop_main(void *arg)
             break;
         if (fds[1].revents & POLLIN) {
             uint64_t count; /* reset before MHD_run: a later wake brings us round again */
+            atomic_store(&srv->wake_pending, 0);
             if (read(srv->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
                 IB_ERROR("read on the HTTP loop's eventfd: %s", strerror(errno));
         }
@@ -470,23 +509,22 @@ static void request_log(const gw_request_t *req, enum MHD_RequestTerminationCode
     char trace_id[33];
     memcpy(trace_id, req->traceparent + 3, 32);
     trace_id[32] = '\0';
-    json_t *fields = json_pack(
-        "{s:s,s:s,s:s%,s:s,s:i,s:I,s:s}", "request_id", req->request_id, "method", req->method,
-        "path", req->url, strnlen(req->url, LOG_PATH_MAX), "route", req->route.name, "status",
-        (int)req->status, "duration_ms", (json_int_t)duration, "trace_id", trace_id);
-    if (fields == NULL)
-        return;
-    if (req->tenant != NULL)
-        json_object_set_new(fields, "tenant", json_string(req->tenant->id));
-    if (req->interview_id[0] != '\0')
-        json_object_set_new(fields, "interview_id", json_string(req->interview_id));
-    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        json_object_set_new(
-            fields, "termination",
-            json_string((size_t)toe < IB_ARRAY_LEN(toe_names) ? toe_names[toe] : "unknown"));
-    ib_log_fields(req->status >= 500 || req->status == 0 ? IB_LOG_WARN : IB_LOG_INFO, fields,
-                  "request");
-    json_decref(fields);
+    const ib_log_kv_t kv[] = {
+        IB_KV_STR("request_id", req->request_id),
+        IB_KV_STR("method", req->method),
+        IB_KV_STRN("path", req->url, strnlen(req->url, LOG_PATH_MAX)),
+        IB_KV_STR("route", req->route.name),
+        IB_KV_INT("status", req->status),
+        IB_KV_INT("duration_ms", duration),
+        IB_KV_STR("trace_id", trace_id),
+        IB_KV_STR("tenant", req->tenant != NULL ? req->tenant->id : NULL),
+        IB_KV_STR("interview_id", req->interview_id[0] != '\0' ? req->interview_id : NULL),
+        IB_KV_STR("termination", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL
+                                 : (size_t)toe < IB_ARRAY_LEN(toe_names)    ? toe_names[toe]
+                                                                            : "unknown"),
+    };
+    ib_log_kv(req->status >= 500 || req->status == 0 ? IB_LOG_WARN : IB_LOG_INFO, kv,
+              IB_ARRAY_LEN(kv), "request");
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -623,9 +661,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     size_t len = strlen(buf);
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
         buf[--len] = '\0';
-    json_t *fields = json_pack("{s:s}", "component", "libmicrohttpd");
-    ib_log_fields(IB_LOG_WARN, fields, "%s", buf);
-    json_decref(fields);
+    const ib_log_kv_t kv[] = {IB_KV_STR("component", "libmicrohttpd")};
+    ib_log_kv(IB_LOG_WARN, kv, IB_ARRAY_LEN(kv), "%s", buf);
 }
 
 static ib_rc_t resolve_listen(gw_server_t *srv, const char *listen, char *errstr,
@@ -669,6 +706,7 @@ gw_server_t *gw_server_start(const gw_app_t *app, char *errstr, size_t errstr_si
     srv->wake_fd = -1;
     atomic_init(&srv->loop_stop, 0);
     atomic_init(&srv->conn_closed, 0);
+    atomic_init(&srv->wake_pending, 0);
     srv->idle_ms = app->cfg->idle_timeout_ms;
     pthread_mutex_init(&srv->pending_mu, NULL);
     pthread_mutex_init(&srv->conn_mu, NULL);

@@ -15,6 +15,7 @@
 #define CONSUME_WAIT_MS     200
 #define RETRY_DELAY_MS      1000
 #define WARN_INTERVAL_MS    10000
+#define TAIL_QUEUED_KBYTES  "4096"
 
 typedef struct {
     char *name;
@@ -257,6 +258,13 @@ ib_rc_t gw_tail_start(gw_tail_t *t, char *errstr, size_t errstr_size)
     if (conf == NULL)
         goto fail;
     if (ib_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, errstr_size) != IB_OK)
+        goto fail;
+    /* librdkafka pre-fetches up to 64 MiB per partition by default (the legacy consumer's queues
+     * are per partition): resident memory the views never need, the tail applies records far
+     * faster than they come. KAFKA_QUEUED_MAX_MESSAGES_KBYTES still overrides it. */
+    if (getenv("KAFKA_QUEUED_MAX_MESSAGES_KBYTES") == NULL &&
+        ib_kafka_conf_set(conf, "queued.max.messages.kbytes", TAIL_QUEUED_KBYTES, errstr,
+                          errstr_size) != IB_OK)
         goto fail;
     /* No group.id: offsets are never committed; every start reads every topic from the start. */
     t->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));

@@ -6,6 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ib/jsonw.h"
+
+/* Most lines fit: no allocation. Longer ones move to the heap. */
+#define LINE_STORAGE 4096
+
 /* Set once at start, read by every thread afterwards. */
 static const char *log_service = "interview-bridge";
 static ib_log_level_t log_min = IB_LOG_INFO;
@@ -34,39 +39,103 @@ int ib_log_enabled(ib_log_level_t level)
     return level >= log_min;
 }
 
+/* One base member: fields' own value when it has the key (json_object_update's override, in
+ * the base key's place), else s. */
+static void put_base(ib_jw_t *w, const char *member, const char *key, json_t *fields, const char *s)
+{
+    json_t *over = fields != NULL ? json_object_get(fields, key) : NULL;
+    ib_jw_raw(w, member, strlen(member));
+    if (over != NULL)
+        ib_jw_value(w, over);
+    else
+        ib_jw_str(w, s, strlen(s));
+}
+
+static int is_base_key(const char *key)
+{
+    return strcmp(key, "ts") == 0 || strcmp(key, "level") == 0 || strcmp(key, "svc") == 0 ||
+           strcmp(key, "msg") == 0;
+}
+
+/* {"ts","level","svc","msg" (then the caller's members) into w. */
+static void line_begin(ib_jw_t *w, ib_log_level_t level, json_t *fields, const char *msg)
+{
+    char ts[40];
+    ib_format_rfc3339(ib_wall_ms(), ts, sizeof(ts));
+    put_base(w, "{\"ts\":", "ts", fields, ts);
+    put_base(w, ",\"level\":", "level", fields, level_names[level]);
+    put_base(w, ",\"svc\":", "svc", fields, log_service);
+    /* Messages may carry bytes from the network: ib_jw_str escapes them and replaces what is
+     * not UTF-8, so the line stays valid JSON. */
+    put_base(w, ",\"msg\":", "msg", fields, msg);
+}
+
+static void line_end(ib_jw_t *w)
+{
+    IB_JW_LIT(w, "}\n");
+    if (!w->failed) {
+        ssize_t n = write(STDOUT_FILENO, w->p, w->len); /* one write per line */
+        (void)n;
+    }
+    ib_jw_free(w);
+}
+
 void ib_log_fields(ib_log_level_t level, json_t *fields, const char *fmt, ...)
 {
     char msg[1024];
-    char ts[40];
+    char storage[LINE_STORAGE];
     va_list ap;
-    json_t *line = NULL;
-    char *text = NULL;
+    ib_jw_t w;
 
     if (!ib_log_enabled(level))
         return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    ib_format_rfc3339(ib_wall_ms(), ts, sizeof(ts));
 
-    line = json_object();
-    if (line == NULL)
+    ib_jw_init(&w, storage, sizeof(storage));
+    line_begin(&w, level, fields, msg);
+    if (fields != NULL) {
+        const char *key;
+        json_t *value;
+        json_object_foreach(fields, key, value)
+        {
+            if (is_base_key(key))
+                continue;
+            IB_JW_LIT(&w, ",");
+            ib_jw_str(&w, key, strlen(key));
+            IB_JW_LIT(&w, ":");
+            ib_jw_value(&w, value);
+        }
+    }
+    line_end(&w);
+}
+
+void ib_log_kv(ib_log_level_t level, const ib_log_kv_t *kv, size_t n, const char *fmt, ...)
+{
+    char msg[1024];
+    char storage[LINE_STORAGE];
+    va_list ap;
+    ib_jw_t w;
+
+    if (!ib_log_enabled(level))
         return;
-    json_object_set_new(line, "ts", json_string(ts));
-    json_object_set_new(line, "level", json_string(level_names[level]));
-    json_object_set_new(line, "svc", json_string(log_service));
-    /* Messages may carry bytes from the network: json_stringn_nocheck would emit them raw. */
-    json_t *m = json_string(msg);
-    json_object_set_new(line, "msg", m != NULL ? m : json_string("(message not UTF-8)"));
-    if (fields != NULL)
-        json_object_update(line, fields);
-    text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(line);
-    if (text == NULL)
-        return;
-    size_t len = strlen(text);
-    text[len] = '\n'; /* replaces the NUL; written with an explicit length */
-    ssize_t w = write(STDOUT_FILENO, text, len + 1);
-    (void)w;
-    free(text);
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+
+    ib_jw_init(&w, storage, sizeof(storage));
+    line_begin(&w, level, NULL, msg);
+    for (size_t i = 0; i < n; i++) {
+        if (kv[i].key == NULL || (kv[i].str == NULL && !kv[i].is_int) || is_base_key(kv[i].key))
+            continue;
+        IB_JW_LIT(&w, ",");
+        ib_jw_str(&w, kv[i].key, strlen(kv[i].key));
+        IB_JW_LIT(&w, ":");
+        if (kv[i].is_int)
+            ib_jw_int(&w, kv[i].num);
+        else
+            ib_jw_str(&w, kv[i].str, kv[i].len == IB_LOG_KV_CSTR ? strlen(kv[i].str) : kv[i].len);
+    }
+    line_end(&w);
 }

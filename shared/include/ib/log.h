@@ -15,9 +15,31 @@ void ib_log_init(const char *service, ib_log_level_t min_level);
 ib_rc_t ib_log_level_parse(const char *s, ib_log_level_t *out) IB_WUR;
 int ib_log_enabled(ib_log_level_t level);
 
-/* Writes {"ts","level","svc","msg", ...fields}. fields is borrowed and may be NULL. Thread-safe
- * (one write(2) per line). */
+/* Writes {"ts","level","svc","msg", ...fields} (a field named like a base member replaces its
+ * value in place). fields is borrowed and may be NULL. Thread-safe (one write(2) per line). Bytes
+ * of msg or of fields' strings that are not UTF-8 become U+FFFD: the line is always JSON. */
 void ib_log_fields(ib_log_level_t level, json_t *fields, const char *fmt, ...) IB_PRINTF(3, 4);
+
+/* One extra member of a line for ib_log_kv: a string (str, len bytes, or up to its NUL when len
+ * is IB_LOG_KV_CSTR) or an integer (is_int, num). Skipped when key is NULL, or str is NULL for a
+ * string: optional members need no branch at the call site. */
+#define IB_LOG_KV_CSTR ((size_t)-1)
+typedef struct {
+    const char *key;
+    const char *str;
+    size_t len;
+    long long num;
+    int is_int;
+} ib_log_kv_t;
+#define IB_KV_STR(k, s)     ((ib_log_kv_t){.key = (k), .str = (s), .len = IB_LOG_KV_CSTR})
+#define IB_KV_STRN(k, s, n) ((ib_log_kv_t){.key = (k), .str = (s), .len = (n)})
+#define IB_KV_INT(k, v)     ((ib_log_kv_t){.key = (k), .num = (long long)(v), .is_int = 1})
+
+/* Writes {"ts","level","svc","msg", kv[0], ..., kv[n-1]} like ib_log_fields, without building
+ * a jansson object (the per-request access log). kv is borrowed; keys "ts", "level", "svc" and
+ * "msg" are ignored. Invalid UTF-8 in strings becomes U+FFFD. Thread-safe. */
+void ib_log_kv(ib_log_level_t level, const ib_log_kv_t *kv, size_t n, const char *fmt, ...)
+    IB_PRINTF(4, 5);
 
 #define IB_LOG(level, ...)                                                                         \
     do {                                                                                           \

@@ -238,6 +238,26 @@ static void test_note_owner(void **state)
     assert_int_equal(st.interviews, 1);
 }
 
+static void test_owned_id_not_parsed(void **state)
+{
+    char id[33], err[256];
+    (void)state;
+    make_id("acme", 8, id);
+    assert_int_equal(requested(id, "acme"), IB_OK);
+    /* Read back: the id is owned, the value is not looked at (idempotent event). */
+    assert_int_equal(gw_interviews_apply_requested(view, id, 32, "{", 1, err, sizeof(err)), IB_OK);
+    assert_int_equal(requested(id, "groove-tech"), IB_OK);
+    expect_payload(acme, id, "{\"status\":\"pending\"}");
+    assert_null(payload_of(groove, id, GW_IV_UNKNOWN));
+    /* A tombstone is still refused. */
+    assert_int_equal(gw_interviews_apply_requested(view, id, 32, NULL, 0, err, sizeof(err)),
+                     IB_ERR);
+    gw_interviews_stats_t st;
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.interviews, 1);
+    assert_int_equal(st.refused, 1);
+}
+
 static void test_bounded(void **state)
 {
     char id[33], err[256];
@@ -339,6 +359,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_latest_state_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_note_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owned_id_not_parsed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_growth_keeps_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_per_interview, setup, teardown),

@@ -1,0 +1,229 @@
+/* Unit tests of shared/src/jsonw.c (the direct JSON writer) and of the log lines built with it
+ * (shared/src/log.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ib/jsonw.h"
+#include "ib/log.h"
+
+/* s (n bytes) written as a JSON string, as a new string. */
+static char *str_of(const char *s, size_t n)
+{
+    char small[8]; /* forces the move to the heap */
+    ib_jw_t w;
+    size_t len = 0;
+    ib_jw_init(&w, small, sizeof(small));
+    ib_jw_str(&w, s, n);
+    char *text = ib_jw_take(&w, &len);
+    ib_jw_free(&w);
+    assert_non_null(text);
+    assert_int_equal(strlen(text), len);
+    return text;
+}
+
+static void test_escapes_like_jansson(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "plain",
+        "quote \" backslash \\ slash /",
+        "\b\f\n\r\t\x01\x1f\x7f",
+        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+        "\xe2\x80\xa8 line separator",
+        "",
+    };
+    for (size_t i = 0; i < IB_ARRAY_LEN(cases); i++) {
+        char *got = str_of(cases[i], strlen(cases[i]));
+        json_t *v = json_string(cases[i]);
+        char *want = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        assert_string_equal(got, want);
+        free(got);
+        free(want);
+        json_decref(v);
+    }
+}
+
+static void test_invalid_utf8_stays_json(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *want;
+    } cases[] = {
+        {"a\xff"
+         "b",
+         3,
+         "a\xef\xbf\xbd"
+         "b"},
+        {"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong */
+        {"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
+        {"\xf4\x90\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+        {"ok\xe2\x82", 4, "ok\xef\xbf\xbd\xef\xbf\xbd"}, /* truncated */
+        {"nul\0x", 5, "nul\0x"},
+    };
+    for (size_t i = 0; i < IB_ARRAY_LEN(cases); i++) {
+        char *text = str_of(cases[i].in, cases[i].len);
+        json_error_t jerr;
+        json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+        assert_non_null(v);
+        size_t want_len = i == 5 ? 5 : strlen(cases[i].want);
+        assert_int_equal(json_string_length(v), want_len);
+        assert_memory_equal(json_string_value(v), cases[i].want, want_len);
+        json_decref(v);
+        free(text);
+    }
+}
+
+static void test_value_matches_dumps(void **state)
+{
+    (void)state;
+    const char *doc = "{\"b\":[1,-2,3.5,true,false,null,\"x\\u00e9\"],\"a\":{\"k\":{}},\"c\":[],"
+                      "\"big\":9007199254740993,\"e\":1e300}";
+    json_t *v = json_loads(doc, 0, NULL);
+    assert_non_null(v);
+    char storage[512];
+    ib_jw_t w;
+    size_t len = 0;
+    ib_jw_init(&w, storage, sizeof(storage));
+    ib_jw_value(&w, v);
+    char *got = ib_jw_take(&w, &len);
+    char *want = json_dumps(v, JSON_COMPACT);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    ib_jw_free(&w);
+    json_decref(v);
+}
+
+/* Runs fn with stdout captured; returns what it wrote (new string). */
+static char *capture(void (*fn)(void))
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[1]);
+    fn();
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    char *out = calloc(1, 65536);
+    assert_non_null(out);
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(fds[0], out + len, 65535 - len)) > 0)
+        len += (size_t)n;
+    close(fds[0]);
+    return out;
+}
+
+static void log_kv_line(void)
+{
+    const ib_log_kv_t kv[] = {
+        IB_KV_STR("path", "/p\xff\"q"), IB_KV_STRN("cut", "abcdef", 3), IB_KV_INT("status", 201),
+        IB_KV_STR("absent", NULL),      IB_KV_STR("msg", "ignored"),
+    };
+    ib_log_kv(IB_LOG_WARN, kv, IB_ARRAY_LEN(kv), "hello %s", "w\xc3\x28rld\n");
+}
+
+static void test_log_kv(void **state)
+{
+    (void)state;
+    char *out = capture(log_kv_line);
+    size_t len = strlen(out);
+    assert_true(len > 0 && out[len - 1] == '\n');
+    assert_ptr_equal(strchr(out, '\n'), out + len - 1);
+    json_error_t jerr;
+    json_t *v = json_loads(out, 0, &jerr);
+    assert_non_null(v);
+    const char *keys[] = {"ts", "level", "svc", "msg", "path", "cut", "status"};
+    const char *key;
+    json_t *child;
+    size_t i = 0;
+    json_object_foreach(v, key, child)
+    {
+        assert_true(i < IB_ARRAY_LEN(keys));
+        assert_string_equal(key, keys[i]);
+        i++;
+    }
+    assert_int_equal(i, IB_ARRAY_LEN(keys));
+    assert_string_equal(json_string_value(json_object_get(v, "level")), "warn");
+    assert_string_equal(json_string_value(json_object_get(v, "msg")), "hello w\xef\xbf\xbd(rld\n");
+    assert_string_equal(json_string_value(json_object_get(v, "path")), "/p\xef\xbf\xbd\"q");
+    assert_string_equal(json_string_value(json_object_get(v, "cut")), "abc");
+    assert_int_equal(json_integer_value(json_object_get(v, "status")), 201);
+    json_decref(v);
+    free(out);
+}
+
+static void log_fields_line(void)
+{
+    json_t *fields = json_pack("{s:s,s:i,s:[i,s],s:s}", "component", "x", "n", 7, "list", 1, "y",
+                               "level", "custom");
+    ib_log_fields(IB_LOG_INFO, fields, "m");
+    json_decref(fields);
+}
+
+static void test_log_fields(void **state)
+{
+    (void)state;
+    char *out = capture(log_fields_line);
+    json_t *v = json_loads(out, 0, NULL);
+    assert_non_null(v);
+    const char *keys[] = {"ts", "level", "svc", "msg", "component", "n", "list"};
+    const char *key;
+    json_t *child;
+    size_t i = 0;
+    json_object_foreach(v, key, child)
+    {
+        assert_true(i < IB_ARRAY_LEN(keys));
+        assert_string_equal(key, keys[i]);
+        i++;
+    }
+    assert_int_equal(i, IB_ARRAY_LEN(keys));
+    assert_string_equal(json_string_value(json_object_get(v, "level")), "custom");
+    assert_string_equal(json_string_value(json_object_get(v, "svc")), "test");
+    json_decref(v);
+    free(out);
+}
+
+static void long_line(void)
+{
+    char big[3000];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    const ib_log_kv_t kv[] = {IB_KV_STR("a", big), IB_KV_STR("b", big)};
+    ib_log_kv(IB_LOG_ERROR, kv, IB_ARRAY_LEN(kv), "%s", big);
+}
+
+static void test_long_line(void **state)
+{
+    (void)state;
+    char *out = capture(long_line);
+    json_t *v = json_loads(out, 0, NULL);
+    assert_non_null(v);
+    assert_int_equal(json_string_length(json_object_get(v, "b")), 2999);
+    assert_int_equal(json_string_length(json_object_get(v, "msg")), 1023); /* message cap */
+    json_decref(v);
+    free(out);
+}
+
+int main(void)
+{
+    ib_log_init("test", IB_LOG_DEBUG);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_escapes_like_jansson), cmocka_unit_test(test_invalid_utf8_stays_json),
+        cmocka_unit_test(test_value_matches_dumps),  cmocka_unit_test(test_log_kv),
+        cmocka_unit_test(test_log_fields),           cmocka_unit_test(test_long_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
