@@ -1,5 +1,6 @@
 /* results-worker: delivers interviews.status events to Workable's callback URLs. */
 #include <curl/curl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +30,9 @@ int main(void)
     int metrics_ready = 0;
     int exit_code = 1;
 
+    /* librdkafka's and curl's threads would each get an arena (8 per core) whose freed pages stay
+     * resident; two are enough for one loop thread and a few mostly idle ones. */
+    mallopt(M_ARENA_MAX, 2);
     memset(&cfg, 0, sizeof(cfg));
     ib_log_init("results-worker", IB_LOG_INFO);
     if (ib_config_load(rw_config_table, rw_config_table_len, &cfg, errstr, sizeof(errstr)) !=
