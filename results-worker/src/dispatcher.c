@@ -61,7 +61,9 @@ typedef struct rw_job {
     char *interview_id; /* may be NULL for an invalid message */
     const ib_tenant_t *tenant;
     char *callback_url;
-    json_t *event; /* status event object, or NULL */
+    char *event_text; /* the valid status event's bytes, or NULL (no valid event) */
+    size_t event_len;
+    json_t *event; /* event_text parsed, only when needed (job_event) */
     void *raw;     /* the message as consumed, for dead letters of invalid messages */
     size_t raw_len;
     char *raw_key;
@@ -120,6 +122,17 @@ struct rw_dispatcher {
     long long next_metrics;
 };
 
+/* The job's status event as a tree (borrowed), parsed on first use; NULL without one or when out
+ * of memory. */
+static json_t *job_event(rw_job_t *job)
+{
+    char why[128];
+    if (job->event == NULL && job->event_text != NULL)
+        job->event =
+            ib_json_parse(job->event_text, job->event_len, IB_JSON_MAX_DEPTH, why, sizeof(why));
+    return job->event;
+}
+
 /* -- logging ----------------------------------------------------------------------------------*/
 
 static json_t *job_fields(const rw_job_t *job)
@@ -135,7 +148,7 @@ static json_t *job_fields(const rw_job_t *job)
         json_object_set_new(f, "interview_id", json_string(job->interview_id));
     if (job->tenant != NULL)
         json_object_set_new(f, "tenant", json_string(job->tenant->id));
-    if (job->event != NULL)
+    if (job->event_text != NULL)
         json_object_set_new(f, "status", json_string(ib_status_name(job->status)));
     json_object_set_new(f, "attempt", json_integer(job->attempts + 1));
     return f;
@@ -333,6 +346,7 @@ static void job_free(rw_dispatcher_t *d, rw_job_t *job)
     free(job->interview_id);
     free(job->callback_url);
     json_decref(job->event);
+    free(job->event_text);
     free(job->raw);
     free(job->raw_key);
     free(job->body);
@@ -404,7 +418,7 @@ static json_t *failure_fields(const rw_job_t *job)
         json_object_set_new(x, "tenant", json_string(job->tenant->id));
     if (job->callback_url != NULL)
         json_object_set_new(x, "callback_url", json_string(job->callback_url));
-    if (job->event != NULL) {
+    if (job->event_text != NULL) {
         json_object_set_new(x, "status", json_string(ib_status_name(job->status)));
         ib_format_rfc3339(job->occurred_ms, when, sizeof(when));
         json_object_set_new(x, "occurred_at", json_string(when));
@@ -427,8 +441,9 @@ static void produce_dlq(rw_dispatcher_t *d, rw_job_t *job)
     char *event_text = NULL;
     const void *value = job->raw;
     size_t value_len = job->raw_len;
-    if (job->event != NULL) {
-        event_text = json_dumps(job->event, JSON_COMPACT);
+    if (job->event_text != NULL) {
+        const json_t *event = job_event(job);
+        event_text = event != NULL ? json_dumps(event, JSON_COMPACT) : NULL;
         value = event_text;
         value_len = event_text != NULL ? strlen(event_text) : 0;
     }
@@ -490,7 +505,11 @@ static void produce_retry(rw_dispatcher_t *d, rw_job_t *job)
     r.interview_id = job->interview_id;
     r.tenant = job->tenant->id;
     r.callback_url = job->callback_url;
-    r.event = job->event;
+    r.event = job_event(job);
+    if (r.event == NULL) {
+        produce_later(d, job, "out of memory");
+        return;
+    }
     r.status = job->status;
     r.occurred_ms = job->occurred_ms;
     r.attempts = job->attempts;
@@ -769,36 +788,31 @@ static void handle_requested(rw_dispatcher_t *d, const rd_kafka_message_t *msg)
     rw_consumer_requested_seen(&d->consumer, msg->partition, msg->offset, 0);
 }
 
-/* Fills the job's event, status, payload body from a status event's bytes. */
-static ib_rc_t job_set_event(rw_job_t *job, const void *buf, size_t len, unsigned *coercions,
-                             char *errstr, size_t errstr_size)
+/* Fills the job's event, status and payload body from a status event's bytes (len) and their
+ * parse (ev, borrowed). The event's tree is built again only when a retry record or a dead letter
+ * needs it: most jobs never do. */
+static ib_rc_t job_set_event(rw_job_t *job, const void *buf, size_t len,
+                             const ib_status_event_t *ev, char *errstr, size_t errstr_size)
 {
-    ib_status_event_t ev;
-    char why[128];
-    if (ib_status_event_parse(buf, len, &ev, errstr, errstr_size) != IB_OK)
-        return IB_ERR;
-    ib_rc_t rc = IB_ERR;
-    job->event = ib_json_parse(buf, len, IB_JSON_MAX_DEPTH, why, sizeof(why));
-    job->body = json_dumps(ev.payload, JSON_COMPACT);
+    job->event_text = malloc(len + 1);
+    job->body = json_dumps(ev->payload, JSON_COMPACT);
     if (job->interview_id == NULL)
-        job->interview_id = strdup(ev.interview_id);
-    if (job->event == NULL || job->body == NULL || job->interview_id == NULL) {
+        job->interview_id = strdup(ev->interview_id);
+    if (job->event_text == NULL || job->body == NULL || job->interview_id == NULL) {
         snprintf(errstr, errstr_size, "out of memory");
-        goto done;
+        return IB_ERR;
     }
-    if (strcmp(job->interview_id, ev.interview_id) != 0) {
+    memcpy(job->event_text, buf, len);
+    job->event_text[len] = '\0';
+    job->event_len = len;
+    if (strcmp(job->interview_id, ev->interview_id) != 0) {
         snprintf(errstr, errstr_size, "event interview_id differs from the record's");
-        goto done;
+        return IB_ERR;
     }
     job->body_len = strlen(job->body);
-    job->status = ev.status;
-    job->occurred_ms = ev.occurred_ms;
-    if (coercions != NULL)
-        *coercions = ev.coercions;
-    rc = IB_OK;
-done:
-    ib_status_event_clear(&ev);
-    return rc;
+    job->status = ev->status;
+    job->occurred_ms = ev->occurred_ms;
+    return IB_OK;
 }
 
 static void handle_status(rw_dispatcher_t *d, const rd_kafka_message_t *msg)
@@ -878,9 +892,10 @@ static void handle_status(rw_dispatcher_t *d, const rd_kafka_message_t *msg)
         dead_letter(d, job, RW_DLQ_INVALID_EVENT, reason);
         return;
     }
-    unsigned coercions = 0;
+    unsigned coercions = ev.coercions;
+    ib_rc_t set = job_set_event(job, msg->payload, msg->len, &ev, why, sizeof(why));
     ib_status_event_clear(&ev);
-    if (job_set_event(job, msg->payload, msg->len, &coercions, why, sizeof(why)) != IB_OK) {
+    if (set != IB_OK) {
         job_keep_raw(job, msg);
         snprintf(reason, sizeof(reason), "invalid status event: %s", why);
         dead_letter(d, job, RW_DLQ_INVALID_EVENT, reason);
@@ -951,10 +966,14 @@ static void handle_retry(rw_dispatcher_t *d, const rd_kafka_message_t *msg)
         job->origin_offset = r.source_offset;
     }
     char *text = json_dumps(r.event, JSON_COMPACT);
-    ib_rc_t ok =
-        text != NULL ? job_set_event(job, text, strlen(text), NULL, why, sizeof(why)) : IB_ERR;
-    if (text == NULL)
+    ib_status_event_t ev;
+    ib_rc_t ok = IB_ERR;
+    if (text == NULL) {
         snprintf(why, sizeof(why), "out of memory");
+    } else if (ib_status_event_parse(text, strlen(text), &ev, why, sizeof(why)) == IB_OK) {
+        ok = job_set_event(job, text, strlen(text), &ev, why, sizeof(why));
+        ib_status_event_clear(&ev);
+    }
     free(text);
     job->tenant = ib_tenants_find(d->tenants, r.tenant);
     if (ok != IB_OK) {
