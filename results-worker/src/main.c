@@ -11,6 +11,7 @@
 #include "dispatcher.h"
 #include "http.h"
 #include "ib/config.h"
+#include "ib/json.h"
 #include "ib/log.h"
 #include "ib/tenants.h"
 #include "metrics.h"
@@ -33,6 +34,7 @@ int main(void)
     /* librdkafka's and curl's threads would each get an arena (8 per core) whose freed pages stay
      * resident; two are enough for one loop thread and a few mostly idle ones. */
     mallopt(M_ARENA_MAX, 2);
+    ib_json_arena_install(); /* before any thread: see ib/json.h */
     memset(&cfg, 0, sizeof(cfg));
     ib_log_init("results-worker", IB_LOG_INFO);
     if (ib_config_load(rw_config_table, rw_config_table_len, &cfg, errstr, sizeof(errstr)) !=
