@@ -345,7 +345,7 @@ ib_rc_t rw_consumer_init(rw_consumer_t *c, const rw_config_t *cfg, rw_join_t *jo
         {"enable.partition.eof", "true"},           /* catch-up signal */
     };
     static const char *const defaults[][2] = {
-        {"queued.max.messages.kbytes", "2048"},
+        {"queued.max.messages.kbytes", "16384"},
         {"queued.min.messages", "20000"},
     };
 
@@ -363,10 +363,12 @@ ib_rc_t rw_consumer_init(rw_consumer_t *c, const rw_config_t *cfg, rw_join_t *jo
     for (size_t i = 0; i < IB_ARRAY_LEN(props); i++)
         if (ib_kafka_conf_set(conf, props[i][0], props[i][1], why, sizeof(why)) != IB_OK)
             goto conf_fail;
-    /* Bound the read-ahead: librdkafka's 64 MiB default (per partition queue) stays allocated as
-     * freed-but-retained heap after the join's catch-up, which costs more RSS than the join. Two
-     * MiB still keep a fetch in flight while the loop drains the previous one. fetch.max.bytes
-     * follows (librdkafka clamps it to this unless set). KAFKA_* overrides both. */
+    /* Bound the read-ahead: librdkafka's 64 MiB default is mostly freed-but-resident heap after
+     * the join's catch-up. When the queue is over either bound librdkafka backs the fetch off
+     * (up to about a second before fetch.queue.backoff.ms, 2.2), so each bound should hold more
+     * than a second of messages at full speed (16 MiB and 20000: ~2 s at 10,000/s of 1 KiB).
+     * fetch.max.bytes follows the byte bound (librdkafka clamps it unless set). KAFKA_* overrides
+     * all of them. */
     for (size_t i = 0; i < IB_ARRAY_LEN(defaults); i++)
         if (ib_kafka_conf_default(conf, defaults[i][0], defaults[i][1], why, sizeof(why)) != IB_OK)
             goto conf_fail;
