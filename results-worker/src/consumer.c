@@ -1,6 +1,7 @@
 #include "consumer.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,10 @@ ib_rc_t rw_consumer_init(rw_consumer_t *c, const rw_config_t *cfg, rw_join_t *jo
         {"partition.assignment.strategy", "range"}, /* co-partitioned topics */
         {"enable.partition.eof", "true"},           /* catch-up signal */
     };
+    static const char *const defaults[][2] = {
+        {"queued.max.messages.kbytes", "16384"},
+        {"queued.min.messages", "20000"},
+    };
 
     memset(c, 0, sizeof(*c));
     c->cfg = cfg;
@@ -357,6 +362,15 @@ ib_rc_t rw_consumer_init(rw_consumer_t *c, const rw_config_t *cfg, rw_join_t *jo
         goto conf_fail;
     for (size_t i = 0; i < IB_ARRAY_LEN(props); i++)
         if (ib_kafka_conf_set(conf, props[i][0], props[i][1], why, sizeof(why)) != IB_OK)
+            goto conf_fail;
+    /* Bound the read-ahead: librdkafka's 64 MiB default is mostly freed-but-resident heap after
+     * the join's catch-up. When the queue is over either bound librdkafka backs the fetch off
+     * (up to about a second before fetch.queue.backoff.ms, 2.2), so each bound should hold more
+     * than a second of messages at full speed (16 MiB and 20000: ~2 s at 10,000/s of 1 KiB).
+     * fetch.max.bytes follows the byte bound (librdkafka clamps it unless set). KAFKA_* overrides
+     * all of them. */
+    for (size_t i = 0; i < IB_ARRAY_LEN(defaults); i++)
+        if (ib_kafka_conf_default(conf, defaults[i][0], defaults[i][1], why, sizeof(why)) != IB_OK)
             goto conf_fail;
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_opaque(conf, c);
@@ -437,6 +451,16 @@ rw_topic_t rw_consumer_topic(const rw_consumer_t *c, const rd_kafka_message_t *m
     return topic_of(c, rd_kafka_topic_name(msg->rkt));
 }
 
+static int all_requested_ready(const rw_consumer_t *c)
+{
+    for (size_t i = 0; i < c->nparts; i++) {
+        const rw_tp_t *tp = &c->tps[RW_T_REQUESTED][i];
+        if (tp->assigned && !tp->ready)
+            return 0;
+    }
+    return 1;
+}
+
 void rw_consumer_requested_seen(rw_consumer_t *c, int32_t p, int64_t offset, int eof)
 {
     rw_tp_t *tp = tp_get(c, RW_T_REQUESTED, p);
@@ -453,6 +477,8 @@ void rw_consumer_requested_seen(rw_consumer_t *c, int32_t p, int64_t offset, int
         log_tp(IB_LOG_INFO, c->cfg->topic_requested, p, tp->next, "requested partition caught up",
                NULL);
         update_gates(c, p);
+        if (all_requested_ready(c))
+            malloc_trim(0); /* the catch-up's fetch buffers: freed, but still resident */
     }
 }
 

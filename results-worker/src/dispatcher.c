@@ -61,7 +61,9 @@ typedef struct rw_job {
     char *interview_id; /* may be NULL for an invalid message */
     const ib_tenant_t *tenant;
     char *callback_url;
-    json_t *event; /* status event object, or NULL */
+    char *event_text; /* the valid status event's bytes, or NULL (no valid event) */
+    size_t event_len;
+    json_t *event; /* event_text parsed, only when needed (job_event) */
     void *raw;     /* the message as consumed, for dead letters of invalid messages */
     size_t raw_len;
     char *raw_key;
@@ -120,6 +122,17 @@ struct rw_dispatcher {
     long long next_metrics;
 };
 
+/* The job's status event as a tree (borrowed), parsed on first use; NULL without one or when out
+ * of memory. */
+static json_t *job_event(rw_job_t *job)
+{
+    char why[128];
+    if (job->event == NULL && job->event_text != NULL)
+        job->event =
+            ib_json_parse(job->event_text, job->event_len, IB_JSON_MAX_DEPTH, why, sizeof(why));
+    return job->event;
+}
+
 /* -- logging ----------------------------------------------------------------------------------*/
 
 static json_t *job_fields(const rw_job_t *job)
@@ -135,7 +148,7 @@ static json_t *job_fields(const rw_job_t *job)
         json_object_set_new(f, "interview_id", json_string(job->interview_id));
     if (job->tenant != NULL)
         json_object_set_new(f, "tenant", json_string(job->tenant->id));
-    if (job->event != NULL)
+    if (job->event_text != NULL)
         json_object_set_new(f, "status", json_string(ib_status_name(job->status)));
     json_object_set_new(f, "attempt", json_integer(job->attempts + 1));
     return f;
@@ -333,6 +346,7 @@ static void job_free(rw_dispatcher_t *d, rw_job_t *job)
     free(job->interview_id);
     free(job->callback_url);
     json_decref(job->event);
+    free(job->event_text);
     free(job->raw);
     free(job->raw_key);
     free(job->body);
@@ -404,7 +418,7 @@ static json_t *failure_fields(const rw_job_t *job)
         json_object_set_new(x, "tenant", json_string(job->tenant->id));
     if (job->callback_url != NULL)
         json_object_set_new(x, "callback_url", json_string(job->callback_url));
-    if (job->event != NULL) {
+    if (job->event_text != NULL) {
         json_object_set_new(x, "status", json_string(ib_status_name(job->status)));
         ib_format_rfc3339(job->occurred_ms, when, sizeof(when));
         json_object_set_new(x, "occurred_at", json_string(when));
@@ -427,8 +441,9 @@ static void produce_dlq(rw_dispatcher_t *d, rw_job_t *job)
     char *event_text = NULL;
     const void *value = job->raw;
     size_t value_len = job->raw_len;
-    if (job->event != NULL) {
-        event_text = json_dumps(job->event, JSON_COMPACT);
+    if (job->event_text != NULL) {
+        const json_t *event = job_event(job);
+        event_text = event != NULL ? json_dumps(event, JSON_COMPACT) : NULL;
         value = event_text;
         value_len = event_text != NULL ? strlen(event_text) : 0;
     }
@@ -490,7 +505,11 @@ static void produce_retry(rw_dispatcher_t *d, rw_job_t *job)
     r.interview_id = job->interview_id;
     r.tenant = job->tenant->id;
     r.callback_url = job->callback_url;
-    r.event = job->event;
+    r.event = job_event(job);
+    if (r.event == NULL) {
+        produce_later(d, job, "out of memory");
+        return;
+    }
     r.status = job->status;
     r.occurred_ms = job->occurred_ms;
     r.attempts = job->attempts;
@@ -769,36 +788,82 @@ static void handle_requested(rw_dispatcher_t *d, const rd_kafka_message_t *msg)
     rw_consumer_requested_seen(&d->consumer, msg->partition, msg->offset, 0);
 }
 
-/* Fills the job's event, status, payload body from a status event's bytes. */
-static ib_rc_t job_set_event(rw_job_t *job, const void *buf, size_t len, unsigned *coercions,
-                             char *errstr, size_t errstr_size)
+/* What the dispatcher keeps of a valid status event. */
+typedef struct {
+    char *interview_id; /* malloc'd */
+    ib_status_t status;
+    long long occurred_ms;
+    unsigned coercions;
+    char *body; /* malloc'd: Workable's payload, compact; NULL unless asked for */
+    size_t body_len;
+} status_parse_t;
+
+static void status_parse_clear(status_parse_t *sp)
+{
+    free(sp->interview_id);
+    free(sp->body);
+    memset(sp, 0, sizeof(*sp));
+}
+
+/* ib_status_event_parse of exactly len bytes, and the payload's bytes when want_body; the trees
+ * live and die in the thread's jansson arena. IB_ERR with the reason in errstr (*sp zeroed). */
+static ib_rc_t status_parse(const void *buf, size_t len, int want_body, status_parse_t *sp,
+                            char *errstr, size_t errstr_size)
 {
     ib_status_event_t ev;
-    char why[128];
-    if (ib_status_event_parse(buf, len, &ev, errstr, errstr_size) != IB_OK)
-        return IB_ERR;
     ib_rc_t rc = IB_ERR;
-    job->event = ib_json_parse(buf, len, IB_JSON_MAX_DEPTH, why, sizeof(why));
-    job->body = json_dumps(ev.payload, JSON_COMPACT);
-    if (job->interview_id == NULL)
-        job->interview_id = strdup(ev.interview_id);
-    if (job->event == NULL || job->body == NULL || job->interview_id == NULL) {
-        snprintf(errstr, errstr_size, "out of memory");
-        goto done;
+    memset(sp, 0, sizeof(*sp));
+    ib_json_arena_begin();
+    if (ib_status_event_parse(buf, len, &ev, errstr, errstr_size) != IB_OK)
+        goto done; /* ev is zeroed */
+    sp->interview_id = ev.interview_id;
+    ev.interview_id = NULL; /* now owned by sp */
+    sp->status = ev.status;
+    sp->occurred_ms = ev.occurred_ms;
+    sp->coercions = ev.coercions;
+    if (want_body) {
+        sp->body = ib_json_dump_malloc(ev.payload, 0, &sp->body_len);
+        if (sp->body == NULL) {
+            snprintf(errstr, errstr_size, "out of memory");
+            status_parse_clear(sp);
+            goto clear;
+        }
     }
-    if (strcmp(job->interview_id, ev.interview_id) != 0) {
-        snprintf(errstr, errstr_size, "event interview_id differs from the record's");
-        goto done;
-    }
-    job->body_len = strlen(job->body);
-    job->status = ev.status;
-    job->occurred_ms = ev.occurred_ms;
-    if (coercions != NULL)
-        *coercions = ev.coercions;
     rc = IB_OK;
-done:
+clear:
     ib_status_event_clear(&ev);
+done:
+    ib_json_arena_end();
     return rc;
+}
+
+/* Fills the job's event, status and payload body from a status event's bytes (len) and their
+ * parse (sp: the body and the id are taken). The event's tree is built again only when a retry
+ * record or a dead letter needs it (job_event): most jobs never do. */
+static ib_rc_t job_set_event(rw_job_t *job, const void *buf, size_t len, status_parse_t *sp,
+                             char *errstr, size_t errstr_size)
+{
+    job->event_text = malloc(len + 1);
+    if (job->event_text == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return IB_ERR;
+    }
+    memcpy(job->event_text, buf, len);
+    job->event_text[len] = '\0';
+    job->event_len = len;
+    if (job->interview_id == NULL) {
+        job->interview_id = sp->interview_id;
+        sp->interview_id = NULL;
+    } else if (strcmp(job->interview_id, sp->interview_id) != 0) {
+        snprintf(errstr, errstr_size, "event interview_id differs from the record's");
+        return IB_ERR;
+    }
+    job->body = sp->body;
+    job->body_len = sp->body_len;
+    sp->body = NULL;
+    job->status = sp->status;
+    job->occurred_ms = sp->occurred_ms;
+    return IB_OK;
 }
 
 static void handle_status(rw_dispatcher_t *d, const rd_kafka_message_t *msg)
@@ -809,21 +874,21 @@ static void handle_status(rw_dispatcher_t *d, const rd_kafka_message_t *msg)
     if (a == RW_ADMIT_SKIP)
         return;
     if (a == RW_ADMIT_HISTORY) {
-        ib_status_event_t ev;
+        status_parse_t sp;
         if (msg->payload != NULL &&
-            ib_status_event_parse(msg->payload, msg->len, &ev, why, sizeof(why)) == IB_OK) {
-            (void)rw_join_order(d->join, ev.interview_id, ev.status, ev.occurred_ms, 1);
-            ib_status_event_clear(&ev);
+            status_parse(msg->payload, msg->len, 0, &sp, why, sizeof(why)) == IB_OK) {
+            (void)rw_join_order(d->join, sp.interview_id, sp.status, sp.occurred_ms, 1);
+            status_parse_clear(&sp);
         }
         rw_consumer_history_seen(&d->consumer, msg->partition, msg->offset, 0);
         return;
     }
 
     /* Live: an unknown interview may mean requested p is behind; check before tracking. */
-    ib_status_event_t ev;
+    status_parse_t ev;
     rw_join_view_t view;
     int parsed = msg->payload != NULL && msg->len > 0 &&
-                 ib_status_event_parse(msg->payload, msg->len, &ev, why, sizeof(why)) == IB_OK;
+                 status_parse(msg->payload, msg->len, 1, &ev, why, sizeof(why)) == IB_OK;
     if (!parsed && (msg->payload == NULL || msg->len == 0))
         snprintf(why, sizeof(why), "empty value");
     if (parsed && !rw_join_get(d->join, ev.interview_id, &view)) {
@@ -842,7 +907,7 @@ static void handle_status(rw_dispatcher_t *d, const rd_kafka_message_t *msg)
                 rw_consumer_backoff(&d->consumer, RW_T_STATUS, msg->partition, msg->offset, 1000);
             }
             json_decref(f);
-            ib_status_event_clear(&ev);
+            status_parse_clear(&ev);
             return;
         }
         snprintf(reason, sizeof(reason), "unknown interview_id: %s",
@@ -856,14 +921,14 @@ static void handle_status(rw_dispatcher_t *d, const rd_kafka_message_t *msg)
     unsigned gen = 0;
     if (rw_consumer_track(&d->consumer, RW_T_STATUS, msg->partition, msg->offset, &gen) != IB_OK) {
         if (parsed)
-            ib_status_event_clear(&ev);
+            status_parse_clear(&ev);
         return;
     }
     ib_series_add(d->m->status_events, 1);
     rw_job_t *job = job_new(d, RW_T_STATUS, msg);
     if (job == NULL) {
         if (parsed)
-            ib_status_event_clear(&ev);
+            status_parse_clear(&ev);
         rw_consumer_done(&d->consumer, RW_T_STATUS, msg->partition, msg->offset, gen);
         IB_ERROR("out of memory: status event at offset %" PRId64 " dropped", msg->offset);
         return;
@@ -878,9 +943,10 @@ static void handle_status(rw_dispatcher_t *d, const rd_kafka_message_t *msg)
         dead_letter(d, job, RW_DLQ_INVALID_EVENT, reason);
         return;
     }
-    unsigned coercions = 0;
-    ib_status_event_clear(&ev);
-    if (job_set_event(job, msg->payload, msg->len, &coercions, why, sizeof(why)) != IB_OK) {
+    unsigned coercions = ev.coercions;
+    ib_rc_t set = job_set_event(job, msg->payload, msg->len, &ev, why, sizeof(why));
+    status_parse_clear(&ev);
+    if (set != IB_OK) {
         job_keep_raw(job, msg);
         snprintf(reason, sizeof(reason), "invalid status event: %s", why);
         dead_letter(d, job, RW_DLQ_INVALID_EVENT, reason);
@@ -951,10 +1017,14 @@ static void handle_retry(rw_dispatcher_t *d, const rd_kafka_message_t *msg)
         job->origin_offset = r.source_offset;
     }
     char *text = json_dumps(r.event, JSON_COMPACT);
-    ib_rc_t ok =
-        text != NULL ? job_set_event(job, text, strlen(text), NULL, why, sizeof(why)) : IB_ERR;
-    if (text == NULL)
+    status_parse_t sp;
+    ib_rc_t ok = IB_ERR;
+    if (text == NULL) {
         snprintf(why, sizeof(why), "out of memory");
+    } else if (status_parse(text, strlen(text), 1, &sp, why, sizeof(why)) == IB_OK) {
+        ok = job_set_event(job, text, strlen(text), &sp, why, sizeof(why));
+        status_parse_clear(&sp);
+    }
     free(text);
     job->tenant = ib_tenants_find(d->tenants, r.tenant);
     if (ok != IB_OK) {

@@ -342,6 +342,7 @@ ib_rc_t rw_join_ingest(rw_join_t *j, const ib_tenants_t *ts, int allow_insecure,
     ib_rc_t rc = IB_ERR;
     char why[128];
     json_t *root = NULL;
+    int arena = 0;
     const char *id;
     const char *tenant_id;
     const char *url;
@@ -354,6 +355,8 @@ ib_rc_t rw_join_ingest(rw_join_t *j, const ib_tenants_t *ts, int allow_insecure,
         snprintf(errstr, errstr_size, "empty value");
         goto done;
     }
+    ib_json_arena_begin(); /* the tree dies below; rw_join_put copies what it keeps */
+    arena = 1;
     root = ib_json_parse(value, len, IB_JSON_MAX_DEPTH, why, sizeof(why));
     if (root == NULL) {
         snprintf(errstr, errstr_size, "invalid JSON: %s", why);
@@ -397,5 +400,7 @@ ib_rc_t rw_join_ingest(rw_join_t *j, const ib_tenants_t *ts, int allow_insecure,
     rc = IB_OK;
 done:
     json_decref(root);
+    if (arena)
+        ib_json_arena_end();
     return rc;
 }

@@ -1,5 +1,6 @@
 /* results-worker: delivers interviews.status events to Workable's callback URLs. */
 #include <curl/curl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "dispatcher.h"
 #include "http.h"
 #include "ib/config.h"
+#include "ib/json.h"
 #include "ib/log.h"
 #include "ib/tenants.h"
 #include "metrics.h"
@@ -29,6 +31,10 @@ int main(void)
     int metrics_ready = 0;
     int exit_code = 1;
 
+    /* librdkafka's and curl's threads would each get an arena (8 per core) whose freed pages stay
+     * resident; two are enough for one loop thread and a few mostly idle ones. */
+    mallopt(M_ARENA_MAX, 2);
+    ib_json_arena_install(); /* before any thread: see ib/json.h */
     memset(&cfg, 0, sizeof(cfg));
     ib_log_init("results-worker", IB_LOG_INFO);
     if (ib_config_load(rw_config_table, rw_config_table_len, &cfg, errstr, sizeof(errstr)) !=

@@ -1,7 +1,9 @@
 #include "ib/json.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Recursion depth is bounded by limit: a subtree deeper than the limit stops the walk. */
@@ -63,4 +65,86 @@ json_t *ib_json_parse(const char *buf, size_t len, int max_depth, char *errstr, 
 const char *ib_json_str(const json_t *obj, const char *key)
 {
     return json_string_value(json_object_get(obj, key));
+}
+
+#define ARENA_SIZE  (64 * 1024)
+#define ARENA_ALIGN 16
+
+static int arena_installed;
+static pthread_key_t arena_key; /* its destructor frees a thread's arena when the thread ends */
+static _Thread_local struct {
+    unsigned char *base; /* ARENA_SIZE bytes, allocated on the thread's first scope */
+    size_t used;
+    unsigned depth;
+} arena;
+
+static void *arena_malloc(size_t size)
+{
+    if (arena.depth > 0 && arena.base != NULL) {
+        size_t at = (arena.used + (ARENA_ALIGN - 1)) & ~(size_t)(ARENA_ALIGN - 1);
+        if (size <= ARENA_SIZE && at <= ARENA_SIZE - size) {
+            arena.used = at + size;
+            return arena.base + at;
+        }
+    }
+    return malloc(size);
+}
+
+static void arena_free(void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    uintptr_t base = (uintptr_t)arena.base;
+    if (arena.base != NULL && a >= base && a < base + ARENA_SIZE)
+        return; /* released by ib_json_arena_end */
+    free(p);
+}
+
+void ib_json_arena_install(void)
+{
+    if (arena_installed || pthread_key_create(&arena_key, free) != 0)
+        return; /* no arena: plain malloc */
+    json_set_alloc_funcs(arena_malloc, arena_free);
+    arena_installed = 1;
+}
+
+void ib_json_arena_begin(void)
+{
+    if (!arena_installed)
+        return;
+    if (arena.base == NULL) {
+        arena.base = malloc(ARENA_SIZE); /* NULL: every allocation falls through to malloc */
+        if (arena.base != NULL && pthread_setspecific(arena_key, arena.base) != 0) {
+            free(arena.base);
+            arena.base = NULL;
+        }
+    }
+    arena.depth++;
+}
+
+void ib_json_arena_end(void)
+{
+    if (!arena_installed || arena.depth == 0)
+        return;
+    if (--arena.depth == 0)
+        arena.used = 0;
+}
+
+char *ib_json_dump_malloc(const json_t *v, size_t flags, size_t *len_out)
+{
+    char tmp[4096];
+    size_t n = json_dumpb(v, tmp, sizeof(tmp), JSON_COMPACT | flags);
+    if (n == 0)
+        return NULL;
+    char *out = malloc(n + 1);
+    if (out == NULL)
+        return NULL;
+    if (n <= sizeof(tmp))
+        memcpy(out, tmp, n);
+    else if (json_dumpb(v, out, n, JSON_COMPACT | flags) != n) {
+        free(out);
+        return NULL;
+    }
+    out[n] = '\0';
+    *len_out = n;
+    return out;
 }

@@ -35,6 +35,28 @@ ib_rc_t ib_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *v
     return IB_OK;
 }
 
+/* queued.max.messages.kbytes -> KAFKA_QUEUED_MAX_MESSAGES_KBYTES; 0 when the name does not fit. */
+static int env_name(const char *prop, char *out, size_t out_size)
+{
+    size_t n = strlen(prop);
+    if (n + 7 > out_size)
+        return 0;
+    memcpy(out, "KAFKA_", 6);
+    for (size_t i = 0; i < n; i++)
+        out[6 + i] = prop[i] == '.' ? '_' : (char)toupper((unsigned char)prop[i]);
+    out[6 + n] = '\0';
+    return 1;
+}
+
+ib_rc_t ib_kafka_conf_default(rd_kafka_conf_t *conf, const char *name, const char *value,
+                              char *errstr, size_t errstr_size)
+{
+    char var[160];
+    if (env_name(name, var, sizeof(var)) && getenv(var) != NULL)
+        return IB_OK;
+    return ib_kafka_conf_set(conf, name, value, errstr, errstr_size);
+}
+
 /* KAFKA_SASL_MECHANISMS=PLAIN -> sasl.mechanisms=PLAIN. Skips the variables we own. */
 static ib_rc_t apply_env_passthrough(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size)
 {

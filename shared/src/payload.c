@@ -184,7 +184,9 @@ static json_t *score_string(json_t *v)
 
 static json_t *coerce_to_text(json_t *v, unsigned *coercions)
 {
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    /* Not json_dumps: its result comes from jansson's allocator (an arena in the worker). */
+    size_t len = 0;
+    char *text = ib_json_dump_malloc(v, JSON_ENCODE_ANY, &len);
     json_t *s = text != NULL ? json_string(text) : NULL;
     free(text);
     (*coercions)++;

@@ -16,6 +16,12 @@ rd_kafka_conf_t *ib_kafka_conf_new(const char *bootstrap, const char *client_id,
 ib_rc_t ib_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
                           size_t errstr_size) IB_WUR;
 
+/* Sets name to value unless the environment overrides it through the KAFKA_<NAME> passthrough of
+ * ib_kafka_conf_new (call it after ib_kafka_conf_new: the passthrough was applied there and this
+ * leaves its value alone). On error writes "name: reason" into errstr. */
+ib_rc_t ib_kafka_conf_default(rd_kafka_conf_t *conf, const char *name, const char *value,
+                              char *errstr, size_t errstr_size) IB_WUR;
+
 /* CloudEvents 1.0 binary-mode headers for an event we emit: ce_specversion, ce_id, ce_source,
  * ce_type, ce_time (now), content-type application/json, plus traceparent when not NULL. Returns a
  * new header list (owned by the caller until passed to producev with RD_KAFKA_V_HEADERS). */

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "ib/json.h"
 #include "ib/payload.h"
 
 static json_t *load_cases(void)
@@ -32,9 +33,9 @@ static void expect_equal_json(const char *name, json_t *got, json_t *want)
     }
 }
 
-static void test_cases(void **state)
+/* arena: each case parsed inside a jansson arena scope (the worker's way, ib/json.h). */
+static void run_cases(int arena)
 {
-    (void)state;
     json_t *cases = load_cases();
     size_t i;
     json_t *c;
@@ -45,6 +46,8 @@ static void test_cases(void **state)
         char *text = json_dumps(json_object_get(c, "event"), JSON_COMPACT);
         ib_status_event_t ev;
         char err[256] = "";
+        if (arena)
+            ib_json_arena_begin();
         ib_rc_t rc = ib_status_event_parse(text, strlen(text), &ev, err, sizeof(err));
         free(text);
         const char *want_err = json_string_value(json_object_get(c, "error"));
@@ -54,6 +57,8 @@ static void test_cases(void **state)
             if (strncmp(err, want_err, strlen(want_err)) != 0)
                 fail_msg("%s: error '%s' does not start with '%s'", name, err, want_err);
             assert_null(ev.payload);
+            if (arena)
+                ib_json_arena_end();
             continue;
         }
         if (rc != IB_OK)
@@ -69,8 +74,23 @@ static void test_cases(void **state)
         if (occurred != NULL)
             assert_int_equal(ev.occurred_ms, json_integer_value(occurred));
         ib_status_event_clear(&ev);
+        if (arena)
+            ib_json_arena_end();
     }
     json_decref(cases);
+}
+
+static void test_cases(void **state)
+{
+    (void)state;
+    run_cases(0);
+}
+
+static void test_cases_in_arena(void **state)
+{
+    (void)state;
+    ib_json_arena_install();
+    run_cases(1);
 }
 
 static void test_payload_key_order_matches_contract(void **state)
@@ -164,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_oversize_and_status_helpers),
         cmocka_unit_test(test_supersedes),
         cmocka_unit_test(test_rfc3339_leap_years),
+        cmocka_unit_test(test_cases_in_arena), /* last: it installs the allocator */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
