@@ -8,10 +8,10 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "ib/json.h"
 #include "ib/log.h"
 #include "ib/tenants.h"
 #include "interviews.h"
-#include "jarena.h"
 #include "producer.h"
 #include "server.h"
 #include "tail.h"
@@ -42,7 +42,7 @@ int main(void)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    gw_jarena_install(); /* before any jansson value exists */
+    ib_json_arena_install(); /* before any jansson value exists and any other thread */
     ib_log_init("api-gateway", IB_LOG_INFO);
     if (gw_config_load(&cfg, NULL, NULL, errstr, sizeof(errstr)) != IB_OK) {
         IB_ERROR("configuration: %s", errstr);

@@ -8,9 +8,9 @@
 #include "auth.h"
 #include "event.h"
 #include "ib/crypto.h"
+#include "ib/json.h"
 #include "ib/kafka.h"
 #include "ib/log.h"
-#include "jarena.h"
 #include "validate.h"
 
 #define RETRY_AFTER_S "5"
@@ -236,11 +236,11 @@ static enum MHD_Result handle_interviews(gw_request_t *req)
     gw_validate_ctx_t vctx = {req->tenant, app->cfg->allow_insecure_callbacks,
                               gw_catalog_template_known, gw_catalog_job_known, app->catalog};
     /* jansson's values of this body live in the arena until gw_interview_request_clear below
-     * (jarena.h: no json_dumps result is passed to free() in between). */
-    (void)gw_jarena_begin();
+     * (ib/json.h: no json_dumps result is passed to free() in between). */
+    ib_json_arena_begin();
     if (gw_validate_interview(&vctx, req->body != NULL ? req->body : "", req->body_len, &ir,
                               &err) != IB_OK) {
-        gw_jarena_end();
+        ib_json_arena_end();
         return gw_respond_error(req, err.status, err.message, NULL, NULL);
     }
 
@@ -278,7 +278,7 @@ static enum MHD_Result handle_interviews(gw_request_t *req)
 out:
     ib_jw_free(&ev);
     gw_interview_request_clear(&ir);
-    gw_jarena_end();
+    ib_json_arena_end();
     return ret;
 }
 

@@ -171,9 +171,9 @@ static void loop_wake(gw_server_t *srv)
 {
     uint64_t one = 1;
     /* Coalesced: under load many reports arrive between two rounds of the loop, and one write
-     * brings it round for all of them (loop_main clears the flag before it reads the eventfd and
-     * runs MHD, so a wake after the clear writes again, and one before it is served by that
-     * run). */
+     * brings it round for all of them (loop_main clears the flag after it reads the eventfd and
+     * before it runs MHD, so a wake after the clear writes again, and one before it is served by
+     * that run). */
     if (atomic_exchange(&srv->wake_pending, 1) != 0)
         return;
     if (srv->wake_fd >= 0)
@@ -443,9 +443,14 @@ static void *loop_main(void *arg)
             break;
         if (fds[1].revents & POLLIN) {
             uint64_t count; /* reset before MHD_run: a later wake brings us round again */
-            atomic_store(&srv->wake_pending, 0);
             if (read(srv->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
                 IB_ERROR("read on the HTTP loop's eventfd: %s", strerror(errno));
+            /* Cleared after the read, never before: a wake between a clear and the read would
+             * have its write consumed here yet leave the flag set, and every later wake would
+             * skip its write (lost wake-ups: test_gateway_concurrency). Cleared here, a wake
+             * that saw the flag set resumed before this point and is served by the MHD_run
+             * below; one after it writes again. */
+            atomic_store(&srv->wake_pending, 0);
         }
         MHD_run(srv->daemon);
         /* At the connection limit MHD takes its listen socket out of the epoll set, and puts it
