@@ -1038,13 +1038,34 @@ def main():
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
     ap.add_argument("--only", default="gateway,worker,limits,profile")
-    ap.add_argument("--report-from", help="a results.pickle of an earlier run: only write the report")
+    ap.add_argument("--report-from", nargs="+", metavar="PICKLE",
+                    help="results.pickle of earlier runs: only write the report. With several, "
+                         "a later run's figures replace an earlier one's (e.g. a full run, then "
+                         "--only gateway,profile after a gateway change); the report names each run")
     a = ap.parse_args()
     if a.report_from:
         import pickle
-        d = pickle.load(open(a.report_from, "rb"))
-        LOG.extend(d["log"])
-        write_report(Cfg(d["quick"]), d["R"], a.out, d["meta"])
+        runs = [pickle.load(open(path, "rb")) for path in a.report_from]
+        R, meta = {}, dict(runs[0]["meta"])
+        for i, d in enumerate(runs):
+            R.update(d["R"])
+            if i > 0:
+                LOG.append(f"--- run {i + 1} of the report ({d['meta']['date']}) ---")
+            LOG.extend(d["log"])
+        if len(runs) > 1:
+            def parts(r):
+                have = [("gateway", any(isinstance(k, tuple) and k[1:2] in (("post",), ("get",)) for k in r)),
+                        ("worker", ("ours", "drain_rate") in r),
+                        ("limits", any(isinstance(k, tuple) and k[0] == "sink" for k in r)),
+                        ("profiles", "profile_gateway" in r)]
+                return ", ".join(name for name, ok in have if ok)
+            meta["date"] = "; ".join(f"{d['meta']['date']} ({parts(d['R'])})" for d in runs) + \
+                " — a later run's figures replace an earlier one's"
+            facts = [dict(d["meta"]["facts"]) for d in runs]
+            meta["facts"] = [(k, " | ".join(f"run {i + 1}: {f.get(k)}" for i, f in enumerate(facts))
+                              if k in ("load average at start", "services built from") else v)
+                             for k, v in runs[0]["meta"]["facts"]]
+        write_report(Cfg(runs[0]["quick"]), R, a.out, meta)
         return 0
     cfg = Cfg(a.quick)
     only = set(a.only.split(","))
