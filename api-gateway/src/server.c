@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ib/crypto.h"
 #include "ib/jsonw.h"
 #include "ib/log.h"
 #include "router.h"
@@ -610,17 +611,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     return gw_router_complete(req);
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* MHD's percent-decoding, except that %00 stays as it is: a decoded NUL would end the path
  * early for every C string reader, so "/interview-templates%00.json" would be routed as
  * "/interview-templates". Returns the new length. */
@@ -630,8 +620,8 @@ static size_t unescape_keep_nul(void *cls, struct MHD_Connection *conn, char *s)
     (void)cls;
     (void)conn;
     for (const char *r = s; *r != '\0';) {
-        int hi = r[0] == '%' ? hex_digit(r[1]) : -1;
-        int lo = hi >= 0 ? hex_digit(r[2]) : -1;
+        int hi = r[0] == '%' ? ib_hex_value(r[1]) : -1;
+        int lo = hi >= 0 ? ib_hex_value(r[2]) : -1;
         if (lo >= 0 && (hi | lo) != 0) {
             *w++ = (char)(hi << 4 | lo);
             r += 3;

@@ -69,7 +69,7 @@ void ib_hex(const uint8_t *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static int hex_value(char c)
+int ib_hex_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -85,8 +85,8 @@ ib_rc_t ib_unhex(const char *hex, uint8_t *out, size_t len)
     if (strlen(hex) != 2 * len)
         return IB_ERR;
     for (size_t i = 0; i < len; i++) {
-        int hi = hex_value(hex[2 * i]);
-        int lo = hex_value(hex[2 * i + 1]);
+        int hi = ib_hex_value(hex[2 * i]);
+        int lo = ib_hex_value(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return IB_ERR;
         out[i] = (uint8_t)(hi << 4 | lo);

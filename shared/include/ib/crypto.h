@@ -16,6 +16,8 @@ void ib_hmac_sha256(const void *key, size_t key_len, const void *data, size_t le
 int ib_ct_equal(const void *a, const void *b, size_t len);
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void ib_hex(const uint8_t *in, size_t len, char *out);
+/* The value of one hex digit (either case), or -1 when c is not one. */
+int ib_hex_value(char c);
 /* Parses exactly 2*len lowercase or uppercase hex chars; IB_ERR otherwise. */
 ib_rc_t ib_unhex(const char *hex, uint8_t *out, size_t len) IB_WUR;
 
