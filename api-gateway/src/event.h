@@ -1,4 +1,4 @@
-/* The interviews.requested event (design.md, "Event contracts"). */
+/* The interviews.requested event (docs/DESIGN.md, "Event contracts"). */
 #ifndef GW_EVENT_H
 #define GW_EVENT_H
 

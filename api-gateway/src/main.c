@@ -101,7 +101,7 @@ int main(void)
         sig = 0;
     IB_INFO("signal %d: draining", sig);
 
-    /* library-notes' order: stop accepting, flush Kafka, resume every suspended connection,
+    /* libmicrohttpd's order: stop accepting, flush Kafka, resume every suspended connection,
      * stop the daemon, destroy the producer. */
     gw_server_quiesce(srv);
     if (gw_producer_flush(producer, (int)cfg.produce_timeout_ms + DRAIN_EXTRA_MS) != IB_OK)

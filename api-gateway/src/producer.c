@@ -11,6 +11,9 @@
 
 #include "ib/kafka.h"
 #include "ib/log.h"
+#ifdef GW_TESTING
+#include "producer_testing.h"
+#endif
 
 #define POLL_WAIT_MS   100
 #define STATS_INTERVAL "2000"
@@ -251,6 +254,9 @@ ib_rc_t gw_producer_flush(gw_producer_t *p, int timeout_ms)
     return err == RD_KAFKA_RESP_ERR_NO_ERROR ? IB_OK : IB_AGAIN;
 }
 
+#ifdef GW_TESTING
+/* Compiled only into the unit tests' copy of this file (tests/unit/api-gateway/CMakeLists.txt):
+ * production binaries carry no fault injection. */
 ib_rc_t gw_producer_test_fatal(gw_producer_t *p)
 {
     pthread_rwlock_rdlock(&p->lock);
@@ -259,6 +265,7 @@ ib_rc_t gw_producer_test_fatal(gw_producer_t *p)
     pthread_rwlock_unlock(&p->lock);
     return err == RD_KAFKA_RESP_ERR_NO_ERROR ? IB_OK : IB_ERR;
 }
+#endif
 
 void gw_producer_destroy(gw_producer_t *p)
 {

@@ -31,9 +31,6 @@ int gw_producer_healthy(gw_producer_t *p);
 unsigned gw_producer_rebuilds(gw_producer_t *p);
 /* Waits up to timeout_ms for every outstanding delivery report. IB_AGAIN when some remain. */
 ib_rc_t gw_producer_flush(gw_producer_t *p, int timeout_ms) IB_WUR;
-/* Tests only: raises a fatal error on the current instance (rd_kafka_test_fatal_error), as the
- * 2.0.2 idempotence bug does under broker faults; the poll thread then rebuilds. */
-ib_rc_t gw_producer_test_fatal(gw_producer_t *p) IB_WUR;
 /* Stops the poll thread; outstanding messages are purged and their callbacks get IB_ERR.
  * Accepts NULL. */
 void gw_producer_destroy(gw_producer_t *p);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # One-shot (docker-compose service kafka-init, apache/kafka image): creates the topics of
-# design.md, like scripts/kafka does for the local broker. Idempotent (--if-not-exists).
+# docs/DESIGN.md, like scripts/kafka does for the local broker. Idempotent (--if-not-exists).
 set -euo pipefail
 
 BOOTSTRAP=${BOOTSTRAP:-kafka:9092}

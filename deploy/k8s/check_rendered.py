@@ -75,7 +75,7 @@ def check_k8s(path):
             e[v["name"]] = v.get("value", "<from " + ",".join(v.get("valueFrom", {})) + ">")
         env[dname] = e
 
-    # Topics: the five of design.md, with the invariants the services rely on.
+    # Topics: the five of docs/DESIGN.md, with the invariants the services rely on.
     topics = {}
     for t in by_kind.get("KafkaTopic", []):
         spec = t["spec"]
@@ -103,7 +103,7 @@ def check_k8s(path):
         for var, tname in names.items():
             spec = topics[tname]
             if spec.get("replicas") != 3 or int(spec.get("config", {}).get("min.insync.replicas", 0)) != 2:
-                problem(name, f"{tname}: replicas 3 and min.insync.replicas 2 (design.md)")
+                problem(name, f"{tname}: replicas 3 and min.insync.replicas 2 (docs/DESIGN.md)")
         retry_age = duration_s(env.get("results-worker", {}).get("RETRY_MAX_AGE", "72h"))
         ret = int(topics[names["TOPIC_RETRY"]].get("config", {}).get("retention.ms", -1))
         if ret != -1 and ret / 1000 <= retry_age:

@@ -83,7 +83,8 @@ CONTRACT_RESULT = {
 
 
 def completed_status_event(interview_id, occurred_at="2026-11-28T20:00:00Z"):
-    """design.md's interviews.status example carrying the contract's results; score a number."""
+    """The interviews.status example of docs/DESIGN.md with the contract's results (score a
+    number)."""
     return {
         "interview_id": interview_id,
         "status": "completed",

@@ -1,4 +1,4 @@
-"""End to end (issue 2): Workable -> api-gateway -> Kafka -> results-worker -> Workable callback.
+"""End to end: Workable -> api-gateway -> Kafka -> results-worker -> Workable callback.
 
 Real broker (scripts/kafka), real binaries, the callback simulator as Workable. Every wait is an
 awaited event with a deadline (sim long-poll, topic or endpoint polling), never a fixed sleep.
@@ -64,7 +64,7 @@ class EndToEndTest(StackTestCase):
         self.assertIsInstance(iid, str)
         self.assertTrue(iid)
 
-        # 2. The interviews.requested event: key, fields of design.md, CloudEvents headers.
+        # 2. The interviews.requested event: key, fields of docs/DESIGN.md, CloudEvents headers.
         #    201 means Kafka acknowledged it, so it is readable now (no waiting needed).
         events = s.requested_events(iid)
         self.assertEqual(len(events), 1, events)

@@ -1,4 +1,4 @@
-"""api-gateway under faults with a real Kafka (issue 5, item 1, gateway side).
+"""api-gateway under faults with a real Kafka: broker loss and gateway kill -9.
 
 The class runs its own broker (scripts/kafka on a port and data directory of its own), so
 killing it disturbs no other test:

@@ -1,4 +1,4 @@
-"""api-gateway (issue 3): GET /interviews/{id}, GET /interviews/{id}/shared-link, GET /jobs.
+"""api-gateway: GET /interviews/{id}, GET /interviews/{id}/shared-link, GET /jobs.
 
 GET /interviews/{id} must answer exactly what the results-worker PUTs (both build it with
 shared/src/payload.c): checked against the worker's actual PUT and against the table of

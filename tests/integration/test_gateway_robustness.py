@@ -1,4 +1,4 @@
-"""api-gateway (issue 3): connection limits and deadlines, header and URL limits, /metrics,
+"""api-gateway: connection limits and deadlines, header and URL limits, /metrics,
 request ids, traceparent, SIGTERM drain.
 
 Waiting is on events (a socket closing, an endpoint's answer) against deadlines; the only

@@ -1,4 +1,4 @@
-"""api-gateway (issue 3): readiness waits for the views; idempotent creation across replicas
+"""api-gateway: readiness waits for the views; idempotent creation across replicas
 and restarts; every replica holds the same view.
 """
 

@@ -1,4 +1,4 @@
-"""api-gateway under hostile HTTP input (issue 5, item 2): the table tests/data/hostile_http.json.
+"""api-gateway under hostile HTTP input: the table tests/data/hostile_http.json.
 
 Each row is sent raw over its own socket (no HTTP client library to tidy it up) and its answer
 checked: status, the contract's JSON error body and exact message where the contract fixes it,

@@ -1,4 +1,4 @@
-"""Hostile Kafka input for the results-worker (issue 5, item 3), table-driven from
+"""Hostile Kafka input for the results-worker, table-driven from
 tests/data/hostile_kafka.json: non-JSON and empty values, missing and wrong fields, unknown
 status, arrays and deep nesting in details, 1 MiB values, odd keys, events for unknown
 interviews, invalid requested events, duplicates and out-of-order events, forged retry records.

@@ -1,7 +1,7 @@
 """api-gateway over HTTP: every contract error with its exact status and body; tenant isolation.
 
 Errors are {"status": N, "message": "..."} with Content-Type application/json (contract
-"Errors" table and design.md "The HTTP surface").
+"Errors" table and docs/DESIGN.md "The HTTP surface").
 """
 
 import json

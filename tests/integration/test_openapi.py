@@ -1,4 +1,4 @@
-"""api-gateway answers as docs/openapi.yaml says (issue 7): every endpoint is called on a real
+"""api-gateway answers as docs/openapi.yaml says: every endpoint is called on a real
 gateway (real Kafka), on its happy path and with each error status a client can reach (401
 missing and invalid token, 400, 422, 404, 405, 413, 414, 415, 431, 503 while the views are not
 loaded), and every response is checked against the document: its status must be listed for the

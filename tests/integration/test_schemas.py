@@ -1,4 +1,4 @@
-"""The events on Kafka match schemas/ (issue 7): what the services emit, read back from the real
+"""The events on Kafka match schemas/: what the services emit, read back from the real
 broker (interview.requested with its CloudEvents headers from the gateway; retry records and dead
 letters from the worker), and what they accept (the catalog and status events of deploy/demo,
 published and then served or delivered).

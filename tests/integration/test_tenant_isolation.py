@@ -1,4 +1,4 @@
-"""Tenant isolation (issue 5, item 6): one tenant's token never reads another tenant's templates,
+"""Tenant isolation: one tenant's token never reads another tenant's templates,
 jobs, interviews or shared links, on the replica that answered the 201 (read-your-write) and on
 another replica that learnt the interviews from Kafka; a template or job of the other tenant is
 refused (422); the same callback_url from two tenants gives two interviews; a forged

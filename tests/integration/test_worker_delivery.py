@@ -1,4 +1,4 @@
-"""results-worker delivery semantics (issue 4) on a real broker with the callback simulator:
+"""results-worker delivery semantics on a real broker with the callback simulator:
 permanent failures and redirects to the DLQ at once, Retry-After, a host down for the whole run
 dead-lettered on a shortened schedule and delivered by `scripts/dlq replay` once it is back, and
 ordering (a newer state supersedes a queued older one; an older state is never sent after a

@@ -1,4 +1,4 @@
-"""results-worker under faults (issue 5, item 1), on real Kafka with the callback simulator.
+"""results-worker under faults, on real Kafka with the callback simulator.
 
 CallbackFaultsTest: a receiver that hangs, resets, answers 5xx, 503/429 with Retry-After (seconds
 and HTTP-date), 410, trickles its answer byte by byte, or sends a huge body. Each fault ends as

@@ -1,4 +1,4 @@
-"""results-worker with several processes in one consumer group (issue 4, item 1).
+"""results-worker with several processes in one consumer group.
 
 Two workers share the group; the range assignor gives each the same partition numbers of
 interviews.requested, .status and .retry, so each holds the join data for exactly the interviews

@@ -1,4 +1,4 @@
-"""results-worker soak (issue 4 "done when"): IB_SOAK_INTERVIEWS interviews [10000], published
+"""results-worker soak: IB_SOAK_INTERVIEWS interviews [10000], published
 with kcat in bulk (murmur2-partitioned like the gateway), each with one to four status events
 published out of order (some with a pending event later than the terminal one), random failures
 from the callback simulator (5xx, 429 with Retry-After, connection resets, slow answers) and

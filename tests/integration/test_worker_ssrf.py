@@ -1,4 +1,4 @@
-"""results-worker SSRF refusals (issue 4) with ALLOW_INSECURE_CALLBACKS=0: every callback URL
+"""results-worker SSRF refusals with ALLOW_INSECURE_CALLBACKS=0: every callback URL
 that breaks the rules ends in the dead-letter topic with its reason, and nothing reaches the
 callback simulator (which listens on loopback: exactly what must be refused)."""
 
@@ -67,7 +67,7 @@ class WorkerSsrfTest(StackTestCase):
             "userinfo": (f"https://user:pw@127.0.0.1:{port}/cb", "userinfo"),
             "host-not-allowed": ("https://evil.example.com/cb", "callback_hosts"),
             "not-a-url": ("javascript:alert(1)", "callback_url"),
-            # issue 5 additions
+            # address spellings and userinfo tricks
             "private-172-16": ("https://172.16.0.1/cb", "172.16.0.0/12"),
             "private-172-31": ("https://172.31.255.255/cb", "172.16.0.0/12"),
             "loopback-short-form": (f"https://127.1:{port}/cb", "127.0.0.0/8"),

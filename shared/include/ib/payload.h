@@ -48,11 +48,11 @@ ib_rc_t ib_status_event_parse(const char *buf, size_t len, ib_status_event_t *ev
                               size_t errstr_size) IB_WUR;
 void ib_status_event_clear(ib_status_event_t *ev);
 
-/* The ordering rule of design.md for one interview, as a total order so that the result never
- * depends on the order events arrive in: a terminal status beats pending ("pending never replaces
- * a terminal status"), then the later occurred_at wins, then (same instant) the larger ib_status_t
- * value. Returns > 0 when (next, next_ms) is newer than (cur, cur_ms), 0 when the same state, < 0
- * when older. */
+/* The ordering rule of docs/DESIGN.md ("Ordering") for one interview, as a total order so that the
+ * result never depends on the order events arrive in: a terminal status beats pending ("pending
+ * never replaces a terminal status"), then the later occurred_at wins, then (same instant) the
+ * larger ib_status_t value. Returns > 0 when (next, next_ms) is newer than (cur, cur_ms), 0 when
+ * the same state, < 0 when older. */
 int ib_status_compare(ib_status_t cur, long long cur_ms, ib_status_t next, long long next_ms);
 /* 1 when (next, next_ms) replaces (cur, cur_ms): ib_status_compare(...) > 0. */
 int ib_status_supersedes(ib_status_t cur, long long cur_ms, ib_status_t next, long long next_ms);

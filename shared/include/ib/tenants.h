@@ -1,4 +1,4 @@
-/* The tenants file of design.md. */
+/* The tenants file (docs/DESIGN.md, "Tenants and secrets"). */
 #ifndef IB_TENANTS_H
 #define IB_TENANTS_H
 

@@ -24,7 +24,8 @@ static const char TENANTS[] =
     "[\"486ea46224d1bb4fb680f34f7c9ad96a8f24ec88be73ea8e5a6c65260e9cb8a7\"],"
     "\"workable_token\":\"w2\",\"callback_hosts\":[\"acme.workable.com\"]}]}";
 
-/* design.md's status example with the contract's results. %s: interview id, then occurred_at. */
+/* The status example of docs/DESIGN.md with the contract's results. %s: interview id, then
+ * occurred_at. */
 static const char COMPLETED[] =
     "{\"interview_id\":\"%s\",\"status\":\"completed\",\"occurred_at\":\"%s\","
     "\"results_url\":\"https://acme.com/interviews/2044922\","

@@ -15,7 +15,7 @@
 #include <pthread.h>
 
 #include "ib/common.h"
-#include "producer.h"
+#include "producer_testing.h"
 
 #define TOPIC "interviews.requested"
 

@@ -1,4 +1,4 @@
-/* Unit tests of shared/src/tenants.c: the tenants file of design.md. */
+/* Unit tests of shared/src/tenants.c: the tenants file (docs/DESIGN.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
