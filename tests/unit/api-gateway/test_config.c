@@ -27,7 +27,9 @@ static void test_defaults(void **state)
     assert_int_equal(gw_config_load(&cfg, lookup, (void *)env, err, sizeof(err)), IB_OK);
     assert_string_equal(cfg.kafka_bootstrap_servers, "127.0.0.1:9092");
     assert_string_equal(cfg.tenants_file, "/etc/ib/tenants.json");
-    assert_string_equal(cfg.gateway_listen, "0.0.0.0:8080");
+    assert_string_equal(cfg.gateway_listen.text, "0.0.0.0:8080");
+    assert_string_equal(cfg.gateway_listen.host, "0.0.0.0");
+    assert_int_equal(cfg.gateway_listen.port, 8080);
     assert_string_equal(cfg.topic_requested, "interviews.requested");
     assert_string_equal(cfg.topic_catalog, "interviews.catalog");
     assert_string_equal(cfg.topic_status, "interviews.status");
