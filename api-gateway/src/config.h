@@ -11,27 +11,26 @@
 typedef struct {
     char *kafka_bootstrap_servers;
     char *tenants_file;
-    char *gateway_listen;
+    ib_listen_t gateway_listen;
     char *topic_requested;
     char *topic_catalog;
     char *topic_status;
     long produce_timeout_ms; /* message.timeout.ms; a waiting POST gets 503 after it */
     char *interview_id_secret;
     int allow_insecure_callbacks;
-    long max_connections;     /* GATEWAY_MAX_CONNECTIONS */
-    long idle_timeout_ms;     /* GATEWAY_IDLE_TIMEOUT: whole seconds */
-    long view_max_interviews; /* GATEWAY_VIEW_MAX_INTERVIEWS */
-    char *log_level;
-    ib_log_level_t log_level_value; /* parsed from log_level by gw_config_load */
+    long max_connections;           /* GATEWAY_MAX_CONNECTIONS */
+    long idle_timeout_ms;           /* GATEWAY_IDLE_TIMEOUT: whole seconds */
+    long view_max_interviews;       /* GATEWAY_VIEW_MAX_INTERVIEWS */
+    ib_log_level_t log_level_value; /* LOG_LEVEL */
 } gw_config_t;
 
 /* The table README's configuration reference is checked against. */
 extern const ib_conf_desc_t gw_config_table[];
 extern const size_t gw_config_table_len;
 
-/* Loads defaults then the environment (get == NULL: getenv) into cfg (zeroed by the call), then
- * checks what the table cannot express (LOG_LEVEL, GATEWAY_LISTEN). On error writes "NAME: reason"
- * into errstr, frees what was loaded and returns IB_ERR. */
+/* Loads defaults then the environment (get == NULL: getenv) into cfg (zeroed by the call); the
+ * table validates and parses every value. On error writes "NAME: reason" into errstr, frees what
+ * was loaded and returns IB_ERR. */
 ib_rc_t gw_config_load(gw_config_t *cfg, ib_getenv_fn *get, void *opaque, char *errstr,
                        size_t errstr_size) IB_WUR;
 /* Frees the strings; accepts a zeroed struct. */

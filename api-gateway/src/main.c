@@ -46,7 +46,7 @@ int main(void)
     ib_log_init("api-gateway", IB_LOG_INFO);
     if (gw_config_load(&cfg, NULL, NULL, errstr, sizeof(errstr)) != IB_OK) {
         IB_ERROR("configuration: %s", errstr);
-        return EXIT_FAILURE;
+        return IB_EXIT_CONFIG;
     }
     ib_log_init("api-gateway", cfg.log_level_value);
     ib_config_dump(gw_config_table, gw_config_table_len, &cfg);
@@ -57,7 +57,8 @@ int main(void)
 
     tenants = ib_tenants_load(cfg.tenants_file, errstr, sizeof(errstr));
     if (tenants == NULL) {
-        IB_ERROR("%s", errstr);
+        IB_ERROR("configuration: %s", errstr);
+        code = IB_EXIT_CONFIG;
         goto out;
     }
     IB_INFO("%zu tenant(s) loaded", tenants->count);

@@ -660,34 +660,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     ib_log_kv(IB_LOG_WARN, kv, IB_ARRAY_LEN(kv), "%s", buf);
 }
 
-static ib_rc_t resolve_listen(gw_server_t *srv, const char *listen, char *errstr,
-                              size_t errstr_size)
-{
-    char host[256];
-    char port_text[8];
-    unsigned short port;
-    struct addrinfo hints;
-    struct addrinfo *res = NULL;
-
-    if (ib_listen_parse(listen, host, sizeof(host), &port) != IB_OK) {
-        snprintf(errstr, errstr_size, "GATEWAY_LISTEN: must be host:port");
-        return IB_ERR;
-    }
-    snprintf(port_text, sizeof(port_text), "%u", (unsigned)port);
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int gai = getaddrinfo(host[0] != '\0' ? host : NULL, port_text, &hints, &res);
-    if (gai != 0 || res == NULL) {
-        snprintf(errstr, errstr_size, "GATEWAY_LISTEN: %s: %s", host, gai_strerror(gai));
-        return IB_ERR;
-    }
-    memcpy(&srv->addr, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    return IB_OK;
-}
-
 gw_server_t *gw_server_start(const gw_app_t *app, char *errstr, size_t errstr_size)
 {
     gw_server_t *srv = calloc(1, sizeof(*srv));
@@ -706,8 +678,8 @@ gw_server_t *gw_server_start(const gw_app_t *app, char *errstr, size_t errstr_si
     pthread_mutex_init(&srv->pending_mu, NULL);
     pthread_mutex_init(&srv->conn_mu, NULL);
     pthread_cond_init(&srv->sweep_cv, NULL);
-    if (resolve_listen(srv, app->cfg->gateway_listen, errstr, errstr_size) != IB_OK)
-        goto fail;
+    /* Parsed and checked by the configuration loader. */
+    memcpy(&srv->addr, &app->cfg->gateway_listen.addr, app->cfg->gateway_listen.addr_len);
 
     /* epoll without MHD's internal thread: loop_main runs it (see there why). */
     unsigned int flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
@@ -726,7 +698,7 @@ gw_server_t *gw_server_start(const gw_app_t *app, char *errstr, size_t errstr_si
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (srv->daemon == NULL) {
         snprintf(errstr, errstr_size, "GATEWAY_LISTEN: cannot listen on %s",
-                 app->cfg->gateway_listen);
+                 app->cfg->gateway_listen.text);
         goto fail;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_EPOLL_FD);
@@ -746,7 +718,7 @@ gw_server_t *gw_server_start(const gw_app_t *app, char *errstr, size_t errstr_si
         goto fail;
     }
     srv->sweeper_started = 1;
-    IB_INFO("listening on %s", app->cfg->gateway_listen);
+    IB_INFO("listening on %s", app->cfg->gateway_listen.text);
     return srv;
 fail:
     gw_server_stop(srv);

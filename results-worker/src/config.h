@@ -4,12 +4,14 @@
 
 #include <stddef.h>
 
+#include "ib/common.h"
 #include "ib/config.h"
+#include "ib/log.h"
 
 typedef struct {
     char *kafka_bootstrap;
     char *tenants_file;
-    char *listen;
+    ib_listen_t listen; /* WORKER_LISTEN */
     char *group_id;
     char *topic_requested;
     char *topic_status;
@@ -25,11 +27,19 @@ typedef struct {
     long max_pending; /* WORKER_MAX_PENDING: per partition */
     long shutdown_grace_ms;
     int allow_insecure_callbacks;
-    char *log_level;
+    ib_log_level_t log_level;
 } rw_config_t;
 
 /* The descriptor table (static storage) and its length, for ib_config_load/_free/_dump. */
 extern const ib_conf_desc_t rw_config_table[];
 extern const size_t rw_config_table_len;
+
+/* Loads defaults then the environment (get == NULL: getenv) into cfg (zeroed by the call); the
+ * table validates and parses every value. On error writes "NAME: reason" into errstr, frees what
+ * was loaded and returns IB_ERR. */
+ib_rc_t rw_config_load(rw_config_t *cfg, ib_getenv_fn *get, void *opaque, char *errstr,
+                       size_t errstr_size) IB_WUR;
+/* Frees the strings and lists; accepts a zeroed struct (or NULL). */
+void rw_config_free(rw_config_t *cfg);
 
 #endif

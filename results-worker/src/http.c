@@ -1,7 +1,6 @@
 #include "http.h"
 
 #include <microhttpd.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,53 +103,31 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     IB_WARN("microhttpd: %s", line);
 }
 
-rw_http_t *rw_http_start(const char *listen, rw_metrics_t *m, char *errstr, size_t errstr_size)
+rw_http_t *rw_http_start(const ib_listen_t *listen, rw_metrics_t *m, char *errstr,
+                         size_t errstr_size)
 {
-    rw_http_t *h = NULL;
-    struct addrinfo hints;
-    struct addrinfo *ai = NULL;
-    char host[256];
-    char port_s[8];
-    unsigned short port = 0;
+    rw_http_t *h = calloc(1, sizeof(*h));
 
-    if (ib_listen_parse(listen, host, sizeof(host), &port) != IB_OK) {
-        snprintf(errstr, errstr_size, "WORKER_LISTEN: '%s' is not host:port", listen);
-        goto fail;
-    }
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    snprintf(port_s, sizeof(port_s), "%u", (unsigned)port);
-    int gai = getaddrinfo(host, port_s, &hints, &ai);
-    if (gai != 0) {
-        snprintf(errstr, errstr_size, "WORKER_LISTEN: %s: %s", host, gai_strerror(gai));
-        goto fail;
-    }
-    h = calloc(1, sizeof(*h));
     if (h == NULL) {
         snprintf(errstr, errstr_size, "out of memory");
         goto fail;
     }
     h->m = m;
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-    if (ai->ai_family == AF_INET6)
+    if (listen->addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The logger goes first, or MHD logs the options before it to stderr. */
     h->daemon = MHD_start_daemon(
-        flags, port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned int)16, MHD_OPTION_END);
+        flags, listen->port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&listen->addr,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)64, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)16, MHD_OPTION_END);
     if (h->daemon == NULL) {
-        snprintf(errstr, errstr_size, "WORKER_LISTEN: cannot listen on %s", listen);
+        snprintf(errstr, errstr_size, "WORKER_LISTEN: cannot listen on %s", listen->text);
         goto fail;
     }
-    freeaddrinfo(ai);
     return h;
 fail:
-    if (ai != NULL)
-        freeaddrinfo(ai);
     rw_http_stop(h);
     return NULL;
 }

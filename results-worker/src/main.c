@@ -24,7 +24,6 @@ int main(void)
     ib_tenants_t *tenants = NULL;
     rw_dispatcher_t *worker = NULL;
     rw_http_t *http = NULL;
-    ib_log_level_t level = IB_LOG_INFO;
     sigset_t sigs;
     int sig = 0;
     int curl_ready = 0;
@@ -37,24 +36,18 @@ int main(void)
     ib_json_arena_install(); /* before any thread: see ib/json.h */
     memset(&cfg, 0, sizeof(cfg));
     ib_log_init("results-worker", IB_LOG_INFO);
-    if (ib_config_load(rw_config_table, rw_config_table_len, &cfg, errstr, sizeof(errstr)) !=
-        IB_OK) {
+    if (rw_config_load(&cfg, NULL, NULL, errstr, sizeof(errstr)) != IB_OK) {
         IB_ERROR("configuration: %s", errstr);
-        exit_code = 2;
+        exit_code = IB_EXIT_CONFIG;
         goto done;
     }
-    if (ib_log_level_parse(cfg.log_level, &level) != IB_OK) {
-        IB_ERROR("configuration: LOG_LEVEL: '%s' is not debug, info, warn or error", cfg.log_level);
-        exit_code = 2;
-        goto done;
-    }
-    ib_log_init("results-worker", level);
+    ib_log_init("results-worker", cfg.log_level);
     ib_config_dump(rw_config_table, rw_config_table_len, &cfg);
 
     tenants = ib_tenants_load(cfg.tenants_file, errstr, sizeof(errstr));
     if (tenants == NULL) {
         IB_ERROR("configuration: %s", errstr);
-        exit_code = 2;
+        exit_code = IB_EXIT_CONFIG;
         goto done;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -80,7 +73,7 @@ int main(void)
         IB_ERROR("start: %s", errstr);
         goto done;
     }
-    http = rw_http_start(cfg.listen, &metrics, errstr, sizeof(errstr));
+    http = rw_http_start(&cfg.listen, &metrics, errstr, sizeof(errstr));
     if (http == NULL) {
         IB_ERROR("start: %s", errstr);
         exit_code = 2;
@@ -90,7 +83,7 @@ int main(void)
         IB_ERROR("start: %s", errstr);
         goto done;
     }
-    IB_INFO("results-worker started; health on %s", cfg.listen);
+    IB_INFO("results-worker started; health on %s", cfg.listen.text);
 
     do {
         if (sigwait(&sigs, &sig) != 0)
@@ -109,7 +102,7 @@ done:
     if (curl_ready)
         curl_global_cleanup();
     ib_tenants_free(tenants);
-    ib_config_free(rw_config_table, rw_config_table_len, &cfg);
+    rw_config_free(&cfg);
     IB_INFO("results-worker exiting with %d", exit_code);
     return exit_code;
 }

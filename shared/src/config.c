@@ -1,5 +1,6 @@
 #include "ib/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -9,6 +10,17 @@
 #include <strings.h>
 
 #include "ib/log.h"
+
+/* IB_CONF_ENUM fields are written as int; LOG_LEVEL's is an ib_log_level_t. */
+_Static_assert(sizeof(ib_log_level_t) == sizeof(int), "ib_log_level_t is stored as an int");
+
+const ib_conf_enum_t ib_conf_log_levels[] = {
+    {"debug", IB_LOG_DEBUG},
+    {"info", IB_LOG_INFO},
+    {"warn", IB_LOG_WARN},
+    {"error", IB_LOG_ERROR},
+    {NULL, 0},
+};
 
 static const struct {
     const char *suffix;
@@ -58,6 +70,8 @@ ib_rc_t ib_listen_parse(const char *s, char *host, size_t host_size, unsigned sh
     }
     if (hlen == 0 || hlen >= host_size)
         return IB_ERR;
+    if (!isdigit((unsigned char)colon[1]))
+        return IB_ERR;
     char *end = NULL;
     errno = 0;
     long p = strtol(colon + 1, &end, 10);
@@ -66,6 +80,53 @@ ib_rc_t ib_listen_parse(const char *s, char *host, size_t host_size, unsigned sh
     memcpy(host, h, hlen);
     host[hlen] = '\0';
     *port = (unsigned short)p;
+    return IB_OK;
+}
+
+ib_rc_t ib_listen_addr_parse(const char *s, ib_listen_t *out, char *why, size_t why_size)
+{
+    const char *example = "(e.g. 0.0.0.0:8080 or [::]:8080)";
+    char *host = out->host;
+    unsigned short port = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (strlen(s) >= sizeof(out->text)) {
+        snprintf(why, why_size, "'%.20s...' is too long for an address and port", s);
+        return IB_ERR;
+    }
+    if (ib_listen_parse(s, host, sizeof(out->host), &port) != IB_OK) {
+        snprintf(why, why_size, "'%s' is not an address and port %s", s, example);
+        return IB_ERR;
+    }
+    if (port == 0) {
+        snprintf(why, why_size, "'%s': port 0 is outside [1, 65535]", s);
+        return IB_ERR;
+    }
+    if (s[0] == '[') {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)(void *)&out->addr;
+        if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1) {
+            snprintf(why, why_size, "'%s': '%s' is not an IPv6 address %s", s, host, example);
+            return IB_ERR;
+        }
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(port);
+        out->addr_len = sizeof(*a6);
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)(void *)&out->addr;
+        if (strchr(host, ':') != NULL) {
+            snprintf(why, why_size, "'%s': an IPv6 address goes in brackets %s", s, example);
+            return IB_ERR;
+        }
+        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
+            snprintf(why, why_size, "'%s': '%s' is not an IPv4 address %s", s, host, example);
+            return IB_ERR;
+        }
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(port);
+        out->addr_len = sizeof(*a4);
+    }
+    memcpy(out->text, s, strlen(s) + 1);
+    out->port = port;
     return IB_OK;
 }
 
@@ -130,6 +191,33 @@ fail:
     return rc;
 }
 
+const char *ib_conf_enum_word(const ib_conf_desc_t *d, int value)
+{
+    for (const ib_conf_enum_t *e = d->enums; e != NULL && e->word != NULL; e++)
+        if (e->value == value)
+            return e->word;
+    return NULL;
+}
+
+static ib_rc_t parse_enum(const ib_conf_desc_t *d, const char *value, int *out, char *why,
+                          size_t why_size)
+{
+    size_t used = 0;
+    for (const ib_conf_enum_t *e = d->enums; e != NULL && e->word != NULL; e++) {
+        if (strcmp(value, e->word) == 0) {
+            *out = e->value;
+            return IB_OK;
+        }
+    }
+    int n = snprintf(why, why_size, "'%s' is not one of", value);
+    used = n > 0 ? (size_t)n : 0;
+    for (const ib_conf_enum_t *e = d->enums; e != NULL && e->word != NULL && used < why_size; e++) {
+        n = snprintf(why + used, why_size - used, "%s %s", e == d->enums ? "" : ",", e->word);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    return IB_ERR;
+}
+
 static int has_bounds(const ib_conf_desc_t *d)
 {
     return !(d->min == 0 && d->max == 0);
@@ -142,6 +230,18 @@ static ib_rc_t load_one(const ib_conf_desc_t *d, const char *value, char *field,
     case IB_CONF_STRING: {
         if (value == NULL) {
             snprintf(why, why_size, "is required");
+            return IB_ERR;
+        }
+        size_t len = strlen(value);
+        if (has_bounds(d) && (long)len < d->min) {
+            if (d->min == 1)
+                snprintf(why, why_size, "must not be empty");
+            else
+                snprintf(why, why_size, "is shorter than %ld characters", d->min);
+            return IB_ERR;
+        }
+        if (d->max > 0 && (long)len > d->max) {
+            snprintf(why, why_size, "is longer than %ld characters", d->max);
             return IB_ERR;
         }
         char *copy = strdup(value);
@@ -192,6 +292,18 @@ static ib_rc_t load_one(const ib_conf_desc_t *d, const char *value, char *field,
     case IB_CONF_DURATIONS:
         return parse_durations(value != NULL ? value : "0", (ib_durations_t *)(void *)field, why,
                                why_size);
+    case IB_CONF_ENUM:
+        if (value == NULL) {
+            snprintf(why, why_size, "is required");
+            return IB_ERR;
+        }
+        return parse_enum(d, value, (int *)(void *)field, why, why_size);
+    case IB_CONF_LISTEN:
+        if (value == NULL) {
+            snprintf(why, why_size, "is required");
+            return IB_ERR;
+        }
+        return ib_listen_addr_parse(value, (ib_listen_t *)(void *)field, why, why_size);
     }
     snprintf(why, why_size, "unknown descriptor type");
     return IB_ERR;
@@ -245,6 +357,14 @@ void ib_config_free(const ib_conf_desc_t *table, size_t n, void *base)
     }
 }
 
+const ib_conf_desc_t *ib_config_find(const ib_conf_desc_t *table, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(table[i].name, name) == 0)
+            return &table[i];
+    return NULL;
+}
+
 void ib_config_dump(const ib_conf_desc_t *table, size_t n, const void *base)
 {
     json_t *fields = json_object();
@@ -275,6 +395,14 @@ void ib_config_dump(const ib_conf_desc_t *table, size_t n, const void *base)
                     json_array_append_new(v, json_integer(ds->ms[k]));
                 break;
             }
+            case IB_CONF_ENUM: {
+                const char *word = ib_conf_enum_word(d, *(const int *)(const void *)field);
+                v = word != NULL ? json_string(word) : NULL;
+                break;
+            }
+            case IB_CONF_LISTEN:
+                v = json_string(((const ib_listen_t *)(const void *)field)->text);
+                break;
             }
         }
         json_object_set_new(fields, d->name, v != NULL ? v : json_null());

@@ -1,6 +1,10 @@
 #include "ib/crypto.h"
 
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,35 +14,42 @@ void ib_sha256(const void *data, size_t len, uint8_t out[IB_SHA256_LEN])
     EVP_Digest(data, len, out, &out_len, EVP_sha256(), NULL);
 }
 
-/* HMAC-SHA256 over the concatenation of parts (RFC 2104), with EVP digests only. */
+/* The HMAC implementation, fetched once from the default provider. An EVP_MAC is immutable and
+ * reference-counted: every thread may create contexts from it at the same time. */
+static EVP_MAC *hmac_impl;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void hmac_fetch(void)
+{
+    hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+/* HMAC-SHA256 over the concatenation of parts. Failure here means no memory or no default
+ * provider: nothing sensible remains, so it aborts rather than return a wrong digest. */
 static void hmac_parts(const void *key, size_t key_len, const void *const *parts,
                        const size_t *lens, size_t nparts, uint8_t out[IB_SHA256_LEN])
 {
-    uint8_t k[64] = {0};
-    uint8_t pad[64];
-    uint8_t inner[IB_SHA256_LEN];
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    static char digest[] = "SHA256";
+    /* OpenSSL keeps no key when given NULL; an empty key is a valid HMAC key. */
+    static const unsigned char empty_key[1] = {0};
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_MAC_CTX *ctx = NULL;
+    size_t out_len = 0;
 
-    if (key_len > sizeof(k))
-        ib_sha256(key, key_len, k);
-    else if (key_len > 0)
-        memcpy(k, key, key_len);
-    if (ctx == NULL)
-        abort(); /* out of memory in a 200-byte allocation: nothing sensible remains */
-    for (size_t i = 0; i < sizeof(pad); i++)
-        pad[i] = (uint8_t)(k[i] ^ 0x36);
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ctx, pad, sizeof(pad));
+    if (pthread_once(&hmac_once, hmac_fetch) != 0 || hmac_impl == NULL)
+        abort();
+    ctx = EVP_MAC_CTX_new(hmac_impl);
+    if (ctx == NULL || EVP_MAC_init(ctx, key_len > 0 ? key : empty_key, key_len, params) != 1)
+        abort();
     for (size_t i = 0; i < nparts; i++)
-        EVP_DigestUpdate(ctx, parts[i], lens[i]);
-    EVP_DigestFinal_ex(ctx, inner, NULL);
-    for (size_t i = 0; i < sizeof(pad); i++)
-        pad[i] = (uint8_t)(k[i] ^ 0x5c);
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ctx, pad, sizeof(pad));
-    EVP_DigestUpdate(ctx, inner, sizeof(inner));
-    EVP_DigestFinal_ex(ctx, out, NULL);
-    EVP_MD_CTX_free(ctx);
+        if (EVP_MAC_update(ctx, parts[i], lens[i]) != 1)
+            abort();
+    if (EVP_MAC_final(ctx, out, &out_len, IB_SHA256_LEN) != 1 || out_len != IB_SHA256_LEN)
+        abort();
+    EVP_MAC_CTX_free(ctx);
 }
 
 void ib_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
@@ -51,12 +62,7 @@ void ib_hmac_sha256(const void *key, size_t key_len, const void *data, size_t le
 
 int ib_ct_equal(const void *a, const void *b, size_t len)
 {
-    const volatile uint8_t *x = a;
-    const volatile uint8_t *y = b;
-    uint8_t diff = 0;
-    for (size_t i = 0; i < len; i++)
-        diff |= (uint8_t)(x[i] ^ y[i]);
-    return diff == 0;
+    return CRYPTO_memcmp(a, b, len) == 0;
 }
 
 void ib_hex(const uint8_t *in, size_t len, char *out)

@@ -23,17 +23,6 @@ void ib_log_init(const char *service, ib_log_level_t min_level)
     log_min = min_level;
 }
 
-ib_rc_t ib_log_level_parse(const char *s, ib_log_level_t *out)
-{
-    for (size_t i = 0; i < IB_ARRAY_LEN(level_names); i++) {
-        if (strcmp(s, level_names[i]) == 0) {
-            *out = (ib_log_level_t)i;
-            return IB_OK;
-        }
-    }
-    return IB_ERR;
-}
-
 int ib_log_enabled(ib_log_level_t level)
 {
     return level >= log_min;

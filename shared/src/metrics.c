@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 const double ib_metrics_latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                              0.25,  0.5,    1,     2.5,  5,     10,   30};
@@ -47,7 +48,7 @@ static void add_d(atomic_double_t *a, double v)
 }
 
 struct ib_series {
-    struct ib_series *next;
+    SLIST_ENTRY(ib_series) link;
     ib_metric_t *family;
     char *labels[IB_METRICS_MAX_LABELS];
     atomic_double_t value; /* counter/gauge value; histogram sum */
@@ -55,8 +56,10 @@ struct ib_series {
     _Atomic uint64_t buckets[IB_METRICS_MAX_BUCKETS];
 };
 
+SLIST_HEAD(ib_series_list, ib_series);
+
 struct ib_metric {
-    struct ib_metric *next;
+    STAILQ_ENTRY(ib_metric) link;
     ib_metrics_t *registry;
     ib_metric_type_t type;
     const char *name;
@@ -65,15 +68,14 @@ struct ib_metric {
     const char *label_names[IB_METRICS_MAX_LABELS];
     double bounds[IB_METRICS_MAX_BUCKETS];
     size_t nbuckets;
-    ib_series_t *series; /* newest first; guarded by registry->lock for insertion */
+    struct ib_series_list series; /* newest first; guarded by registry->lock for insertion */
     size_t nseries;
     ib_series_t overflow; /* labels all "_other" */
 };
 
 struct ib_metrics {
     pthread_mutex_t lock;
-    ib_metric_t *families; /* in registration order */
-    ib_metric_t **tail;
+    STAILQ_HEAD(, ib_metric) families; /* in registration order */
     ib_metrics_collect_fn *collect;
     void *collect_opaque;
 };
@@ -86,7 +88,7 @@ ib_metrics_t *ib_metrics_new(void)
     if (m == NULL)
         return NULL;
     pthread_mutex_init(&m->lock, NULL);
-    m->tail = &m->families;
+    STAILQ_INIT(&m->families);
     return m;
 }
 
@@ -101,17 +103,15 @@ void ib_metrics_free(ib_metrics_t *m)
 {
     if (m == NULL)
         return;
-    ib_metric_t *f = m->families;
-    while (f != NULL) {
-        ib_metric_t *next_f = f->next;
-        ib_series_t *s = f->series;
-        while (s != NULL) {
-            ib_series_t *next_s = s->next;
+    while (!STAILQ_EMPTY(&m->families)) {
+        ib_metric_t *f = STAILQ_FIRST(&m->families);
+        STAILQ_REMOVE_HEAD(&m->families, link);
+        while (!SLIST_EMPTY(&f->series)) {
+            ib_series_t *s = SLIST_FIRST(&f->series);
+            SLIST_REMOVE_HEAD(&f->series, link);
             series_free(s, f->nlabels);
-            s = next_s;
         }
         free(f);
-        f = next_f;
     }
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -143,13 +143,13 @@ ib_metric_t *ib_metrics_family(ib_metrics_t *m, ib_metric_type_t type, const cha
         f->overflow.labels[i] = other_label;
     }
     f->overflow.family = f;
+    SLIST_INIT(&f->series);
     if (type == IB_METRIC_HISTOGRAM) {
         memcpy(f->bounds, buckets, nbuckets * sizeof(double));
         f->nbuckets = nbuckets;
     }
     pthread_mutex_lock(&m->lock);
-    *m->tail = f;
-    m->tail = &f->next;
+    STAILQ_INSERT_TAIL(&m->families, f, link);
     pthread_mutex_unlock(&m->lock);
     return f;
 }
@@ -168,9 +168,9 @@ ib_series_t *ib_metric_series(ib_metric_t *f, const char *const *label_values)
     ib_metrics_t *m = f->registry;
 
     pthread_mutex_lock(&m->lock);
-    for (s = f->series; s != NULL; s = s->next)
-        if (labels_equal(s, label_values, f->nlabels))
-            goto out;
+    SLIST_FOREACH(s, &f->series, link)
+    if (labels_equal(s, label_values, f->nlabels))
+        goto out;
     if (f->nseries >= IB_METRICS_MAX_SERIES) {
         s = &f->overflow;
         goto out;
@@ -189,8 +189,7 @@ ib_series_t *ib_metric_series(ib_metric_t *f, const char *const *label_values)
             goto out;
         }
     }
-    s->next = f->series;
-    f->series = s;
+    SLIST_INSERT_HEAD(&f->series, s, link);
     f->nseries++;
 out:
     pthread_mutex_unlock(&m->lock);
@@ -377,7 +376,9 @@ char *ib_metrics_render(ib_metrics_t *m, size_t *len)
     if (m->collect != NULL)
         m->collect(m->collect_opaque);
     pthread_mutex_lock(&m->lock);
-    for (const ib_metric_t *f = m->families; f != NULL; f = f->next) {
+    const ib_metric_t *f;
+    STAILQ_FOREACH(f, &m->families, link)
+    {
         out_str(&o, "# HELP ");
         out_str(&o, f->name);
         out_str(&o, " ");
@@ -387,8 +388,9 @@ char *ib_metrics_render(ib_metrics_t *m, size_t *len)
         out_str(&o, " ");
         out_str(&o, type_names[f->type]);
         out_str(&o, "\n");
-        for (const ib_series_t *s = f->series; s != NULL; s = s->next)
-            render_series(&o, f, s);
+        const ib_series_t *s;
+        SLIST_FOREACH(s, &f->series, link)
+        render_series(&o, f, s);
         if (f->nseries >= IB_METRICS_MAX_SERIES)
             render_series(&o, f, &f->overflow);
     }

@@ -5,7 +5,8 @@
  *   config-doc --update README.md  rewrites the table between the markers
  *
  * One row per variable, in table order (the gateway's first, then the worker's own); a variable
- * in both tables is one row for both services. */
+ * in both tables is one row for both services, and must be the same descriptor in both (exit 2
+ * otherwise). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,12 +58,18 @@ static void sb_add(sbuf_t *b, const char *fmt, ...)
     }
 }
 
-static const ib_conf_desc_t *find(const ib_conf_desc_t *t, size_t n, const char *name)
+static int same_text(const char *a, const char *b)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(t[i].name, name) == 0)
-            return &t[i];
-    return NULL;
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* A variable both services read is one row in both tables (ib/config.h's IB_CONF_ROW_*): same
+ * type, default, bounds, words and help, whatever the field it lands in. */
+static int same_row(const ib_conf_desc_t *a, const ib_conf_desc_t *b)
+{
+    return a->type == b->type && same_text(a->def, b->def) && a->min == b->min &&
+           a->max == b->max && a->secret == b->secret && same_text(a->help, b->help) &&
+           a->enums == b->enums;
 }
 
 static void fmt_ms(char *out, size_t size, long ms)
@@ -82,7 +89,18 @@ static void type_text(const ib_conf_desc_t *d, char *out, size_t size)
     char lo[32], hi[32];
     switch (d->type) {
     case IB_CONF_STRING:
-        snprintf(out, size, "%s", d->secret ? "string, secret" : "string");
+        snprintf(out, size, "%s%s", d->secret ? "string, secret" : "string",
+                 d->min == 1 && d->max == 0 ? ", not empty" : "");
+        return;
+    case IB_CONF_ENUM: {
+        size_t used = (size_t)snprintf(out, size, "one of");
+        for (const ib_conf_enum_t *e = d->enums; e != NULL && e->word != NULL && used < size; e++)
+            used += (size_t)snprintf(out + used, size - used, "%s `%s`", e == d->enums ? "" : ",",
+                                     e->word);
+        return;
+    }
+    case IB_CONF_LISTEN:
+        snprintf(out, size, "IPv4:port or [IPv6]:port");
         return;
     case IB_CONF_BOOL:
         snprintf(out, size, "0 or 1");
@@ -109,8 +127,7 @@ static void type_text(const ib_conf_desc_t *d, char *out, size_t size)
     snprintf(out, size, "?");
 }
 
-static void row(sbuf_t *b, const ib_conf_desc_t *d, const ib_conf_desc_t *other,
-                const char *services)
+static void row(sbuf_t *b, const ib_conf_desc_t *d, const char *services)
 {
     char type[128];
     type_text(d, type, sizeof(type));
@@ -121,10 +138,7 @@ static void row(sbuf_t *b, const ib_conf_desc_t *d, const ib_conf_desc_t *other,
         sb_add(b, "empty");
     else
         sb_add(b, "`%s`", d->def);
-    sb_add(b, " | %s | %s | %s", services, type, d->help);
-    if (other != NULL && strcmp(other->help, d->help) != 0)
-        sb_add(b, " (worker: %s)", other->help);
-    sb_add(b, " |\n");
+    sb_add(b, " | %s | %s | %s |\n", services, type, d->help);
 }
 
 static char *render(void)
@@ -133,12 +147,19 @@ static char *render(void)
     sb_add(&b, "| variable | default | service | type | meaning |\n|---|---|---|---|---|\n");
     for (size_t i = 0; i < gw_config_table_len; i++) {
         const ib_conf_desc_t *w =
-            find(rw_config_table, rw_config_table_len, gw_config_table[i].name);
-        row(&b, &gw_config_table[i], w, w != NULL ? "both" : "gateway");
+            ib_config_find(rw_config_table, rw_config_table_len, gw_config_table[i].name);
+        if (w != NULL && !same_row(&gw_config_table[i], w)) {
+            fprintf(stderr,
+                    "config-doc: %s differs between the gateway's and the worker's tables; "
+                    "define it once (ib/config.h's IB_CONF_ROW_*)\n",
+                    w->name);
+            exit(2);
+        }
+        row(&b, &gw_config_table[i], w != NULL ? "both" : "gateway");
     }
     for (size_t i = 0; i < rw_config_table_len; i++)
-        if (find(gw_config_table, gw_config_table_len, rw_config_table[i].name) == NULL)
-            row(&b, &rw_config_table[i], NULL, "worker");
+        if (ib_config_find(gw_config_table, gw_config_table_len, rw_config_table[i].name) == NULL)
+            row(&b, &rw_config_table[i], "worker");
     return b.buf;
 }
 

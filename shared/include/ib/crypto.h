@@ -10,9 +10,11 @@
 #define IB_SHA256_LEN 32
 
 void ib_sha256(const void *data, size_t len, uint8_t out[IB_SHA256_LEN]);
+/* HMAC-SHA256 (OpenSSL's EVP_MAC, fetched once and shared by all threads). Any key length,
+ * including 0. Aborts when OpenSSL cannot allocate or has no default provider. */
 void ib_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
                     uint8_t out[IB_SHA256_LEN]);
-/* 1 when equal; time depends only on len. */
+/* 1 when equal; time depends only on len (CRYPTO_memcmp). */
 int ib_ct_equal(const void *a, const void *b, size_t len);
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void ib_hex(const uint8_t *in, size_t len, char *out);

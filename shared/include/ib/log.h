@@ -8,11 +8,9 @@
 
 typedef enum { IB_LOG_DEBUG = 0, IB_LOG_INFO, IB_LOG_WARN, IB_LOG_ERROR } ib_log_level_t;
 
-/* Sets the service name written in every line and the minimum level (LOG_LEVEL: debug, info,
- * warn, error). Not thread-safe; call once at start. */
+/* Sets the service name written in every line and the minimum level (LOG_LEVEL, parsed by the
+ * configuration loader: ib_conf_log_levels). Not thread-safe; call once at start. */
 void ib_log_init(const char *service, ib_log_level_t min_level);
-/* Parses "debug"/"info"/"warn"/"error"; IB_ERR on anything else. */
-ib_rc_t ib_log_level_parse(const char *s, ib_log_level_t *out) IB_WUR;
 int ib_log_enabled(ib_log_level_t level);
 
 /* Writes {"ts","level","svc","msg", ...fields} (a field named like a base member replaces its

@@ -1,5 +1,6 @@
 /* Unit tests of api-gateway/src/config.c: the descriptor table and its checks. */
 #include <setjmp.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
@@ -27,7 +28,9 @@ static void test_defaults(void **state)
     assert_int_equal(gw_config_load(&cfg, lookup, (void *)env, err, sizeof(err)), IB_OK);
     assert_string_equal(cfg.kafka_bootstrap_servers, "127.0.0.1:9092");
     assert_string_equal(cfg.tenants_file, "/etc/ib/tenants.json");
-    assert_string_equal(cfg.gateway_listen, "0.0.0.0:8080");
+    assert_string_equal(cfg.gateway_listen.text, "0.0.0.0:8080");
+    assert_string_equal(cfg.gateway_listen.host, "0.0.0.0");
+    assert_int_equal(cfg.gateway_listen.port, 8080);
     assert_string_equal(cfg.topic_requested, "interviews.requested");
     assert_string_equal(cfg.topic_catalog, "interviews.catalog");
     assert_string_equal(cfg.topic_status, "interviews.status");
@@ -121,6 +124,54 @@ static void test_table(void **state)
     }
 }
 
+static void test_log_level_words(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *word;
+        ib_log_level_t level;
+    } ok[] = {{"debug", IB_LOG_DEBUG},
+              {"info", IB_LOG_INFO},
+              {"warn", IB_LOG_WARN},
+              {"error", IB_LOG_ERROR}};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        const char *env[] = {"TENANTS_FILE", "t", "LOG_LEVEL", ok[i].word, NULL};
+        gw_config_t cfg;
+        char err[256] = "";
+        assert_int_equal(gw_config_load(&cfg, lookup, (void *)env, err, sizeof(err)), IB_OK);
+        assert_int_equal(cfg.log_level_value, ok[i].level);
+        gw_config_free(&cfg);
+    }
+    const char *wrong[] = {"TENANTS_FILE", "t", "LOG_LEVEL", "Info", NULL};
+    expect_error(wrong, "LOG_LEVEL: 'Info' is not one of debug, info, warn, error");
+}
+
+static void test_listen(void **state)
+{
+    (void)state;
+    gw_config_t cfg;
+    char err[256] = "";
+    const char *v4[] = {"TENANTS_FILE", "t", "GATEWAY_LISTEN", "127.0.0.1:18080", NULL};
+    assert_int_equal(gw_config_load(&cfg, lookup, (void *)v4, err, sizeof(err)), IB_OK);
+    assert_string_equal(cfg.gateway_listen.host, "127.0.0.1");
+    assert_int_equal(cfg.gateway_listen.port, 18080);
+    assert_int_equal(cfg.gateway_listen.addr.ss_family, AF_INET);
+    gw_config_free(&cfg);
+    const char *v6[] = {"TENANTS_FILE", "t", "GATEWAY_LISTEN", "[::1]:8080", NULL};
+    assert_int_equal(gw_config_load(&cfg, lookup, (void *)v6, err, sizeof(err)), IB_OK);
+    assert_string_equal(cfg.gateway_listen.host, "::1");
+    assert_int_equal(cfg.gateway_listen.port, 8080);
+    assert_int_equal(cfg.gateway_listen.addr.ss_family, AF_INET6);
+    gw_config_free(&cfg);
+
+    static const char *const bad[] = {"127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536",
+                                      "garbage",   "[::1]",       "::1:8080"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *env[] = {"TENANTS_FILE", "t", "GATEWAY_LISTEN", bad[i], NULL};
+        expect_error(env, "GATEWAY_LISTEN: ");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +179,8 @@ int main(void)
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_errors_name_the_key),
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_log_level_words),
+        cmocka_unit_test(test_listen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
