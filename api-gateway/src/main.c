@@ -94,8 +94,9 @@ int main(void)
     gw_app_t app = {&cfg, tenants, catalog, interviews, tail, producer, telemetry};
     gw_handler_t handler;
     gw_router_handler(&app, &handler);
-    const gw_server_conf_t server_conf = {cfg.gateway_listen, cfg.idle_timeout_ms,
-                                          cfg.max_connections};
+    const gw_server_conf_t server_conf = {.listen = cfg.gateway_listen,
+                                          .idle_timeout_ms = cfg.idle_timeout_ms,
+                                          .max_connections = cfg.max_connections};
     srv = gw_server_start(&server_conf, &handler, errstr, sizeof(errstr));
     if (srv == NULL) {
         IB_ERROR("%s", errstr);
