@@ -13,6 +13,7 @@
 #include "ib/tenants.h"
 #include "interviews.h"
 #include "producer.h"
+#include "router.h"
 #include "server.h"
 #include "tail.h"
 #include "telemetry.h"
@@ -92,7 +93,12 @@ int main(void)
                                       catalog, interviews, producer};
     gw_telemetry_set_sources(telemetry, &sources);
     gw_app_t app = {&cfg, tenants, catalog, interviews, tail, producer, telemetry};
-    srv = gw_server_start(&app, errstr, sizeof(errstr));
+    gw_handler_t handler;
+    gw_router_handler(&app, &handler);
+    const gw_server_conf_t server_conf = {.listen = &cfg.gateway_listen,
+                                          .idle_timeout_ms = cfg.idle_timeout_ms,
+                                          .max_connections = cfg.max_connections};
+    srv = gw_server_start(&server_conf, &handler, errstr, sizeof(errstr));
     if (srv == NULL) {
         IB_ERROR("%s", errstr);
         goto out;

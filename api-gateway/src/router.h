@@ -1,16 +1,14 @@
-/* Handlers of the routes of routes.h: operations (/healthz, /readyz, /metrics) and Workable's
- * endpoints. */
+/* The gateway's side of the transport (gw_handler_t): on the headers, the route (404, 405), the
+ * tenant's token (401) and a JSON body's media type and size (415, 413); then the route's own
+ * handler (routes.h); and each request's metrics and log members. */
 #ifndef GW_ROUTER_H
 #define GW_ROUTER_H
 
+#include "handlers.h"
 #include "server.h"
 
-/* First call (headers only): route, method, auth and size checks. Queues an error response or
- * returns MHD_YES to receive the body. */
-enum MHD_Result gw_router_begin(gw_request_t *req);
-/* The whole body has arrived: answer, or suspend until Kafka acknowledges. */
-enum MHD_Result gw_router_complete(gw_request_t *req);
-/* Called again after a suspended request was resumed: answer from the outcome. */
-enum MHD_Result gw_router_resumed(gw_request_t *req);
+/* The handler interface to give gw_server_start, over app (borrowed; it must outlive the
+ * server). */
+void gw_router_handler(gw_app_t *app, gw_handler_t *out);
 
 #endif

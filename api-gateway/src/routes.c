@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "handlers.h"
 #include "ib/common.h"
 
 static const struct {
@@ -9,15 +10,18 @@ static const struct {
     const char *method;
     gw_route_id_t id;
     int authenticated;
+    int json_body;
+    gw_route_handler_fn *handler;
 } table[] = {
-    {"/healthz", "GET", GW_ROUTE_HEALTHZ, 0},
-    {"/readyz", "GET", GW_ROUTE_READYZ, 0},
-    {"/metrics", "GET", GW_ROUTE_METRICS, 0},
-    {"/interview-templates", "GET", GW_ROUTE_TEMPLATES, 1},
-    {"/jobs", "GET", GW_ROUTE_JOBS, 1},
-    {"/interviews", "POST", GW_ROUTE_INTERVIEWS, 1},
-    {"/interviews/{id}", "GET", GW_ROUTE_INTERVIEW, 1},
-    {"/interviews/{id}/shared-link", "GET", GW_ROUTE_SHARED_LINK, 1},
+    /* template, method, id, authenticated, json_body, handler */
+    {"/healthz", "GET", GW_ROUTE_HEALTHZ, 0, 0, gw_handle_healthz},
+    {"/readyz", "GET", GW_ROUTE_READYZ, 0, 0, gw_handle_readyz},
+    {"/metrics", "GET", GW_ROUTE_METRICS, 0, 0, gw_handle_metrics},
+    {"/interview-templates", "GET", GW_ROUTE_TEMPLATES, 1, 0, gw_handle_templates},
+    {"/jobs", "GET", GW_ROUTE_JOBS, 1, 0, gw_handle_jobs},
+    {"/interviews", "POST", GW_ROUTE_INTERVIEWS, 1, 1, gw_handle_interviews},
+    {"/interviews/{id}", "GET", GW_ROUTE_INTERVIEW, 1, 0, gw_handle_interview},
+    {"/interviews/{id}/shared-link", "GET", GW_ROUTE_SHARED_LINK, 1, 0, gw_handle_shared_link},
 };
 
 /* 1 when path matches tmpl; "{id}" matches one non-empty segment of at most GW_ROUTE_ID_MAX
@@ -66,6 +70,8 @@ gw_route_result_t gw_route_match(const char *path, const char *method, gw_route_
     route->name = table[i].tmpl;
     route->allow = table[i].method; /* one method per path */
     route->authenticated = table[i].authenticated;
+    route->json_body = table[i].json_body;
+    route->handler = table[i].handler;
     matches(table[i].tmpl, path, route->param);
     return strcmp(method, table[i].method) == 0 ? GW_ROUTE_OK : GW_ROUTE_METHOD_NOT_ALLOWED;
 }

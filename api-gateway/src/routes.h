@@ -1,6 +1,9 @@
-/* The HTTP surface as a table: path templates, methods, authentication. Pure (no MHD). */
+/* The HTTP surface as a table: path templates, methods, authentication, and each route's
+ * handler (handlers.h), as lwan's url_map rows carry theirs. Matching is pure (no MHD). */
 #ifndef GW_ROUTES_H
 #define GW_ROUTES_H
+
+#include "server.h"
 
 #define GW_ROUTE_ID_MAX 64 /* a longer {id} segment is no route (404) */
 
@@ -16,11 +19,16 @@ typedef enum {
     GW_ROUTE_SHARED_LINK /* GET /interviews/{id}/shared-link */
 } gw_route_id_t;
 
+/* Answers a request whose route matched and whose whole body arrived (gw_handler_t.complete). */
+typedef enum MHD_Result gw_route_handler_fn(gw_request_t *req);
+
 typedef struct {
     gw_route_id_t id;
     const char *name;  /* the template, e.g. "/interviews/{id}" (a metric label); static */
     const char *allow; /* the methods the path allows (Allow header of a 405); static */
     int authenticated; /* needs a tenant's Bearer token */
+    int json_body;     /* takes a JSON body of at most GW_BODY_MAX bytes (415, 413) */
+    gw_route_handler_fn *handler;
     char param[GW_ROUTE_ID_MAX + 1]; /* {id}, when the template has one */
 } gw_route_t;
 

@@ -4,7 +4,7 @@
 libmicrohttpd 0.9.75's internal epoll thread fetches ready connections 128 at a time and asks
 for more, with the full timeout, after a full batch: with exactly 128 or 256 connections ready at
 once it blocked there (up to GATEWAY_IDLE_TIMEOUT) with every request unread. The gateway now
-runs the daemon from its own loop (api-gateway/src/server.c, loop_main); these tests fail, by
+runs the daemon from its own loop (api-gateway/src/daemon_loop.c, loop_main); these tests fail, by
 timing out, against the internal thread.
 """
 

@@ -1,4 +1,5 @@
-/* Unit tests of api-gateway/src/routes.c: templates, {id}, 404 vs 405 with Allow. */
+/* Unit tests of api-gateway/src/routes.c: templates, {id}, 404 vs 405 with Allow, each row's
+ * handler. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "handlers.h"
 #include "routes.h"
 
 static void expect(const char *path, const char *method, gw_route_result_t rr, gw_route_id_t id,
@@ -101,6 +103,35 @@ static void test_authentication_flags(void **state)
     }
 }
 
+static void test_rows_carry_their_handler(void **state)
+{
+    static const struct {
+        const char *path;
+        const char *method;
+        gw_route_handler_fn *handler;
+        int json_body;
+    } rows[] = {
+        {"/healthz", "GET", gw_handle_healthz, 0},
+        {"/readyz", "GET", gw_handle_readyz, 0},
+        {"/metrics", "GET", gw_handle_metrics, 0},
+        {"/interview-templates", "GET", gw_handle_templates, 0},
+        {"/jobs", "GET", gw_handle_jobs, 0},
+        {"/interviews", "POST", gw_handle_interviews, 1},
+        {"/interviews/x", "GET", gw_handle_interview, 0},
+        {"/interviews/x/shared-link", "GET", gw_handle_shared_link, 0},
+    };
+    gw_route_t r;
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        assert_int_equal(gw_route_match(rows[i].path, rows[i].method, &r), GW_ROUTE_OK);
+        if (r.handler != rows[i].handler)
+            fail_msg("%s %s: another row's handler", rows[i].method, rows[i].path);
+        assert_int_equal(r.json_body, rows[i].json_body);
+    }
+    assert_int_equal(gw_route_match("/nowhere", "GET", &r), GW_ROUTE_NOT_FOUND);
+    assert_null(r.handler);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -108,6 +139,7 @@ int main(void)
         cmocka_unit_test(test_interview_id),
         cmocka_unit_test(test_method_not_allowed),
         cmocka_unit_test(test_authentication_flags),
+        cmocka_unit_test(test_rows_carry_their_handler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
