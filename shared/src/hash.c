@@ -74,8 +74,9 @@ uint64_t ib_siphash(const uint8_t key[IB_HASH_KEY_LEN], const void *data, size_t
 
 static void draw_key(void)
 {
-    if (getrandom(process_key, sizeof(process_key), 0) != (ssize_t)sizeof(process_key)) {
-        /* No entropy source at all: still different per process and per start. */
+    if (getrandom(process_key, sizeof(process_key), GRND_NONBLOCK) !=
+        (ssize_t)sizeof(process_key)) {
+        /* No entropy yet (early boot) or none at all: still different per process and start. */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         uint64_t a = (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&ts;
