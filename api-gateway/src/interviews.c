@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "ib/hash.h"
 #include "ib/json.h"
 #include "ib/log.h"
 #include "ib/payload.h"
@@ -41,6 +42,7 @@ struct gw_interviews {
     size_t doc_bytes;
     unsigned long long dropped;
     unsigned long long refused;
+    unsigned long long probes; /* slots looked at by writers */
     long long last_drop_warn_ms;
 };
 
@@ -106,18 +108,24 @@ static int parse_id(const char *s, size_t len, uint8_t out[ID_BYTES])
 
 static size_t hash_id(const uint8_t id[ID_BYTES])
 {
-    /* Ids are HMAC output: any 8 bytes are uniformly distributed. */
-    uint64_t h;
-    memcpy(&h, id, sizeof(h));
-    return (size_t)h;
+    /* Ids come from Kafka and from requests: hashed whole, with the process's seeded hash, so ids
+     * chosen to share bytes do not pile into one chain. */
+    return (size_t)ib_hash(id, ID_BYTES);
 }
 
-/* The slot holding id, or the free slot where it would go. cap is never full. */
-static slot_t *probe(slot_t *slots, size_t cap, const uint8_t id[ID_BYTES])
+/* The slot holding id, or the free slot where it would go. cap is never full. Adds the slots
+ * looked at to *steps when not NULL (writers only: readers share the lock). */
+static slot_t *probe(slot_t *slots, size_t cap, const uint8_t id[ID_BYTES],
+                     unsigned long long *steps)
 {
     size_t i = hash_id(id) & (cap - 1);
-    while (slots[i].used && memcmp(slots[i].id, id, ID_BYTES) != 0)
+    unsigned long long n = 1;
+    while (slots[i].used && memcmp(slots[i].id, id, ID_BYTES) != 0) {
         i = (i + 1) & (cap - 1);
+        n++;
+    }
+    if (steps != NULL)
+        *steps += n;
     return &slots[i];
 }
 
@@ -129,7 +137,7 @@ static ib_rc_t grow(gw_interviews_t *v)
         return IB_ERR;
     for (size_t i = 0; i < v->cap; i++)
         if (v->slots[i].used)
-            *probe(slots, cap, v->slots[i].id) = v->slots[i];
+            *probe(slots, cap, v->slots[i].id, &v->probes) = v->slots[i];
     free(v->slots);
     v->slots = slots;
     v->cap = cap;
@@ -140,7 +148,7 @@ static ib_rc_t grow(gw_interviews_t *v)
  * Under the write lock. */
 static slot_t *slot_for(gw_interviews_t *v, const uint8_t id[ID_BYTES])
 {
-    slot_t *s = probe(v->slots, v->cap, id);
+    slot_t *s = probe(v->slots, v->cap, id, &v->probes);
     if (s->used)
         return s;
     if (v->count >= v->max) {
@@ -157,7 +165,7 @@ static slot_t *slot_for(gw_interviews_t *v, const uint8_t id[ID_BYTES])
     if ((v->count + 1) * 4 > v->cap * 3) {
         if (grow(v) != IB_OK)
             return NULL;
-        s = probe(v->slots, v->cap, id);
+        s = probe(v->slots, v->cap, id, &v->probes);
     }
     memset(s, 0, sizeof(*s));
     memcpy(s->id, id, ID_BYTES);
@@ -195,7 +203,7 @@ ib_rc_t gw_interviews_apply_requested(gw_interviews_t *v, const void *key, size_
      * already owned needs no parse (id = HMAC(tenant, callback_url), so a second requested
      * event for it changes nothing; a forged owner would not win anyway, see below). */
     pthread_rwlock_rdlock(&v->lock);
-    const slot_t *known = probe(v->slots, v->cap, id);
+    const slot_t *known = probe(v->slots, v->cap, id, NULL);
     int owned = known->used && known->owner != 0;
     pthread_rwlock_unlock(&v->lock);
     if (owned)
@@ -379,7 +387,7 @@ static gw_iv_result_t lookup(gw_interviews_t *v, const ib_tenant_t *tenant, cons
     if (owner == 0 || id == NULL || !parse_id(id, strlen(id), bin))
         return GW_IV_UNKNOWN;
     pthread_rwlock_rdlock(&v->lock);
-    slot_t *s = probe(v->slots, v->cap, bin);
+    slot_t *s = probe(v->slots, v->cap, bin, NULL);
     if (!s->used || s->owner != owner)
         goto out;
     if (part == 0)
@@ -418,5 +426,6 @@ void gw_interviews_stats(gw_interviews_t *v, gw_interviews_stats_t *out)
     out->bytes = v->cap * sizeof(slot_t) + v->doc_bytes;
     out->dropped = v->dropped;
     out->refused = v->refused;
+    out->probes = v->probes;
     pthread_rwlock_unlock(&v->lock);
 }

@@ -35,6 +35,7 @@ typedef struct {
     size_t bytes;               /* table slots plus payload text held */
     unsigned long long dropped; /* ids not held: max_interviews reached */
     unsigned long long refused; /* records that were not valid events */
+    unsigned long long probes;  /* table slots looked at by updates (tests bound the work) */
 } gw_interviews_stats_t;
 
 /* A new, empty view; tenants is borrowed and must outlive it. NULL on out of memory. */

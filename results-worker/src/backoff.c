@@ -4,25 +4,6 @@
 #include <stdlib.h>
 #include <sys/random.h>
 
-long rw_backoff_ms(unsigned attempt, double unit, long retry_after_ms)
-{
-    long base = RW_BACKOFF_BASE_MS;
-    for (unsigned i = 1; i < attempt && base < RW_BACKOFF_CAP_MS; i++)
-        base *= 2;
-    if (base > RW_BACKOFF_CAP_MS)
-        base = RW_BACKOFF_CAP_MS;
-    if (unit < 0.0)
-        unit = 0.0;
-    if (unit >= 1.0)
-        unit = 0.999999;
-    long delay = (long)((double)base * (0.8 + 0.4 * unit));
-    if (retry_after_ms > delay)
-        delay = retry_after_ms;
-    if (delay > RW_BACKOFF_CAP_MS)
-        delay = RW_BACKOFF_CAP_MS;
-    return delay;
-}
-
 double rw_backoff_unit(void)
 {
     /* Only the consumer thread draws; jitter needs no cryptographic quality. */

@@ -1,9 +1,8 @@
 /* One callback attempt: PUT Workable's payload to the interview's callback_url.
  *
  * A job (rw_delivery_t) carries the borrowed inputs and receives the result. The easy handle is
- * prepared by rw_delivery_prepare and judged by rw_delivery_finish, so the same code serves a
- * blocking rw_deliverer_perform (this slice) and a curl multi loop later (CURLOPT_PRIVATE points
- * back to the job). */
+ * prepared by rw_delivery_prepare and judged by rw_delivery_finish; the callback engine
+ * (sender.h) drives it in its curl multi loop (CURLOPT_PRIVATE points back to the job). */
 #ifndef RW_DELIVERY_H
 #define RW_DELIVERY_H
 
@@ -78,14 +77,5 @@ ib_rc_t rw_delivery_prepare(CURL *easy, rw_delivery_t *job, const rw_delivery_op
 /* Fills the job's results from easy after the transfer ended with cc; releases the job's headers.
  * Returns job->outcome. */
 rw_outcome_t rw_delivery_finish(CURL *easy, rw_delivery_t *job, CURLcode cc);
-
-/* The blocking deliverer of this slice: one reused easy handle (connection reuse). */
-typedef struct rw_deliverer rw_deliverer_t;
-
-rw_deliverer_t *rw_deliverer_new(const rw_delivery_opts_t *opts, char *errstr,
-                                 size_t errstr_size) IB_WUR;
-void rw_deliverer_free(rw_deliverer_t *d);
-/* Performs one attempt, blocking at most opts->timeout_ms (plus DNS). Returns job->outcome. */
-rw_outcome_t rw_deliverer_perform(rw_deliverer_t *d, rw_delivery_t *job);
 
 #endif

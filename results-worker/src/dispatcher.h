@@ -1,6 +1,8 @@
 /* The worker: one thread that runs the Kafka consumer (consumer.h), the callback engine
  * (sender.h) and the producer of retry records and dead letters (producer.h) in one loop, so
- * the consumer keeps polling while many PUTs are in flight.
+ * the consumer keeps polling while many PUTs are in flight. This file is the loop and the
+ * wiring: messages go to intake.h, jobs move through flow.h, the decision after an attempt is
+ * outcome.h's.
  *
  * Per interview at most one PUT is in flight; a newer state waits behind it and replaces any
  * older one waiting there. Ordering against everything ever seen is kept by the join's latest

@@ -4,32 +4,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "ib/json.h"
+#include "ib/map.h"
 
-/* Open addressing, linear probing, power-of-two capacity, load <= 3/4. A slot is 16 bytes; the
- * rest lives in one malloc'd blob per entry:
- *   [id_len][state][latest status or 0xff][latest occurred_at: 8 bytes] id '\0' url '\0'. */
-typedef struct {
-    char *blob; /* NULL: empty slot */
-    uint32_t hash;
-    uint16_t tenant;
-    uint16_t partition;
-} rw_slot_t;
-
+/* The table is the shared map (ib/map.h: 16 bytes a slot, keys hashed with the process's
+ * seeded hash, so hostile ids cannot aim at one chain); each entry is one malloc'd blob:
+ *   [id_len][state][latest status or 0xff][latest occurred_at: 8 bytes][tenant: 2][partition: 2]
+ *   id '\0' url '\0'. */
 struct rw_join {
-    rw_slot_t *slots;
-    size_t cap; /* 0 or a power of two */
-    size_t count;
+    ib_map_t *map; /* id -> blob */
     size_t blob_bytes;
-    uint32_t seed; /* random per table: hostile ids cannot aim at one chain */
 };
 
-#define BLOB_HDR  11
-#define NO_LATEST 0xffu
-#define MIN_CAP   64
+#define OFF_LATEST    2 /* status byte, then occurred_at */
+#define LATEST_BYTES  9
+#define OFF_TENANT    11
+#define OFF_PARTITION 13
+#define BLOB_HDR      15
+#define NO_LATEST     0xffu
+#define MIN_CAP       64
 
 static const char *blob_id(const char *blob)
 {
@@ -51,18 +45,17 @@ static size_t blob_size(const char *blob)
     return BLOB_HDR + blob_id_len(blob) + 1 + strlen(blob_url(blob)) + 1;
 }
 
-static uint32_t hash_id(uint32_t seed, const char *id, size_t len)
+static uint16_t blob_u16(const char *blob, size_t off)
 {
-    /* FNV-1a, seeded, with a final avalanche so low bits (the slot index) mix well. */
-    uint32_t h = 2166136261u ^ seed;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)id[i];
-        h *= 16777619u;
-    }
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    return h;
+    uint16_t v;
+    memcpy(&v, blob + off, sizeof(v));
+    return v;
+}
+
+static const void *blob_key(const void *item, size_t *len)
+{
+    *len = blob_id_len(item);
+    return blob_id(item);
 }
 
 const char *rw_join_state_reason(rw_join_state_t s)
@@ -85,72 +78,55 @@ rw_join_t *rw_join_new(void)
     rw_join_t *j = calloc(1, sizeof(*j));
     if (j == NULL)
         return NULL;
-    if (getrandom(&j->seed, sizeof(j->seed), GRND_NONBLOCK) != (ssize_t)sizeof(j->seed))
-        j->seed = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)j;
+    j->map = ib_map_new(blob_key, MIN_CAP);
+    if (j->map == NULL) {
+        free(j);
+        return NULL;
+    }
     return j;
+}
+
+static int drop_blob(void *item, void *arg)
+{
+    rw_join_t *j = arg;
+    j->blob_bytes -= blob_size(item);
+    free(item);
+    return 1;
 }
 
 void rw_join_clear(rw_join_t *j)
 {
     if (j == NULL)
         return;
-    for (size_t i = 0; i < j->cap; i++)
-        free(j->slots[i].blob);
-    free(j->slots);
-    j->slots = NULL;
-    j->cap = 0;
-    j->count = 0;
-    j->blob_bytes = 0;
+    ib_map_remove_if(j->map, drop_blob, j);
 }
 
 void rw_join_free(rw_join_t *j)
 {
+    if (j == NULL)
+        return;
     rw_join_clear(j);
+    ib_map_free(j->map);
     free(j);
 }
 
 size_t rw_join_count(const rw_join_t *j)
 {
-    return j->count;
+    return ib_map_count(j->map);
 }
 
 size_t rw_join_bytes(const rw_join_t *j)
 {
-    return sizeof(*j) + j->cap * sizeof(rw_slot_t) + j->blob_bytes;
+    return sizeof(*j) + ib_map_bytes(j->map) + j->blob_bytes;
 }
 
-/* Index of id's slot, or of the empty slot where it would go. cap must be > count. */
-static size_t find_slot(const rw_slot_t *slots, size_t cap, uint32_t hash, const char *id,
-                        size_t id_len)
+/* The blob of id, or NULL. */
+static char *find(const rw_join_t *j, const char *id)
 {
-    size_t mask = cap - 1;
-    size_t i = hash & mask;
-    while (slots[i].blob != NULL) {
-        const char *b = slots[i].blob;
-        if (slots[i].hash == hash && blob_id_len(b) == id_len &&
-            memcmp(blob_id(b), id, id_len) == 0)
-            return i;
-        i = (i + 1) & mask;
-    }
-    return i;
-}
-
-static ib_rc_t rehash(rw_join_t *j, size_t new_cap)
-{
-    rw_slot_t *slots = calloc(new_cap, sizeof(*slots));
-    if (slots == NULL)
-        return IB_ERR;
-    for (size_t i = 0; i < j->cap; i++) {
-        if (j->slots[i].blob == NULL)
-            continue;
-        size_t k = find_slot(slots, new_cap, j->slots[i].hash, blob_id(j->slots[i].blob),
-                             blob_id_len(j->slots[i].blob));
-        slots[k] = j->slots[i];
-    }
-    free(j->slots);
-    j->slots = slots;
-    j->cap = new_cap;
-    return IB_OK;
+    size_t id_len = strlen(id);
+    if (id_len == 0 || id_len > RW_JOIN_MAX_ID_LEN)
+        return NULL;
+    return ib_map_get(j->map, id, id_len);
 }
 
 ib_rc_t rw_join_put(rw_join_t *j, const char *id, uint16_t tenant, int32_t partition,
@@ -161,68 +137,58 @@ ib_rc_t rw_join_put(rw_join_t *j, const char *id, uint16_t tenant, int32_t parti
     if (id_len == 0 || id_len > RW_JOIN_MAX_ID_LEN || url_len > RW_JOIN_MAX_URL_LEN ||
         partition < 0 || partition > UINT16_MAX)
         return IB_ERR;
-    if ((j->count + 1) * 4 > j->cap * 3 && rehash(j, j->cap == 0 ? MIN_CAP : j->cap * 2) != IB_OK)
-        return IB_ERR;
 
     size_t size = BLOB_HDR + id_len + 1 + url_len + 1;
+    uint16_t part16 = (uint16_t)partition;
     char *blob = malloc(size);
     if (blob == NULL)
         return IB_ERR;
     blob[0] = (char)(unsigned char)id_len;
     blob[1] = (char)state;
-    blob[2] = (char)NO_LATEST;
-    memset(blob + 3, 0, 8);
+    blob[OFF_LATEST] = (char)NO_LATEST;
+    memset(blob + OFF_LATEST + 1, 0, LATEST_BYTES - 1);
+    memcpy(blob + OFF_TENANT, &tenant, sizeof(tenant));
+    memcpy(blob + OFF_PARTITION, &part16, sizeof(part16));
     memcpy(blob + BLOB_HDR, id, id_len + 1);
     memcpy(blob + BLOB_HDR + id_len + 1, callback_url, url_len + 1);
 
-    uint32_t hash = hash_id(j->seed, id, id_len);
-    size_t i = find_slot(j->slots, j->cap, hash, id, id_len);
-    rw_slot_t *s = &j->slots[i];
-    if (s->blob != NULL) {
-        /* A repeated requested event keeps what the status events taught us. */
-        memcpy(blob + 2, s->blob + 2, 9);
-        j->blob_bytes -= blob_size(s->blob);
-        free(s->blob);
-    } else {
-        j->count++;
+    const char *known = ib_map_get(j->map, id, id_len);
+    if (known != NULL) /* a repeated requested event keeps what the status events taught us */
+        memcpy(blob + OFF_LATEST, known + OFF_LATEST, LATEST_BYTES);
+    void *old = NULL;
+    if (ib_map_put(j->map, blob, &old) != IB_OK) {
+        free(blob);
+        return IB_ERR;
     }
-    s->blob = blob;
-    s->hash = hash;
-    s->tenant = tenant;
-    s->partition = (uint16_t)partition;
+    if (old != NULL) {
+        j->blob_bytes -= blob_size(old);
+        free(old);
+    }
     j->blob_bytes += size;
     return IB_OK;
 }
 
 int rw_join_get(const rw_join_t *j, const char *id, rw_join_view_t *out)
 {
-    size_t id_len = strlen(id);
-    if (j->count == 0 || id_len == 0 || id_len > RW_JOIN_MAX_ID_LEN)
+    const char *b = find(j, id);
+    if (b == NULL)
         return 0;
-    size_t i = find_slot(j->slots, j->cap, hash_id(j->seed, id, id_len), id, id_len);
-    const rw_slot_t *s = &j->slots[i];
-    if (s->blob == NULL)
-        return 0;
-    out->tenant = s->tenant;
-    out->partition = s->partition;
-    out->state = (rw_join_state_t)(unsigned char)s->blob[1];
-    out->callback_url = blob_url(s->blob);
+    out->tenant = blob_u16(b, OFF_TENANT);
+    out->partition = blob_u16(b, OFF_PARTITION);
+    out->state = (rw_join_state_t)(unsigned char)b[1];
+    out->callback_url = blob_url(b);
     return 1;
 }
 
 rw_order_t rw_join_order(rw_join_t *j, const char *id, ib_status_t status, long long occurred_ms,
                          int update)
 {
-    size_t id_len = strlen(id);
-    if (j->count == 0 || id_len == 0 || id_len > RW_JOIN_MAX_ID_LEN)
-        return RW_ORDER_UNKNOWN;
-    size_t i = find_slot(j->slots, j->cap, hash_id(j->seed, id, id_len), id, id_len);
-    char *b = j->slots[i].blob;
+    char *b = find(j, id);
     if (b == NULL)
         return RW_ORDER_UNKNOWN;
-    unsigned cur = (unsigned char)b[2];
+    unsigned cur = (unsigned char)b[OFF_LATEST];
     long long cur_ms = 0;
-    memcpy(&cur_ms, b + 3, sizeof(cur_ms));
+    memcpy(&cur_ms, b + OFF_LATEST + 1, sizeof(cur_ms));
     rw_order_t verdict;
     int cmp =
         cur == NO_LATEST ? 1 : ib_status_compare((ib_status_t)cur, cur_ms, status, occurred_ms);
@@ -233,59 +199,31 @@ rw_order_t rw_join_order(rw_join_t *j, const char *id, ib_status_t status, long 
     else
         verdict = RW_ORDER_OLDER;
     if (update && verdict == RW_ORDER_NEWER) {
-        b[2] = (char)(unsigned char)status;
-        memcpy(b + 3, &occurred_ms, sizeof(occurred_ms));
+        b[OFF_LATEST] = (char)(unsigned char)status;
+        memcpy(b + OFF_LATEST + 1, &occurred_ms, sizeof(occurred_ms));
     }
     return verdict;
 }
 
-/* Backward-shift deletion (Knuth 6.4, algorithm R): no tombstones, chains stay intact. */
-static void delete_at(rw_join_t *j, size_t i)
+typedef struct {
+    rw_join_t *j;
+    uint16_t partition;
+} part_arg_t;
+
+static int in_partition(void *item, void *arg)
 {
-    size_t mask = j->cap - 1;
-    size_t k = i;
-    j->blob_bytes -= blob_size(j->slots[i].blob);
-    free(j->slots[i].blob);
-    for (;;) {
-        k = (k + 1) & mask;
-        if (j->slots[k].blob == NULL)
-            break;
-        size_t home = j->slots[k].hash & mask;
-        /* The entry at k may stay when its home lies cyclically in (i, k]. */
-        int stays = i <= k ? (i < home && home <= k) : (i < home || home <= k);
-        if (stays)
-            continue;
-        j->slots[i] = j->slots[k];
-        i = k;
-    }
-    j->slots[i].blob = NULL;
-    j->count--;
+    part_arg_t *a = arg;
+    if (blob_u16(item, OFF_PARTITION) != a->partition)
+        return 0;
+    return drop_blob(item, a->j);
 }
 
 size_t rw_join_remove_partition(rw_join_t *j, int32_t partition)
 {
-    size_t removed = 0;
-    size_t i = 0;
-    while (i < j->cap) {
-        const rw_slot_t *s = &j->slots[i];
-        if (s->blob != NULL && (int32_t)s->partition == partition) {
-            /* Slot i may now hold a shifted entry: look at it again. Entries shifted from
-             * the wrapped-around start were visited already and do not match. */
-            delete_at(j, i);
-            removed++;
-        } else {
-            i++;
-        }
-    }
-    size_t cap = j->cap;
-    while (cap > MIN_CAP && j->count * 4 < cap)
-        cap /= 2;
-    if (cap != j->cap) {
-        /* Shrinking may fail on allocation; keeping the larger table is fine. */
-        ib_rc_t shrunk = rehash(j, cap);
-        (void)shrunk;
-    }
-    return removed;
+    if (partition < 0 || partition > UINT16_MAX)
+        return 0;
+    part_arg_t a = {j, (uint16_t)partition};
+    return ib_map_remove_if(j->map, in_partition, &a);
 }
 
 rw_join_state_t rw_callback_url_check(const ib_tenant_t *t, const char *url, int allow_insecure)

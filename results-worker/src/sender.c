@@ -8,16 +8,18 @@
 #include <sys/socket.h>
 
 #include "ib/log.h"
+#include "ib/map.h"
 #include "ssrf.h"
 
-#define HOST_BUCKETS  1024
+#define HOSTS_MIN     1024
 #define DNS_FAIL_TTL  1000 /* ms a failed lookup is remembered, so a dead name is not hammered */
 #define MAX_PINNED    16   /* addresses pinned per host */
 #define EASY_POOL_MAX 256
 
+STAILQ_HEAD(rw_send_queue, rw_send);
+
 struct rw_host {
-    rw_host_t *next;       /* hash chain */
-    rw_host_t *ready_next; /* list of hosts with waiters */
+    TAILQ_ENTRY(rw_host) ready; /* hosts with waiters */
     int in_ready;
     char *key; /* "scheme://host:port" */
     rw_target_t target;
@@ -27,8 +29,7 @@ struct rw_host {
     char dns_error[160];
     long long dns_expires;
     unsigned inflight;
-    rw_send_t *wait_head;
-    rw_send_t *wait_tail;
+    struct rw_send_queue wait;
     size_t waiting;
     rw_breaker_t breaker;
 };
@@ -39,47 +40,34 @@ struct rw_sender {
     CURLSH *share;
     rw_send_done_fn *done;
     void *opaque;
-    rw_host_t *buckets[HOST_BUCKETS];
-    rw_host_t *ready_head;
-    rw_host_t *ready_tail;
-    rw_send_t *completed_head; /* finished, done callback not yet run */
-    rw_send_t *completed_tail;
-    rw_send_t *live; /* in flight */
+    ib_map_t *hosts; /* key ("scheme://host:port") -> rw_host_t */
+    TAILQ_HEAD(, rw_host) ready;
+    struct rw_send_queue completed; /* finished, done callback not yet run */
+    LIST_HEAD(, rw_send) live;      /* in flight */
     size_t inflight;
     size_t queued;
     CURL *pool[EASY_POOL_MAX];
     size_t pool_len;
 };
 
-static uint32_t hash_str(const char *s)
+static const void *host_key(const void *item, size_t *len)
 {
-    uint32_t h = 2166136261u;
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
+    const rw_host_t *h = item;
+    *len = strlen(h->key);
+    return h->key;
 }
 
 static void complete(rw_sender_t *s, rw_send_t *x, rw_outcome_t outcome)
 {
     x->d.outcome = outcome;
-    x->next = NULL;
-    if (s->completed_tail != NULL)
-        s->completed_tail->next = x;
-    else
-        s->completed_head = x;
-    s->completed_tail = x;
+    STAILQ_INSERT_TAIL(&s->completed, x, link);
 }
 
 static void drain_completed(rw_sender_t *s)
 {
-    while (s->completed_head != NULL) {
-        rw_send_t *x = s->completed_head;
-        s->completed_head = x->next;
-        if (s->completed_head == NULL)
-            s->completed_tail = NULL;
-        x->next = NULL;
+    rw_send_t *x;
+    while ((x = STAILQ_FIRST(&s->completed)) != NULL) {
+        STAILQ_REMOVE_HEAD(&s->completed, link);
         s->done(x, s->opaque);
     }
 }
@@ -113,9 +101,13 @@ rw_sender_t *rw_sender_new(const rw_sender_opts_t *opts, rw_send_done_fn *done, 
         s->opts.per_host = 1;
     s->done = done;
     s->opaque = opaque;
+    TAILQ_INIT(&s->ready);
+    STAILQ_INIT(&s->completed);
+    LIST_INIT(&s->live);
+    s->hosts = ib_map_new(host_key, HOSTS_MIN);
     s->multi = curl_multi_init();
     s->share = curl_share_init();
-    if (s->multi == NULL || s->share == NULL)
+    if (s->hosts == NULL || s->multi == NULL || s->share == NULL)
         goto fail;
     /* One thread uses the share, so no lock callbacks are needed. */
     if (curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
@@ -135,26 +127,25 @@ fail:
     return NULL;
 }
 
-static void host_free(rw_host_t *h)
+static int host_free(void *item, void *arg)
 {
+    rw_host_t *h = item;
+    (void)arg;
     free(h->key);
     free(h->pins);
     free(h);
+    return 1;
 }
 
 void rw_sender_free(rw_sender_t *s)
 {
     if (s == NULL)
         return;
-    rw_sender_abort(s, NULL, NULL);
-    drain_completed(s);
-    for (size_t i = 0; i < HOST_BUCKETS; i++) {
-        rw_host_t *h = s->buckets[i];
-        while (h != NULL) {
-            rw_host_t *n = h->next;
-            host_free(h);
-            h = n;
-        }
+    if (s->hosts != NULL) {
+        rw_sender_abort(s, NULL, NULL);
+        drain_completed(s);
+        ib_map_remove_if(s->hosts, host_free, NULL);
+        ib_map_free(s->hosts);
     }
     for (size_t i = 0; i < s->pool_len; i++)
         curl_easy_cleanup(s->pool[i]);
@@ -169,33 +160,28 @@ static rw_host_t *host_get(rw_sender_t *s, const rw_target_t *t, char *errstr, s
 {
     char key[320];
     snprintf(key, sizeof(key), "%s://%s:%ld", t->https ? "https" : "http", t->host, t->port);
-    uint32_t b = hash_str(key) % HOST_BUCKETS;
-    for (rw_host_t *h = s->buckets[b]; h != NULL; h = h->next)
-        if (strcmp(h->key, key) == 0)
-            return h;
-    rw_host_t *h = calloc(1, sizeof(*h));
-    if (h == NULL || (h->key = strdup(key)) == NULL) {
+    rw_host_t *h = ib_map_get(s->hosts, key, strlen(key));
+    if (h != NULL)
+        return h;
+    h = calloc(1, sizeof(*h));
+    if (h == NULL || (h->key = strdup(key)) == NULL || ib_map_put(s->hosts, h, NULL) != IB_OK) {
+        if (h != NULL)
+            free(h->key);
         free(h);
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
     h->target = *t;
-    h->next = s->buckets[b];
-    s->buckets[b] = h;
+    STAILQ_INIT(&h->wait);
     return h;
 }
 
 static void ready_push(rw_sender_t *s, rw_host_t *h)
 {
-    if (h->in_ready || h->wait_head == NULL)
+    if (h->in_ready || STAILQ_EMPTY(&h->wait))
         return;
     h->in_ready = 1;
-    h->ready_next = NULL;
-    if (s->ready_tail != NULL)
-        s->ready_tail->ready_next = h;
-    else
-        s->ready_head = h;
-    s->ready_tail = h;
+    TAILQ_INSERT_TAIL(&s->ready, h, ready);
 }
 
 void rw_sender_submit(rw_sender_t *s, rw_send_t *x)
@@ -203,7 +189,6 @@ void rw_sender_submit(rw_sender_t *s, rw_send_t *x)
     char why[200];
     rw_target_t t;
 
-    x->next = NULL;
     x->host = NULL;
     x->easy = NULL;
     x->resolve = NULL;
@@ -221,11 +206,7 @@ void rw_sender_submit(rw_sender_t *s, rw_send_t *x)
     }
     x->host = h;
     x->queued = 1;
-    if (h->wait_tail != NULL)
-        h->wait_tail->next = x;
-    else
-        h->wait_head = x;
-    h->wait_tail = x;
+    STAILQ_INSERT_TAIL(&h->wait, x, link);
     h->waiting++;
     s->queued++;
     ready_push(s, h);
@@ -233,13 +214,10 @@ void rw_sender_submit(rw_sender_t *s, rw_send_t *x)
 
 static rw_send_t *host_pop(rw_sender_t *s, rw_host_t *h)
 {
-    rw_send_t *x = h->wait_head;
+    rw_send_t *x = STAILQ_FIRST(&h->wait);
     if (x == NULL)
         return NULL;
-    h->wait_head = x->next;
-    if (h->wait_head == NULL)
-        h->wait_tail = NULL;
-    x->next = NULL;
+    STAILQ_REMOVE_HEAD(&h->wait, link);
     x->queued = 0;
     h->waiting--;
     s->queued--;
@@ -389,11 +367,7 @@ static void start(rw_sender_t *s, rw_send_t *x, long long now)
     }
     h->inflight++;
     s->inflight++;
-    x->live_prev = NULL;
-    x->live_next = s->live;
-    if (s->live != NULL)
-        s->live->live_prev = x;
-    s->live = x;
+    LIST_INSERT_HEAD(&s->live, x, live);
 }
 
 /* Starts queued attempts while the caps allow, one per host per round for fairness. */
@@ -401,13 +375,12 @@ static void pump(rw_sender_t *s)
 {
     long long now = ib_now_ms();
     int progress = 1;
-    while (progress && s->ready_head != NULL && s->inflight < s->opts.max_inflight) {
+    while (progress && !TAILQ_EMPTY(&s->ready) && s->inflight < s->opts.max_inflight) {
         progress = 0;
-        rw_host_t *prev = NULL;
-        rw_host_t *h = s->ready_head;
+        rw_host_t *h = TAILQ_FIRST(&s->ready);
         while (h != NULL && s->inflight < s->opts.max_inflight) {
-            rw_host_t *next = h->ready_next;
-            int drop = h->wait_head == NULL;
+            rw_host_t *next = TAILQ_NEXT(h, ready);
+            int drop = STAILQ_EMPTY(&h->wait);
             if (!drop && h->inflight < s->opts.per_host) {
                 long long retry_at = 0;
                 if (rw_breaker_allow(&h->breaker, now, &retry_at)) {
@@ -422,18 +395,11 @@ static void pump(rw_sender_t *s)
                     }
                 }
                 /* else: half-open with the probe in flight; wait for its verdict. */
-                drop = h->wait_head == NULL;
+                drop = STAILQ_EMPTY(&h->wait);
             }
             if (drop) {
                 h->in_ready = 0;
-                if (prev != NULL)
-                    prev->ready_next = next;
-                else
-                    s->ready_head = next;
-                if (s->ready_tail == h)
-                    s->ready_tail = prev;
-            } else {
-                prev = h;
+                TAILQ_REMOVE(&s->ready, h, ready);
             }
             h = next;
         }
@@ -444,13 +410,7 @@ static void finish(rw_sender_t *s, rw_send_t *x, CURLcode cc, int aborted)
 {
     rw_host_t *h = x->host;
     long long now = ib_now_ms();
-    if (x->live_prev != NULL)
-        x->live_prev->live_next = x->live_next;
-    else
-        s->live = x->live_next;
-    if (x->live_next != NULL)
-        x->live_next->live_prev = x->live_prev;
-    x->live_prev = x->live_next = NULL;
+    LIST_REMOVE(x, live);
     curl_multi_remove_handle(s->multi, x->easy);
     rw_outcome_t o = rw_delivery_finish(x->easy, &x->d, cc);
     easy_put(s, x->easy);
@@ -482,7 +442,7 @@ void rw_sender_run(rw_sender_t *s, int timeout_ms, int wake_fd)
     CURLMsg *msg;
 
     pump(s);
-    if (s->completed_head != NULL)
+    if (!STAILQ_EMPTY(&s->completed))
         timeout_ms = 0;
     memset(&extra, 0, sizeof(extra));
     extra.fd = wake_fd;
@@ -506,44 +466,31 @@ void rw_sender_run(rw_sender_t *s, int timeout_ms, int wake_fd)
 
 void rw_sender_abort(rw_sender_t *s, int (*pred)(void *owner, void *arg), void *arg)
 {
-    for (size_t i = 0; i < HOST_BUCKETS; i++) {
-        for (rw_host_t *h = s->buckets[i]; h != NULL; h = h->next) {
-            /* Queued: unlink the matching ones. */
-            rw_send_t *keep_head = NULL;
-            rw_send_t *keep_tail = NULL;
-            rw_send_t *x;
-            while ((x = host_pop(s, h)) != NULL) {
-                if (pred == NULL || pred(x->owner, arg)) {
-                    fail_now(s, x, RW_OUTCOME_ABORTED, "aborted");
-                } else {
-                    x->next = NULL;
-                    if (keep_tail != NULL)
-                        keep_tail->next = x;
-                    else
-                        keep_head = x;
-                    keep_tail = x;
-                }
-            }
-            while ((x = keep_head) != NULL) {
-                keep_head = x->next;
-                x->next = NULL;
-                x->queued = 1;
-                if (h->wait_tail != NULL)
-                    h->wait_tail->next = x;
-                else
-                    h->wait_head = x;
-                h->wait_tail = x;
-                h->waiting++;
-                s->queued++;
-            }
+    size_t pos = 0;
+    rw_host_t *h;
+    rw_send_t *x;
+    rw_send_t *next;
+    while ((h = ib_map_next(s->hosts, &pos)) != NULL) {
+        /* Queued: unlink the matching ones, keep the others in their order. */
+        struct rw_send_queue keep = STAILQ_HEAD_INITIALIZER(keep);
+        while ((x = host_pop(s, h)) != NULL) {
+            if (pred == NULL || pred(x->owner, arg))
+                fail_now(s, x, RW_OUTCOME_ABORTED, "aborted");
+            else
+                STAILQ_INSERT_TAIL(&keep, x, link);
+        }
+        while ((x = STAILQ_FIRST(&keep)) != NULL) {
+            STAILQ_REMOVE_HEAD(&keep, link);
+            x->queued = 1;
+            STAILQ_INSERT_TAIL(&h->wait, x, link);
+            h->waiting++;
+            s->queued++;
         }
     }
-    rw_send_t *x = s->live;
-    while (x != NULL) {
-        rw_send_t *next = x->live_next;
+    for (x = LIST_FIRST(&s->live); x != NULL; x = next) {
+        next = LIST_NEXT(x, live);
         if (pred == NULL || pred(x->owner, arg))
             finish(s, x, CURLE_ABORTED_BY_CALLBACK, 1);
-        x = next;
     }
     drain_completed(s);
 }
@@ -561,7 +508,8 @@ size_t rw_sender_queued(const rw_sender_t *s)
 void rw_sender_each_host(const rw_sender_t *s, long long now,
                          void (*fn)(const char *host, rw_breaker_state_t st, void *arg), void *arg)
 {
-    for (size_t i = 0; i < HOST_BUCKETS; i++)
-        for (const rw_host_t *h = s->buckets[i]; h != NULL; h = h->next)
-            fn(h->key, rw_breaker_state(&h->breaker, now), arg);
+    size_t pos = 0;
+    const rw_host_t *h;
+    while ((h = ib_map_next(s->hosts, &pos)) != NULL)
+        fn(h->key, rw_breaker_state(&h->breaker, now), arg);
 }

@@ -11,6 +11,7 @@
 #define RW_SENDER_H
 
 #include <stddef.h>
+#include <sys/queue.h>
 
 #include "breaker.h"
 #include "delivery.h"
@@ -26,9 +27,8 @@ typedef struct rw_send {
     void *owner;        /* the caller's job */
     long long retry_at; /* DEFERRED: monotonic ms when the host may be tried again */
     /* Private to sender.c. */
-    struct rw_send *next;
-    struct rw_send *live_prev; /* list of transfers in flight */
-    struct rw_send *live_next;
+    STAILQ_ENTRY(rw_send) link; /* its host's queue, or the finished ones' */
+    LIST_ENTRY(rw_send) live;   /* transfers in flight */
     rw_host_t *host;
     CURL *easy;
     struct curl_slist *resolve;

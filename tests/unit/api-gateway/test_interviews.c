@@ -295,6 +295,34 @@ static void test_growth_keeps_everything(void **state)
     }
 }
 
+/* Ids sharing their first 8 bytes (16 hex digits) must not pile into one chain: a hash of
+ * those bytes alone made n inserts cost n^2/2 probes. The bound is on the slots looked at, not
+ * time, so it holds under valgrind and sanitizers. */
+static void test_shared_prefix_is_linear(void **state)
+{
+    const int N = getenv("IB_UNDER_VALGRIND") != NULL ? 20000 : 200000;
+    char id[33];
+    char value[256];
+    char err[256];
+    gw_interviews_stats_t st;
+    (void)state;
+    gw_interviews_t *v = gw_interviews_new(tenants, (size_t)N);
+    assert_non_null(v);
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "0123456789abcdef%016x", (unsigned)i + 1u);
+        snprintf(value, sizeof(value), "{\"interview_id\":\"%s\",\"tenant\":\"acme\"}", id);
+        assert_int_equal(
+            gw_interviews_apply_requested(v, id, 32, value, strlen(value), err, sizeof(err)),
+            IB_OK);
+    }
+    gw_interviews_stats(v, &st);
+    assert_int_equal(st.interviews, (size_t)N);
+    print_message("%d ids sharing 8 bytes: %llu probes (%.2f per insert, growth included)\n", N,
+                  st.probes, (double)st.probes / N);
+    assert_true(st.probes < 10ull * (unsigned long long)N);
+    gw_interviews_free(v);
+}
+
 static size_t heap_used(void)
 {
     struct mallinfo2 mi = mallinfo2();
@@ -362,6 +390,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_note_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owned_id_not_parsed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_prefix_is_linear, setup, teardown),
         cmocka_unit_test_setup_teardown(test_growth_keeps_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_per_interview, setup, teardown),
     };

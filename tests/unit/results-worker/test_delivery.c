@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "delivery.h"
+#include "sender.h"
 
 static void test_classify_http(void **state)
 {
@@ -72,15 +73,29 @@ static void test_classify_curl(void **state)
     }
 }
 
+/* One attempt the way the callback engine makes it: prepare a fresh easy handle, perform,
+ * finish; a prepare that fails is finished with CURLE_FAILED_INIT and never performed. */
+static rw_outcome_t perform(rw_delivery_t *job, const rw_delivery_opts_t *opts, char *why,
+                            size_t why_size)
+{
+    CURL *easy = curl_easy_init();
+    assert_non_null(easy);
+    why[0] = '\0';
+    CURLcode cc = CURLE_FAILED_INIT;
+    if (rw_delivery_prepare(easy, job, opts, why, why_size) == IB_OK)
+        cc = curl_easy_perform(easy);
+    rw_outcome_t o = rw_delivery_finish(easy, job, cc);
+    curl_easy_cleanup(easy);
+    return o;
+}
+
 /* End to end without a network: the protocol filter and a closed local port. */
 static void test_perform_local(void **state)
 {
     (void)state;
-    char err[128];
+    char why[128];
     rw_delivery_opts_t opts = {.timeout_ms = 2000, .connect_timeout_ms = 1000, .allow_http = 0};
-    rw_deliverer_t *d = rw_deliverer_new(&opts, err, sizeof(err));
     rw_delivery_t job;
-    assert_non_null(d);
 
     memset(&job, 0, sizeof(job));
     job.interview_id = "i1";
@@ -89,24 +104,92 @@ static void test_perform_local(void **state)
     job.body = "{}";
     job.body_len = 2;
     job.attempt = 1;
-    assert_int_equal(rw_deliverer_perform(d, &job), RW_OUTCOME_PERMANENT);
+    assert_int_equal(perform(&job, &opts, why, sizeof(why)), RW_OUTCOME_PERMANENT);
     assert_int_equal(job.curl_code, CURLE_UNSUPPORTED_PROTOCOL);
     assert_null(strstr(job.error, "secret-token"));
-    rw_deliverer_free(d);
 
     opts.allow_http = 1;
-    d = rw_deliverer_new(&opts, err, sizeof(err));
-    assert_non_null(d);
-    assert_int_equal(rw_deliverer_perform(d, &job), RW_OUTCOME_TRANSIENT);
+    assert_int_equal(perform(&job, &opts, why, sizeof(why)), RW_OUTCOME_TRANSIENT);
     assert_int_equal(job.curl_code, CURLE_COULDNT_CONNECT);
     assert_int_equal(job.http_status, 0);
 
     /* A token that would inject a header is refused before any I/O. */
     job.token = "x\r\nX-Evil: 1";
-    assert_int_equal(rw_deliverer_perform(d, &job), RW_OUTCOME_TRANSIENT);
+    assert_int_equal(perform(&job, &opts, why, sizeof(why)), RW_OUTCOME_TRANSIENT);
     assert_int_equal(job.curl_code, CURLE_FAILED_INIT);
+    assert_true(why[0] != '\0');
+    assert_null(strstr(why, "X-Evil"));
     assert_null(strstr(job.error, "X-Evil"));
-    rw_deliverer_free(d);
+}
+
+static void on_done(rw_send_t *x, void *opaque)
+{
+    (void)x;
+    (*(int *)opaque)++;
+}
+
+/* The same through the callback engine (sender.h), the worker's only way to send. */
+static void test_send_local(void **state)
+{
+    (void)state;
+    char err[128];
+    int done = 0;
+    rw_sender_opts_t so;
+    rw_send_t x;
+    memset(&so, 0, sizeof(so));
+    so.delivery.timeout_ms = 2000;
+    so.delivery.connect_timeout_ms = 1000;
+    so.delivery.allow_http = 0;
+    so.max_inflight = 4;
+    so.per_host = 2;
+    so.breaker.threshold = 100;
+    so.breaker.cooldown_ms = 1000;
+    so.dns_ttl_ms = 1000;
+
+    memset(&x, 0, sizeof(x));
+    x.d.interview_id = "i1";
+    x.d.url = "http://127.0.0.1:1/cb";
+    x.d.token = "secret-token";
+    x.d.body = "{}";
+    x.d.body_len = 2;
+    x.d.attempt = 1;
+
+    /* http without ALLOW_INSECURE_CALLBACKS: refused before any transfer. */
+    rw_sender_t *s = rw_sender_new(&so, on_done, &done, err, sizeof(err));
+    assert_non_null(s);
+    rw_sender_submit(s, &x);
+    for (int i = 0; i < 100 && done == 0; i++)
+        rw_sender_run(s, 50, -1);
+    assert_int_equal(done, 1);
+    assert_int_equal(x.d.outcome, RW_OUTCOME_PERMANENT);
+    assert_true(x.d.refused[0] != '\0');
+    assert_null(strstr(x.d.error, "secret-token"));
+    rw_sender_free(s);
+
+    /* A closed local port: transient. */
+    so.delivery.allow_http = 1;
+    done = 0;
+    s = rw_sender_new(&so, on_done, &done, err, sizeof(err));
+    assert_non_null(s);
+    rw_sender_submit(s, &x);
+    for (int i = 0; i < 100 && done == 0; i++)
+        rw_sender_run(s, 50, -1);
+    assert_int_equal(done, 1);
+    assert_int_equal(x.d.outcome, RW_OUTCOME_TRANSIENT);
+    assert_int_equal(x.d.curl_code, CURLE_COULDNT_CONNECT);
+    assert_int_equal(x.d.http_status, 0);
+
+    /* A token that would inject a header: transient, nothing sent, the token not echoed. */
+    x.d.token = "x\r\nX-Evil: 1";
+    done = 0;
+    rw_sender_submit(s, &x);
+    for (int i = 0; i < 100 && done == 0; i++)
+        rw_sender_run(s, 50, -1);
+    assert_int_equal(done, 1);
+    assert_int_equal(x.d.outcome, RW_OUTCOME_TRANSIENT);
+    assert_int_equal(x.d.curl_code, CURLE_OK);
+    assert_null(strstr(x.d.error, "X-Evil"));
+    rw_sender_free(s);
 }
 
 int main(void)
@@ -116,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_classify_http),
         cmocka_unit_test(test_classify_curl),
         cmocka_unit_test(test_perform_local),
+        cmocka_unit_test(test_send_local),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

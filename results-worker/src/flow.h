@@ -1,0 +1,77 @@
+/* A job's way from admission to a stored offset: at most one PUT in flight per interview (a
+ * newer state waits behind it and replaces any older one waiting there), the ordering gate of
+ * the join, the due-time heap of retry records, and the retry records and dead letters produced
+ * for failed jobs, as decided by rw_decide (outcome.h). Everything runs on the worker thread. */
+#ifndef RW_FLOW_H
+#define RW_FLOW_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+#include <sys/queue.h>
+
+#include "config.h"
+#include "consumer.h"
+#include "ib/heap.h"
+#include "ib/map.h"
+#include "ib/tenants.h"
+#include "job.h"
+#include "join.h"
+#include "metrics.h"
+#include "producer.h"
+#include "sender.h"
+
+LIST_HEAD(rw_job_list, rw_job);
+
+/* The fields up to sender are the caller's (borrowed, set before use); the rest is private. */
+typedef struct {
+    const rw_config_t *cfg;
+    const ib_tenants_t *tenants;
+    rw_metrics_t *m;
+    rw_join_t *join;
+    rw_consumer_t *consumer;
+    rw_producer_t *producer;
+    rw_sender_t *sender;
+    int stopping;            /* shutdown: jobs about to be sent go to the retry topic instead */
+    struct rw_job_list jobs; /* every job, whatever it waits for */
+    size_t njobs;
+    ib_heap_t due;   /* jobs waiting for due_wall: retry records and failed produces */
+    ib_map_t *slots; /* interview_id -> the interview's in-flight and waiting jobs */
+} rw_flow_t;
+
+/* Empty flow; IB_ERR when out of memory. */
+ib_rc_t rw_flow_init(rw_flow_t *f) IB_WUR;
+/* Frees every job left (unstored: Kafka has them) and the flow's tables. The sender must have
+ * been aborted. Accepts a zeroed flow. */
+void rw_flow_clear(rw_flow_t *f);
+
+/* A new job for msg (see rw_job_new), in the flow's list; NULL when out of memory. */
+rw_job_t *rw_flow_job_new(rw_flow_t *f, rw_topic_t src, const rd_kafka_message_t *msg) IB_WUR;
+/* Forgets the job (its offset is not stored) and frees it. */
+void rw_flow_job_free(rw_flow_t *f, rw_job_t *job);
+/* A job ready to be sent: through the ordering gate, then sent or queued behind the interview's
+ * PUT. */
+void rw_flow_admit(rw_flow_t *f, rw_job_t *job);
+/* A job ready to be sent once job->due_wall has come (retry record): admitted now when due,
+ * else held. IB_ERR when out of memory (the job is left to the caller). */
+ib_rc_t rw_flow_admit_at_due(rw_flow_t *f, rw_job_t *job) IB_WUR;
+/* Sends the job to the dead-letter topic with class and reason (copied). */
+void rw_flow_dead_letter(rw_flow_t *f, rw_job_t *job, rw_dlq_class_t cls, const char *reason);
+
+/* Admits or produces again what is due by now. */
+void rw_flow_run_due(rw_flow_t *f);
+/* Wall ms of the earliest due time, or 0 when nothing waits. */
+long long rw_flow_next_due(const rw_flow_t *f);
+/* Jobs waiting for a due time, and the earliest first attempt among them (0: none). */
+size_t rw_flow_backlog(const rw_flow_t *f, long long *oldest_first_attempt);
+/* Produces now what waits for another try at producing (shutdown). */
+void rw_flow_produce_pending(rw_flow_t *f);
+/* Drops the work of the partitions in parts (revoked; unstored, the next owner redoes it):
+ * returns how many jobs. */
+size_t rw_flow_revoke(rw_flow_t *f, const rd_kafka_topic_partition_list_t *parts);
+
+/* The sender's done callback (opaque: the flow). */
+void rw_flow_on_send_done(rw_send_t *x, void *opaque);
+/* The producer's report callback (opaque: the flow). */
+void rw_flow_on_produced(void *owner, rd_kafka_resp_err_t err, void *opaque);
+
+#endif

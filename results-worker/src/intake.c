@@ -1,0 +1,192 @@
+#include "intake.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ib/json.h"
+#include "ib/log.h"
+#include "retryrec.h"
+
+void rw_intake_requested(rw_flow_t *f, const rd_kafka_message_t *msg)
+{
+    char why[256];
+    char id[RW_JOIN_MAX_ID_LEN + 1];
+    rw_join_state_t state = RW_JOIN_OK;
+
+    ib_series_add(f->m->requested_events, 1);
+    if (rw_join_ingest(f->join, f->tenants, f->cfg->allow_insecure_callbacks, msg->partition,
+                       msg->key, msg->key_len, msg->payload, msg->len, &state, id, why,
+                       sizeof(why)) != IB_OK) {
+        /* Not dead-lettered: this topic is re-read from the start on every assignment, so a
+         * dead letter would repeat on each restart. A status event for it is dead-lettered. */
+        ib_series_add(f->m->requested_invalid, 1);
+        json_t *fields = json_pack("{s:s,s:i,s:I}", "topic", f->cfg->topic_requested, "partition",
+                                   (int)msg->partition, "offset", (json_int_t)msg->offset);
+        if (fields != NULL && id[0] != '\0')
+            json_object_set_new(fields, "interview_id", json_string(id));
+        ib_log_fields(IB_LOG_WARN, fields, "invalid requested event skipped: %s", why);
+        json_decref(fields);
+    }
+    rw_consumer_requested_seen(f->consumer, msg->partition, msg->offset, 0);
+}
+
+void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg)
+{
+    char why[256];
+    char reason[400];
+    rw_admit_t a = rw_consumer_admit(f->consumer, RW_T_STATUS, msg->partition, msg->offset);
+    if (a == RW_ADMIT_SKIP)
+        return;
+    if (a == RW_ADMIT_HISTORY) {
+        rw_status_parse_t sp;
+        if (msg->payload != NULL &&
+            rw_status_parse(msg->payload, msg->len, 0, &sp, why, sizeof(why)) == IB_OK) {
+            (void)rw_join_order(f->join, sp.interview_id, sp.status, sp.occurred_ms, 1);
+            rw_status_parse_clear(&sp);
+        }
+        rw_consumer_history_seen(f->consumer, msg->partition, msg->offset, 0);
+        return;
+    }
+
+    /* Live: an unknown interview may mean requested p is behind; check before tracking. */
+    rw_status_parse_t ev;
+    rw_join_view_t view;
+    int parsed = msg->payload != NULL && msg->len > 0 &&
+                 rw_status_parse(msg->payload, msg->len, 1, &ev, why, sizeof(why)) == IB_OK;
+    if (!parsed && (msg->payload == NULL || msg->len == 0))
+        snprintf(why, sizeof(why), "empty value");
+    if (parsed && !rw_join_get(f->join, ev.interview_id, &view)) {
+        char check[256];
+        ib_rc_t rc = rw_consumer_recheck_requested(f->consumer, msg->partition, msg->offset, check,
+                                                   sizeof(check));
+        if (rc == IB_AGAIN || rc == IB_ERR) {
+            json_t *fields = json_pack("{s:s,s:i,s:I,s:s}", "topic", f->cfg->topic_status,
+                                       "partition", (int)msg->partition, "offset",
+                                       (json_int_t)msg->offset, "interview_id", ev.interview_id);
+            if (rc == IB_AGAIN) {
+                ib_log_fields(IB_LOG_INFO, fields, "interview not known yet; waiting for %s",
+                              f->cfg->topic_requested);
+            } else {
+                ib_log_fields(IB_LOG_WARN, fields, "cannot check the join (%s); will retry", check);
+                rw_consumer_backoff(f->consumer, RW_T_STATUS, msg->partition, msg->offset, 1000);
+            }
+            json_decref(fields);
+            rw_status_parse_clear(&ev);
+            return;
+        }
+        snprintf(reason, sizeof(reason), "unknown interview_id: %s",
+                 check[0] != '\0' ? check : "no interviews.requested event for it");
+        view.state = RW_JOIN_OK;
+        view.callback_url = NULL;
+    } else {
+        reason[0] = '\0';
+    }
+
+    unsigned gen = 0;
+    if (rw_consumer_track(f->consumer, RW_T_STATUS, msg->partition, msg->offset, &gen) != IB_OK) {
+        if (parsed)
+            rw_status_parse_clear(&ev);
+        return;
+    }
+    ib_series_add(f->m->status_events, 1);
+    rw_job_t *job = rw_flow_job_new(f, RW_T_STATUS, msg);
+    if (job == NULL) {
+        if (parsed)
+            rw_status_parse_clear(&ev);
+        rw_consumer_done(f->consumer, RW_T_STATUS, msg->partition, msg->offset, gen);
+        IB_ERROR("out of memory: status event at offset %" PRId64 " dropped", msg->offset);
+        return;
+    }
+    job->gen = gen;
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(msg, &tstype);
+    job->first_seen_wall = ts > 0 ? ts : ib_wall_ms();
+    if (!parsed) {
+        rw_job_keep_raw(job, msg);
+        snprintf(reason, sizeof(reason), "invalid status event: %s", why);
+        rw_flow_dead_letter(f, job, RW_DLQ_INVALID_EVENT, reason);
+        return;
+    }
+    unsigned coercions = ev.coercions;
+    ib_rc_t set = rw_job_set_event(job, msg->payload, msg->len, &ev, why, sizeof(why));
+    rw_status_parse_clear(&ev);
+    if (set != IB_OK) {
+        rw_job_keep_raw(job, msg);
+        snprintf(reason, sizeof(reason), "invalid status event: %s", why);
+        rw_flow_dead_letter(f, job, RW_DLQ_INVALID_EVENT, reason);
+        return;
+    }
+    ib_series_add(f->m->coercions, coercions);
+    if (reason[0] != '\0') {
+        rw_flow_dead_letter(f, job, RW_DLQ_UNKNOWN_INTERVIEW, reason);
+        return;
+    }
+    rw_join_get(f->join, job->interview_id, &view);
+    if (view.tenant >= f->tenants->count) {
+        rw_flow_dead_letter(f, job, RW_DLQ_CALLBACK_REFUSED, "tenant no longer configured");
+        return;
+    }
+    job->tenant = &f->tenants->tenants[view.tenant];
+    job->callback_url = strdup(view.callback_url);
+    if (view.state != RW_JOIN_OK || job->callback_url == NULL) {
+        snprintf(reason, sizeof(reason), "callback refused: %s",
+                 job->callback_url == NULL ? "out of memory" : rw_join_state_reason(view.state));
+        rw_flow_dead_letter(f, job, RW_DLQ_CALLBACK_REFUSED, reason);
+        return;
+    }
+    rw_flow_admit(f, job);
+}
+
+void rw_intake_retry(rw_flow_t *f, const rd_kafka_message_t *msg)
+{
+    char why[256];
+    char reason[400];
+    rw_retry_rec_t r;
+    unsigned gen = 0;
+
+    if (rw_consumer_admit(f->consumer, RW_T_RETRY, msg->partition, msg->offset) != RW_ADMIT_LIVE)
+        return;
+    if (rw_consumer_track(f->consumer, RW_T_RETRY, msg->partition, msg->offset, &gen) != IB_OK)
+        return;
+    rw_job_t *job = rw_flow_job_new(f, RW_T_RETRY, msg);
+    if (job == NULL) {
+        rw_consumer_done(f->consumer, RW_T_RETRY, msg->partition, msg->offset, gen);
+        IB_ERROR("out of memory: retry record at offset %" PRId64 " dropped", msg->offset);
+        return;
+    }
+    job->gen = gen;
+    if (rw_retry_rec_decode(msg->payload, msg->len, &r, why, sizeof(why)) != IB_OK) {
+        rw_job_keep_raw(job, msg);
+        free(job->origin_topic);
+        job->origin_topic = strdup(f->cfg->topic_retry);
+        rw_flow_dead_letter(f, job, RW_DLQ_INVALID_EVENT, why);
+        return;
+    }
+    ib_rc_t ok = rw_job_from_retry_rec(job, &r, f->tenants, why, sizeof(why));
+    if (ok != IB_OK) {
+        snprintf(reason, sizeof(reason), "invalid status event in retry record: %s", why);
+        rw_retry_rec_clear(&r);
+        rw_flow_dead_letter(f, job, RW_DLQ_INVALID_EVENT, reason);
+        return;
+    }
+    if (job->tenant == NULL) {
+        snprintf(reason, sizeof(reason), "tenant '%.64s' no longer configured", r.tenant);
+        rw_retry_rec_clear(&r);
+        rw_flow_dead_letter(f, job, RW_DLQ_CALLBACK_REFUSED, reason);
+        return;
+    }
+    rw_retry_rec_clear(&r);
+    rw_join_state_t st =
+        rw_callback_url_check(job->tenant, job->callback_url, f->cfg->allow_insecure_callbacks);
+    if (st != RW_JOIN_OK) {
+        snprintf(reason, sizeof(reason), "callback refused: %s", rw_join_state_reason(st));
+        rw_flow_dead_letter(f, job, RW_DLQ_CALLBACK_REFUSED, reason);
+        return;
+    }
+    if (rw_flow_admit_at_due(f, job) != IB_OK) {
+        rw_consumer_backoff(f->consumer, RW_T_RETRY, msg->partition, msg->offset, 1000);
+        rw_flow_job_free(f, job);
+    }
+}

@@ -1,0 +1,19 @@
+/* Kafka messages into the flow: a requested event into the join; a status event or a retry
+ * record into a job (validated, joined with its interview's callback), admitted or
+ * dead-lettered. Messages are borrowed; everything runs on the worker thread. */
+#ifndef RW_INTAKE_H
+#define RW_INTAKE_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "flow.h"
+
+/* A record of TOPIC_REQUESTED: into the join (an invalid one is logged and skipped). */
+void rw_intake_requested(rw_flow_t *f, const rd_kafka_message_t *msg);
+/* A record of TOPIC_STATUS: while the partition is scanned, it only teaches the join the
+ * interview's latest state; live, it becomes a job. */
+void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg);
+/* A record of TOPIC_RETRY: a job held until its due time. */
+void rw_intake_retry(rw_flow_t *f, const rd_kafka_message_t *msg);
+
+#endif
