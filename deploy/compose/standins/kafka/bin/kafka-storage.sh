@@ -1,0 +1,3 @@
+#!/bin/bash
+# Stand-in for the Kafka distribution's kafka-storage.sh (same class, same arguments).
+exec "$(dirname "$0")/kafka-run-class.sh" kafka.tools.StorageTool "$@"
