@@ -32,4 +32,6 @@ class PerfRecord:
                 raise RuntimeError(f"perf report exited {p.returncode}: {p.stderr[-2000:]}")
             return [l.rstrip() for l in p.stdout.splitlines() if l.strip() and not l.startswith("#")]
         dso, sym = rows("dso", "0.5"), rows("dso,symbol", "0.8")
+        if any("has no samples" in l for l in dso):  # perf report says so and exits 0
+            return "no samples in the window (the process was idle)"
         return "by library:\n" + "\n".join(dso[:10]) + "\n\nby symbol (self):\n" + "\n".join(sym[:n])
