@@ -236,11 +236,11 @@ def bench_worker(b, R):
             p999.append(lat["p999_ms"])
             cpu_us.append((c1 - c0) / m * 1e6)
             b.say(f"  {kind} run {i}: p50 {lat['p50_ms']:.2f} ms p99 {lat['p99_ms']:.2f} ms (n={lat['n']})")
-        m = (f"status events at {cfg.event_rate}/s for {cfg.lat_secs_worker} s (bench/ibload), each with its "
-             "scheduled send time; the sink's receive time − that time")
-        R.figure(key(kind, "e2e_p50"), p50, "ms", "{:.2f}", f"{m}: p50")
-        R.figure(key(kind, "e2e_p99"), p99, "ms", "{:.2f}", f"{m}: p99")
-        R.figure(key(kind, "e2e_p999"), p999, "ms", "{:.2f}", f"{m}: p99.9")
+        meth = (f"status events at {cfg.event_rate}/s for {cfg.lat_secs_worker} s (bench/ibload), each with its "
+                "scheduled send time; the sink's receive time − that time")
+        R.figure(key(kind, "e2e_p50"), p50, "ms", "{:.2f}", f"{meth}: p50")
+        R.figure(key(kind, "e2e_p99"), p99, "ms", "{:.2f}", f"{meth}: p99")
+        R.figure(key(kind, "e2e_p999"), p999, "ms", "{:.2f}", f"{meth}: p99.9")
         R.figure(key(kind, "e2e_cpu_us"), cpu_us, "µs", "{:.1f}",
                  f"status events at {cfg.event_rate}/s: utime+stime of the SUT over the run ÷ events")
 
@@ -269,11 +269,11 @@ def bench_worker(b, R):
             per.append((sizes["full"] - sizes["base"]) * 1024 / (k - 1))
             b.say(f"  {kind} run {i}: RSS {sizes['base'] / 1024:.1f} MiB (1 known) -> "
                   f"{sizes['full'] / 1024:.1f} MiB ({k} known): {per[-1]:.0f} B/interview")
-        m = ("VmRSS 1 s after the worker delivered a status event of the last interview joined "
-             f"(requested events of {k:,} interviews, or of 1)")
-        R.figure(key(kind, "rss_base"), base, "MiB", "{:.1f}", f"{m}: with 1")
-        R.figure(key(kind, "rss_full"), full, "MiB", "{:.1f}", f"{m}: with {k:,}")
-        R.figure(key(kind, "rss_per"), per, "B", "{:.0f}", f"{m}: (with {k:,} − with 1) ÷ {k - 1:,}")
+        meth = ("VmRSS 1 s after the worker delivered a status event of the last interview joined "
+                f"(requested events of {k:,} interviews, or of 1)")
+        R.figure(key(kind, "rss_base"), base, "MiB", "{:.1f}", f"{meth}: with 1")
+        R.figure(key(kind, "rss_full"), full, "MiB", "{:.1f}", f"{meth}: with {k:,}")
+        R.figure(key(kind, "rss_per"), per, "B", "{:.0f}", f"{meth}: (with {k:,} − with 1) ÷ {k - 1:,}")
 
 
 # ---------------------------------------------------------------- limits
