@@ -309,9 +309,18 @@ static ib_rc_t load_one(const ib_conf_desc_t *d, const char *value, char *field,
     return IB_ERR;
 }
 
+static const char *env_get(const char *name, void *opaque)
+{
+    (void)opaque;
+    const char *v = getenv(name);
+    return v;
+}
+
 ib_rc_t ib_config_load_from(const ib_conf_desc_t *table, size_t n, void *base, ib_getenv_fn *get,
                             void *opaque, char *errstr, size_t errstr_size)
 {
+    if (get == NULL)
+        get = env_get;
     char why[256];
     for (size_t i = 0; i < n; i++) {
         const ib_conf_desc_t *d = &table[i];
@@ -328,17 +337,10 @@ ib_rc_t ib_config_load_from(const ib_conf_desc_t *table, size_t n, void *base, i
     return IB_OK;
 }
 
-static const char *env_get(const char *name, void *opaque)
-{
-    (void)opaque;
-    const char *v = getenv(name);
-    return v;
-}
-
 ib_rc_t ib_config_load(const ib_conf_desc_t *table, size_t n, void *base, char *errstr,
                        size_t errstr_size)
 {
-    return ib_config_load_from(table, n, base, env_get, NULL, errstr, errstr_size);
+    return ib_config_load_from(table, n, base, NULL, NULL, errstr, errstr_size);
 }
 
 void ib_config_free(const ib_conf_desc_t *table, size_t n, void *base)
