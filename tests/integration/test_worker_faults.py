@@ -410,10 +410,11 @@ class BrokerRestartTest(_Base):
             events += [status_event(iid, x[0], x[1], v) for v, x in st.items()]
         rng.shuffle(events)
         finals = final_versions(states)
-        # Slow enough that deliveries go on for ~15 s (2 at a time, 100 ms): work is left while
-        # the broker stops (a clean stop takes seconds) and while it is away.
+        # Slow enough that deliveries go on for ~30 s (2 at a time, 200 ms): work is left while
+        # the broker stops (a clean stop takes seconds, more on a busy machine) and while it is
+        # away.
         s.sim.script("*", then={"mode": "mix", "seed": 5, "choices": [
-            {"weight": 85, "status": 200, "delay_ms": 100},
+            {"weight": 85, "status": 200, "delay_ms": 200},
             {"weight": 10, "status": 503},
             {"weight": 5, "mode": "reset"}]})
         s.kcat.produce_bulk(s.topics["requested"], requested)
