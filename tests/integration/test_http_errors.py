@@ -143,7 +143,43 @@ class HttpErrorsTest(StackTestCase):
 
     def test_unknown_template(self):
         r = self.post(self.body(interview_template_id="no-such-template"))
-        self.assertError(r, 422)
+        self.assertError(r, 400,
+                         "Invalid field: interview_template_id is not a known interview template")
+
+    def test_invalid_is_400_missing_is_422(self):
+        """The page pairs them: "Invalid field: ..." is 400 (an unknown template or job and a
+        refused callback_url included), 422 is only "Missing field: ..."."""
+        cases = [
+            ({"interview_template_id": "nope"},
+             "Invalid field: interview_template_id is not a known interview template"),
+            ({"job_id": "no-such-job"}, "Invalid field: job_id is not a known job"),
+            ({"callback_url": "https://evil.example/cb"},
+             "Invalid field: callback_url host is not allowed for this account"),
+            ({"callback_url": "ftp://localhost/cb"}, "Invalid field: callback_url should use https"),
+            ({"callback_url": "https://u:p@localhost/cb"},
+             "Invalid field: callback_url must not contain user information"),
+        ]
+        for override, message in cases:
+            with self.subTest(override=override):
+                self.assertError(self.post(self.body(**override)), 400, message)
+        body = self.body()
+        del body["candidate"]["email"]
+        self.assertError(self.post(body), 422, "Missing field: candidate.email should be provided")
+
+    def test_candidate_as_workable_sends_it(self):
+        """No last name, no phone, an address RFC 5321 allows: created, and the event carries
+        the candidate as sent."""
+        s = self.stack
+        for email in ("\"john doe\"@example.com", "a@b", "user@[192.0.2.1]", "o'neil@example.ie"):
+            body = self.body()
+            body["candidate"] = {"first_name": "Cher", "email": email}
+            with self.subTest(email=email):
+                r = self.post(body)
+                self.assertEqual(r.status, 201, r)
+                iid = r.json()["interview_id"]
+                ev = s.kcat.await_messages(s.topics["requested"], lambda m: m["key"] == iid)
+                self.assertEqual(ev[0]["value"]["candidate"],
+                                 {"first_name": "Cher", "email": email})
 
     def test_body_too_large(self):
         body = self.body(preferences={"blob": "x" * (70 * 1024)})
@@ -166,9 +202,9 @@ class HttpErrorsTest(StackTestCase):
         bad(401, self.body(), token=None)
         bad(401, self.body(), token="wrong")
         bad(400, self.body(job_title=1))
-        bad(422, self.body(interview_template_id="nope"))
+        bad(400, self.body(interview_template_id="nope"))
         b = self.body()
-        del b["candidate"]["last_name"]
+        del b["candidate"]["email"]
         bad(422, b)
         good = self.body()
         r = self.post(good)
@@ -206,7 +242,7 @@ class HttpErrorsTest(StackTestCase):
         self.assertEqual(rb.json(), {"interview_templates": CATALOG_B["interview_templates"]})
         # B cannot create an interview from A's template.
         r = self.post(self.body(), token=s.tenant_b["token"])
-        self.assertError(r, 422)
+        self.assertError(r, 400)
 
     def test_tenant_isolation_interview(self):
         s = self.stack
