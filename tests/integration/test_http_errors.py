@@ -7,7 +7,7 @@ Errors are {"status": N, "message": "..."} with Content-Type application/json (c
 import json
 import unittest
 
-from harness import StackTestCase, sha256_hex
+from harness import StackTestCase, await_true, sha256_hex
 
 CATALOG_A = {
     "interview_templates": [{"id": "12345", "name": "Operations Interview"},
@@ -218,6 +218,18 @@ class HttpErrorsTest(StackTestCase):
 
     # -- routing ------------------------------------------------------------------------------
 
+    def test_trailing_slash(self):
+        """A client writing GET /interview-templates/ or POST /interviews/ reaches the route."""
+        s = self.stack
+        r = s.gw("GET", "/interview-templates/", token=s.tenant_a["token"])
+        self.assertEqual((r.status, r.json()),
+                         (200, {"interview_templates": CATALOG_A["interview_templates"]}), r)
+        r = s.gw("POST", "/interviews/", self.body(), token=s.tenant_a["token"])
+        self.assertEqual(r.status, 201, r)
+        iid = r.json()["interview_id"]
+        s.kcat.await_messages(s.topics["requested"], lambda m: m["key"] == iid)
+        self.assertError(s.gw("GET", "/healthz/"), 404)
+
     def test_unknown_path(self):
         r = self.stack.gw("GET", "/no-such-endpoint", token=self.stack.tenant_a["token"])
         self.assertError(r, 404)
@@ -257,6 +269,46 @@ class HttpErrorsTest(StackTestCase):
         r = s.gw("GET", "/jobs", token=s.tenant_a["token"])
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json(), {"jobs": CATALOG_A["jobs"]})
+
+
+class BasePathTest(StackTestCase):
+    """GATEWAY_BASE_PATH=/workable: Workable's endpoints under /workable/..., with or without a
+    trailing slash; the operations endpoints at the root; nothing of the API at the root."""
+    with_worker = False
+    gateway_env = {"GATEWAY_BASE_PATH": "/workable/"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        s = cls.stack
+        s.publish_catalog(s.tenant_a, CATALOG_A)
+
+    def test_api_under_the_base_path(self):
+        s = self.stack
+        token = s.tenant_a["token"]
+        want = {"interview_templates": CATALOG_A["interview_templates"]}
+        await_true(lambda: s.gw("GET", "/workable/interview-templates", token=token).json() == want,
+                   20, "GET /workable/interview-templates to serve the published catalog",
+                   interval=0.2)
+        r = s.gw("GET", "/workable/interview-templates", token=token)
+        self.assertEqual(r.json(), {"interview_templates": CATALOG_A["interview_templates"]})
+        r = s.gw("GET", "/workable/interview-templates/", token=token)
+        self.assertEqual(r.status, 200, r)
+        r = s.gw("POST", "/workable/interviews/", s.interview_body(), token=token)
+        self.assertEqual(r.status, 201, r)
+        iid = r.json()["interview_id"]
+        s.kcat.await_messages(s.topics["requested"], lambda m: m["key"] == iid)
+        for path in ("/interview-templates", "/workable", "/workable/healthz"):
+            with self.subTest(path=path):
+                self.assertError(s.gw("GET", path, token=token), 404)
+        self.assertError(s.gw("POST", "/interviews", s.interview_body(), token=token), 404)
+        for path in ("/healthz", "/readyz", "/metrics"):
+            with self.subTest(path=path):
+                self.assertEqual(s.gw("GET", path).status, 200, path)
+
+    def assertError(self, resp, status):
+        self.assertEqual(resp.status, status, resp)
+        self.assertEqual(resp.json()["status"], status, resp)
 
 
 if __name__ == "__main__":
