@@ -9,13 +9,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
-
+#include "ib/callback_url.h"
 #include "ib/json.h"
 
 #define ID_MAX_LEN     256
 #define TEXT_MAX_LEN   1024
-#define URL_MAX_LEN    2048
+#define URL_MAX_LEN    IB_CALLBACK_URL_MAX
 #define EMAIL_MAX_LEN  254
 #define BODY_MAX_DEPTH IB_JSON_MAX_DEPTH
 
@@ -175,93 +174,18 @@ int gw_email_valid(const char *s)
     return email_local_ok(s, at) && email_domain_ok(at + 1);
 }
 
-static int host_is_loopback(const char *host)
-{
-    char buf[256];
-    unsigned char addr[16];
-    size_t len = strlen(host);
-
-    if (len == 0 || len >= sizeof(buf))
-        return 0;
-    if (strcasecmp(host, "localhost") == 0 ||
-        (len > 10 && strcasecmp(host + len - 10, ".localhost") == 0))
-        return 1;
-    if (inet_pton(AF_INET, host, addr) == 1)
-        return addr[0] == 127 || (addr[0] | addr[1] | addr[2] | addr[3]) == 0;
-    if (host[0] == '[' && host[len - 1] == ']') {
-        memcpy(buf, host + 1, len - 2);
-        buf[len - 2] = '\0';
-        char *zone = strchr(buf, '%');
-        if (zone != NULL)
-            *zone = '\0';
-        if (inet_pton(AF_INET6, buf, addr) != 1)
-            return 0;
-        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        int zero_prefix = 1;
-        for (int i = 0; i < 15; i++)
-            if (addr[i] != 0)
-                zero_prefix = 0;
-        if (zero_prefix && (addr[15] == 1 || addr[15] == 0)) /* ::1 and :: */
-            return 1;
-        if (memcmp(addr, v4mapped, sizeof(v4mapped)) == 0)
-            return addr[12] == 127 || (addr[12] | addr[13] | addr[14] | addr[15]) == 0;
-    }
-    return 0;
-}
-
 ib_rc_t gw_validate_callback_url(const gw_validate_ctx_t *ctx, const char *url, gw_error_t *err)
 {
-    ib_rc_t rc = IB_ERR;
-    CURLU *u = NULL;
-    char *scheme = NULL;
-    char *host = NULL;
-    char *user = NULL;
-    char *password = NULL;
-
-    for (const char *p = url; *p != '\0'; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c <= 0x20 || c == 0x7f) {
-            set_err(err, 400, "Invalid field: callback_url should be an absolute URL");
-            goto out;
-        }
-    }
-    u = curl_url();
-    if (u == NULL) {
+    char why[160];
+    ib_callback_url_verdict_t v = ib_callback_url_check(
+        url, ctx->tenant, ctx->allow_insecure_callbacks, NULL, why, sizeof(why));
+    if (v == IB_CALLBACK_URL_OK)
+        return IB_OK;
+    if (strcmp(why, "out of memory") == 0)
         set_err(err, 500, "Internal Server Error");
-        goto out;
-    }
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
-        set_err(err, 400, "Invalid field: callback_url should be an absolute URL");
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK) {
-        set_err(err, 400, "Invalid field: callback_url must not contain user information");
-        goto out;
-    }
-    if (strcasecmp(scheme, "https") != 0 &&
-        !(ctx->allow_insecure_callbacks && strcasecmp(scheme, "http") == 0)) {
-        set_err(err, 400, "Invalid field: callback_url should use https");
-        goto out;
-    }
-    if (!ctx->allow_insecure_callbacks && host_is_loopback(host)) {
-        set_err(err, 400, "Invalid field: callback_url must not point to a loopback address");
-        goto out;
-    }
-    if (!ib_tenant_host_allowed(ctx->tenant, host)) {
-        set_err(err, 400, "Invalid field: callback_url host is not allowed for this account");
-        goto out;
-    }
-    rc = IB_OK;
-out:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(user);
-    curl_free(password);
-    curl_url_cleanup(u);
-    return rc;
+    else
+        set_err(err, 400, "Invalid field: %s", why);
+    return IB_ERR;
 }
 
 static ib_rc_t validate_candidate(const json_t *root, json_t **out, gw_error_t *err)

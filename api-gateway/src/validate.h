@@ -50,7 +50,8 @@ ib_rc_t gw_validate_interview(const gw_validate_ctx_t *ctx, const char *body, si
                               gw_interview_request_t *out, gw_error_t *err) IB_WUR;
 void gw_interview_request_clear(gw_interview_request_t *r);
 
-/* Vets a callback URL for ctx's tenant (the same checks as in gw_validate_interview). */
+/* Vets a callback URL for ctx's tenant with the policy the worker applies again before it
+ * delivers (ib_callback_url_check): every refusal is a 400 "Invalid field: callback_url ...". */
 ib_rc_t gw_validate_callback_url(const gw_validate_ctx_t *ctx, const char *url,
                                  gw_error_t *err) IB_WUR;
 /* 1 when s has the syntax of an e-mail address as RFC 5321 (4.1.2, 4.5.3.1) writes one, with

@@ -1,7 +1,6 @@
 #include "ssrf.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,77 +160,16 @@ const char *rw_ip_text_refusal(const char *ip, int allow_loopback)
 ib_rc_t rw_target_parse(const char *url, int allow_http, rw_target_t *out, char *errstr,
                         size_t errstr_size)
 {
-    ib_rc_t rc = IB_ERR;
-    CURLU *u = NULL;
-    char *scheme = NULL;
-    char *host = NULL;
-    char *port = NULL;
-    char *part = NULL;
-    struct in_addr a4;
+    ib_callback_url_t cu;
 
     memset(out, 0, sizeof(*out));
-    if (url == NULL || url[0] == '\0') {
-        snprintf(errstr, errstr_size, "callback_url is empty");
-        goto done;
-    }
-    for (const char *p = url; *p != '\0'; p++) {
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
-            snprintf(errstr, errstr_size, "callback_url contains spaces or control characters");
-            goto done;
-        }
-    }
-    u = curl_url();
-    if (u == NULL) {
-        snprintf(errstr, errstr_size, "out of memory");
-        goto done;
-    }
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
-        snprintf(errstr, errstr_size, "callback_url is not an absolute URL");
-        goto done;
-    }
-    if (curl_url_get(u, CURLUPART_USER, &part, 0) != CURLUE_NO_USER ||
-        curl_url_get(u, CURLUPART_PASSWORD, &part, 0) != CURLUE_NO_PASSWORD ||
-        curl_url_get(u, CURLUPART_OPTIONS, &part, 0) != CURLUE_NO_OPTIONS) {
-        snprintf(errstr, errstr_size, "callback_url carries userinfo");
-        goto done;
-    }
-    if (curl_url_get(u, CURLUPART_ZONEID, &part, 0) != CURLUE_NO_ZONEID) {
-        snprintf(errstr, errstr_size, "callback_url has an IPv6 zone id");
-        goto done;
-    }
-    if (strcmp(scheme, "https") == 0) {
-        out->https = 1;
-    } else if (!(allow_http && strcmp(scheme, "http") == 0)) {
-        snprintf(errstr, errstr_size, "callback_url scheme '%.16s' is not allowed (https only)",
-                 scheme);
-        goto done;
-    }
-    if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-        snprintf(errstr, errstr_size, "callback_url has no usable port");
-        goto done;
-    }
-    if (strlen(host) >= sizeof(out->host)) {
-        snprintf(errstr, errstr_size, "callback_url host is too long");
-        goto done;
-    }
-    memcpy(out->host, host, strlen(host) + 1);
-    for (char *p = out->host; *p != '\0'; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
-    out->port = strtol(port, NULL, 10);
-    if (out->port <= 0 || out->port > 65535) {
-        snprintf(errstr, errstr_size, "callback_url port is out of range");
-        goto done;
-    }
-    out->literal = out->host[0] == '[' || inet_pton(AF_INET, out->host, &a4) == 1;
-    rc = IB_OK;
-done:
-    curl_free(part);
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
-    return rc;
+    /* No tenant: the join already held the URL to the tenant's policy; this reads its target. */
+    if (ib_callback_url_check(url, NULL, allow_http, &cu, errstr, errstr_size) !=
+        IB_CALLBACK_URL_OK)
+        return IB_ERR;
+    memcpy(out->host, cu.host, sizeof(out->host));
+    out->port = cu.port;
+    out->literal = cu.literal;
+    out->https = cu.https;
+    return IB_OK;
 }

@@ -12,7 +12,7 @@
 #include "validate.h"
 
 static ib_tenants_t *tenants;
-static const ib_tenant_t *groove;   /* templates "12345" and "2"; *.workable.com */
+static const ib_tenant_t *groove;   /* templates "12345" and "2"; *.workable.com; port 8443 */
 static const ib_tenant_t *localdev; /* template "t1"; callback hosts 127.0.0.1, localhost, ::1 */
 
 /* The catalogs: tenant -> known template ids. */
@@ -38,7 +38,7 @@ static int setup(void **state)
     snprintf(json, sizeof(json),
              "{\"tenants\":[{\"id\":\"groove-tech\",\"api_token_sha256\":[\"%s\"],"
              "\"workable_token\":\"wk-a\",\"callback_hosts\":[\"groove-tech.workable.com\","
-             "\"*.workable.com\"]},"
+             "\"*.workable.com\"],\"callback_ports\":[8443]},"
              "{\"id\":\"localdev\",\"api_token_sha256\":[\"%s\"],\"workable_token\":\"wk-b\","
              "\"callback_hosts\":[\"127.0.0.1\",\"localhost\"]}]}",
              a, b);
@@ -363,6 +363,16 @@ static void test_callback_url(void **state)
     expect_callback(groove, 0, "https://groove-tech.workable.com/interviews/8823119", 0, NULL);
     expect_callback(groove, 0, "https://GROOVE-TECH.Workable.com/x?y=1#z", 0, NULL);
     expect_callback(groove, 0, "https://other.workable.com:8443/x", 0, NULL);
+    /* Ports: 443 or the tenant's callback_ports; any port on loopback in development mode. */
+    expect_callback(groove, 0, "https://other.workable.com:443/x", 0, NULL);
+    expect_callback(groove, 0, "https://other.workable.com:8444/x", 400,
+                    "Invalid field: callback_url port 8444 is not allowed for this account");
+    expect_callback(groove, 0, "https://other.workable.com:0/x", 400,
+                    "Invalid field: callback_url port should be 1 to 65535");
+    expect_callback(groove, 0, "https://[fe80::1%25eth0]/x", 400,
+                    "Invalid field: callback_url must not carry an IPv6 zone id");
+    expect_callback(groove, 0, "https://;opt@groove-tech.workable.com/x", 400, userinfo);
+    expect_callback(localdev, 1, "http://localhost:1/cb", 0, NULL);
     expect_callback(groove, 0, "https://workable.com/x", 400, not_allowed); /* apex */
     expect_callback(groove, 0, "https://evil.com/x", 400, not_allowed);
     expect_callback(groove, 0, "https://groove-tech.workable.com.evil.com/x", 400, not_allowed);
@@ -382,7 +392,8 @@ static void test_callback_url(void **state)
     expect_callback(localdev, 0, "http://127.0.0.1:8099/cb", 400, https);
     expect_callback(localdev, 0, "https://127.0.0.1:8099/cb", 400, loopback);
     expect_callback(localdev, 0, "https://localhost/cb", 400, loopback);
-    expect_callback(localdev, 0, "https://[::1]/cb", 400, loopback);
+    /* Not a listed host: refused for that first. */
+    expect_callback(localdev, 0, "https://[::1]/cb", 400, not_allowed);
     expect_callback(localdev, 1, "http://127.0.0.1:8099/cb", 0, NULL);
     expect_callback(localdev, 1, "http://localhost:8099/cb", 0, NULL);
     expect_callback(localdev, 1, "https://127.0.0.1/cb", 0, NULL);
