@@ -386,11 +386,15 @@ class OpenApiGatewayTest(StackTestCase):
         del minimal["candidate"]["phone"]
         nulls = self.body(job_id=None, preferences=None)
         nulls["candidate"]["phone"] = None
+        # A Workable candidate may have no last name and no phone; an address RFC 5321 allows.
+        first_and_email = self.body(candidate={"first_name": "Cher",
+                                               "email": "\"cher fan\"@example.com"})
         for name, body in (("contract", self.body()),
                            ("minimal", minimal),
                            ("integer ids", self.body(interview_template_id=12345, job_id=6789)),
                            ("integral real id", self.body(interview_template_id=12345.0)),
                            ("nulls for optional fields", nulls),
+                           ("first name and email only", first_and_email),
                            ("unknown key ignored", self.body(extra={"a": 1}))):
             with self.subTest(name):
                 r = self.post(body, 201)
