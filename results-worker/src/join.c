@@ -70,7 +70,7 @@ const char *rw_join_state_reason(rw_join_state_t s)
     case RW_JOIN_HOST_NOT_ALLOWED:
         return "callback_url host is not in the tenant's callback_hosts";
     case RW_JOIN_LOOPBACK:
-        return "callback_url host is a loopback address (127.0.0.0/8, ::1, localhost)";
+        return "callback_url host is a loopback address (localhost, 127.0.0.0/8, ::1, 0.0.0.0, ::)";
     case RW_JOIN_PORT_NOT_ALLOWED:
         return "callback_url port is neither 443 nor in the tenant's callback_ports";
     }

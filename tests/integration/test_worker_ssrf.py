@@ -60,7 +60,7 @@ class WorkerSsrfTest(StackTestCase):
             "private-10": ("https://10.1.2.3/cb", "10.0.0.0/8"),
             "private-192": ("https://192.168.1.1/cb", "192.168.0.0/16"),
             "cgnat": ("https://100.64.0.1/cb", "100.64.0.0/10"),
-            "unspecified": ("https://0.0.0.0/cb", "0.0.0.0/8"),
+            "unspecified": ("https://0.0.0.0/cb", "0.0.0.0"),
             "link-local-v6": ("https://[fe80::1]/cb", "callback_hosts"),
             "nat64": ("https://[64:ff9b::a9fe:a9fe]/cb", "callback_hosts"),
             "multicast": ("https://224.0.0.1/cb", "224.0.0.0/4"),
