@@ -74,12 +74,6 @@ const ib_conf_desc_t gw_config_table[] = {
 
 const size_t gw_config_table_len = IB_ARRAY_LEN(gw_config_table);
 
-static const char *env_get(const char *name, void *opaque)
-{
-    (void)opaque;
-    return getenv(name);
-}
-
 /* GATEWAY_BASE_PATH: "" or "/" and segments of URL path characters; a trailing slash is
  * dropped in place ("/workable/" is "/workable", "/" is ""). */
 static ib_rc_t base_path_normalise(char *p, char *errstr, size_t errstr_size)
@@ -115,8 +109,8 @@ ib_rc_t gw_config_load(gw_config_t *cfg, ib_getenv_fn *get, void *opaque, char *
                        size_t errstr_size)
 {
     memset(cfg, 0, sizeof(*cfg));
-    if (ib_config_load_from(gw_config_table, gw_config_table_len, cfg, get != NULL ? get : env_get,
-                            opaque, errstr, errstr_size) != IB_OK)
+    if (ib_config_load_from(gw_config_table, gw_config_table_len, cfg, get, opaque, errstr,
+                            errstr_size) != IB_OK)
         return IB_ERR;
     if (base_path_normalise(cfg->base_path, errstr, errstr_size) != IB_OK) {
         gw_config_free(cfg);

@@ -9,6 +9,8 @@
 
 #include <curl/curl.h>
 
+#include "ib/url.h"
+
 static IB_PRINTF(3, 4) void set_why(char *why, size_t why_size, const char *fmt, ...)
 {
     va_list ap;
@@ -82,9 +84,7 @@ ib_callback_url_verdict_t ib_callback_url_check(const char *url, const ib_tenant
     static const char not_url[] = "callback_url should be an absolute URL";
     ib_callback_url_verdict_t v = IB_CALLBACK_URL_MALFORMED;
     ib_callback_url_t cu;
-    CURLU *u = NULL;
-    char *scheme = NULL;
-    char *host = NULL;
+    ib_url_t pu = {0};
     char *port = NULL;
     char *part = NULL;
     struct in_addr a4;
@@ -99,25 +99,23 @@ ib_callback_url_verdict_t ib_callback_url_check(const char *url, const ib_tenant
         set_why(why, why_size, "callback_url should be at most %d characters", IB_CALLBACK_URL_MAX);
         goto done;
     }
-    /* curl would take some of these (a tab is skipped, a space can be escaped): none belongs in
-     * a URL sent as a JSON string, and CR/LF would split the request line. */
-    for (const char *p = url; *p != '\0'; p++) {
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
-            set_why(why, why_size, not_url);
-            goto done;
-        }
-    }
-    u = curl_url();
-    if (u == NULL) {
+    /* Spaces and control characters (CR/LF would split the request line) are refused before
+     * curl reads the URL; then it must be absolute with a non-empty host. */
+    switch (ib_url_parse(url, &pu)) {
+    case IB_URL_OK:
+        break;
+    case IB_URL_NO_MEMORY:
         set_why(why, why_size, "out of memory");
         goto done;
-    }
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
+    case IB_URL_CONTROL:
+    case IB_URL_NOT_ABSOLUTE:
+    default:
         set_why(why, why_size, not_url);
         goto done;
     }
+    CURLU *u = pu.u;
+    const char *scheme = pu.scheme;
+    const char *host = pu.host;
     if (curl_url_get(u, CURLUPART_USER, &part, 0) != CURLUE_NO_USER ||
         curl_url_get(u, CURLUPART_PASSWORD, &part, 0) != CURLUE_NO_PASSWORD ||
         curl_url_get(u, CURLUPART_OPTIONS, &part, 0) != CURLUE_NO_OPTIONS) {
@@ -186,9 +184,7 @@ ib_callback_url_verdict_t ib_callback_url_check(const char *url, const ib_tenant
         *out = cu;
 done:
     curl_free(part);
-    curl_free(scheme);
-    curl_free(host);
     curl_free(port);
-    curl_url_cleanup(u);
+    ib_url_free(&pu);
     return v;
 }
