@@ -36,7 +36,7 @@ typedef int gw_job_known_fn(const char *tenant_id, const char *job_id, void *opa
 
 typedef struct {
     const ib_tenant_t *tenant;    /* borrowed: the authenticated tenant */
-    int allow_insecure_callbacks; /* ALLOW_INSECURE_CALLBACKS: http and loopback allowed */
+    int allow_insecure_callbacks; /* ALLOW_INSECURE_CALLBACKS: http, loopback, any loopback port */
     gw_template_known_fn *template_known;
     gw_job_known_fn *job_known; /* NULL: job_id not checked */
     void *opaque;               /* passed to template_known and job_known */
