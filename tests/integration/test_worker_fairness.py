@@ -12,10 +12,22 @@ CommitTest: the receiver holds the PUT open past the auto-commit interval; the w
 with SIGKILL and started again: the event is PUT again (its offset was not stored while the PUT
 was open).
 
+SlowDnsTest: the worker resolves callback names through a DNS server that answers one name
+after 5 s (the worker runs in its own mount namespace, /etc/resolv.conf bind-mounted to name
+that server; needs root, skipped otherwise): deliveries to another name, and to a literal
+address, go on at once; the slow name is delivered after its answer.
+
 Figures are printed."""
 
 import json
+import os
+import shutil
 import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
 import time
 import unittest
 
@@ -156,6 +168,140 @@ class CommitTest(StackTestCase):
         self.assertEqual(version_of(got[0]["body"]), 1)
         _figure("put_open_kill", {"held_open_s": 3 * self.COMMIT_INTERVAL_S,
                                   "second_put_after_s": round(sim_ts(got[0]) - sim_ts(first), 1)})
+
+
+class SlowDns:
+    """A UDP DNS server on ip:53: A records of names to 127.0.0.1, delay_s late for the names
+    in slow; no AAAA records; NXDOMAIN for anything else."""
+
+    def __init__(self, ip, names, slow, delay_s):
+        self.names, self.slow, self.delay_s = set(names), set(slow), delay_s
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ip, 53))
+        self.asked = []
+        self.stopped = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _answer(self, q, addr):
+        qid, _, qd = struct.unpack(">HHH", q[:6])
+        pos, labels = 12, []
+        while q[pos]:
+            labels.append(q[pos + 1:pos + 1 + q[pos]].decode("ascii", "replace").lower())
+            pos += 1 + q[pos]
+        qtype = struct.unpack(">H", q[pos + 1:pos + 3])[0]
+        question = q[12:pos + 5]
+        name = ".".join(labels)
+        self.asked.append((name, qtype, time.time()))
+        known = name in self.names
+        answers = b""
+        if known and qtype == 1:
+            answers = struct.pack(">HHHIH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton("127.0.0.1")
+        flags = 0x8180 if known else 0x8183
+        reply = struct.pack(">HHHHHH", qid, flags, 1, 1 if answers else 0, 0, 0) + question + \
+            answers
+        if name in self.slow:
+            threading.Timer(self.delay_s, self._send, (reply, addr)).start()
+        else:
+            self._send(reply, addr)
+
+    def _send(self, reply, addr):
+        if not self.stopped:
+            self.sock.sendto(reply, addr)
+
+    def _serve(self):
+        while not self.stopped:
+            try:
+                q, addr = self.sock.recvfrom(512)
+                self._answer(q, addr)
+            except OSError:
+                return
+            except (IndexError, struct.error):
+                continue
+
+    def stop(self):
+        self.stopped = True
+        self.sock.close()
+
+
+class SlowDnsTest(StackTestCase):
+    with_gateway = False
+    DNS_IP = "127.0.0.153"
+    DELAY_S = 5.0
+    callback_hosts = ["127.0.0.1", "fast.ib-test", "slow.ib-test"]
+    worker_env = {"RETRY_SCHEDULE": "0s,300ms", "CALLBACK_TIMEOUT": "20s"}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = None
+        cls.dns = None
+        if os.geteuid() != 0 or shutil.which("unshare") is None:
+            raise unittest.SkipTest("needs root and unshare(1) to give the worker its own "
+                                    "/etc/resolv.conf")
+        cls.tmp = tempfile.mkdtemp(prefix="ib-dns-")
+        conf = os.path.join(cls.tmp, "resolv.conf")
+        with open(conf, "w", encoding="ascii") as f:
+            f.write(f"nameserver {cls.DNS_IP}\noptions timeout:15 attempts:1\n")
+        worker = os.environ.get("IB_WORKER_BIN")
+        wrapper = os.path.join(cls.tmp, "results-worker")
+        with open(wrapper, "w", encoding="ascii") as f:
+            # Same process all along (unshare and sh exec): the harness's pid is the worker's.
+            f.write("#!/bin/sh\n"
+                    f"exec unshare -m sh -c 'mount --bind {conf} /etc/resolv.conf && "
+                    f"exec {worker}'\n")
+        os.chmod(wrapper, 0o755)
+        probe = subprocess.run(["unshare", "-m", "sh", "-c",
+                                f"mount --bind {conf} /etc/resolv.conf"], capture_output=True)
+        if probe.returncode != 0:
+            raise unittest.SkipTest("cannot bind-mount /etc/resolv.conf in a mount namespace: " +
+                                    probe.stderr.decode()[-200:])
+        cls.dns = SlowDns(cls.DNS_IP, ["fast.ib-test", "slow.ib-test"], ["slow.ib-test"],
+                          cls.DELAY_S)
+        os.environ["IB_WORKER_BIN"] = wrapper
+        try:
+            super().setUpClass()
+        finally:
+            os.environ["IB_WORKER_BIN"] = worker
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        if cls.dns is not None:
+            cls.dns.stop()
+        shutil.rmtree(getattr(cls, "tmp", ""), ignore_errors=True)
+
+    def publish(self, host, prefix):
+        s = self.stack
+        iid = s.unique(prefix)
+        path = f"/dns/{iid}"
+        url = f"http://{host}:{s.sim.port}{path}"
+        s.kcat.produce(s.topics["requested"], iid, requested_event(s.tenant_a, iid, url))
+        s.kcat.produce(s.topics["status"], iid,
+                       status_event(iid, "completed", int(time.time() * 1000), 1))
+        return path
+
+    def test_slow_name_stalls_nothing_else(self):
+        s = self.stack
+        t0 = time.time()
+        slow = self.publish("slow.ib-test", "slow")
+        await_true(lambda: any(a[0] == "slow.ib-test" for a in self.dns.asked), 30,
+                   "the worker to ask for the slow name")
+        t1 = time.time()
+        fast = [self.publish("fast.ib-test", "fast") for _ in range(3)]
+        literal = self.publish("127.0.0.1", "lit")
+        times = {}
+        for path in fast + [literal]:
+            got = s.sim.wait(1, timeout=30, path=path)
+            times[path] = sim_ts(got[0]) - t1
+            self.assertEqual(got[0]["answered"], 200)
+        got = s.sim.wait(1, timeout=60, path=slow)
+        slow_s = sim_ts(got[0]) - t0
+        worst = max(times.values())
+        # Everything else was delivered while the slow name's answer was still on its way.
+        self.assertLess(worst, self.DELAY_S - 2, times)
+        self.assertGreaterEqual(slow_s, self.DELAY_S - 0.5)
+        _figure("slow_dns", {"dns_delay_s": self.DELAY_S, "others_worst_s": round(worst, 2),
+                             "slow_name_delivered_s": round(slow_s, 2)})
 
 
 if __name__ == "__main__":
