@@ -9,6 +9,12 @@
 #include "ib/json.h"
 #include "ib/log.h"
 #include "outcome.h"
+#include "retryrec.h"
+
+/* Ids are bounded at the boundary (status events, retry records), so the copy in
+ * rw_flow_on_send_done is never truncated: a truncated key would miss the interview's slot and
+ * strand the state waiting in it. */
+_Static_assert(RW_RETRY_MAX_ID_LEN <= RW_JOIN_MAX_ID_LEN, "retry record ids fit the slot keys");
 
 #define REPRODUCE_DELAY_MS 1000
 #define SLOTS_MIN          1024
