@@ -190,6 +190,54 @@ static void test_token_file_and_load(void **state)
     rmdir(dir);
 }
 
+/* A token whose digest differs from a configured one in a single byte (the first, a middle or
+ * the last) is refused, for every digest of every tenant: the comparison covers all 32 bytes.
+ * The configured digests are SHA-256 of the presented tokens with that one byte flipped. */
+static void test_one_byte_off_digest_refused(void **state)
+{
+    (void)state;
+    static const char *const tokens[2][2] = {{"token-a1", "token-a2"}, {"token-b1", "token-b2"}};
+    static const size_t positions[] = {0, IB_SHA256_LEN / 2, IB_SHA256_LEN - 1};
+    for (size_t pi = 0; pi <= IB_ARRAY_LEN(positions); pi++) {
+        /* pi == IB_ARRAY_LEN(positions): unchanged digests, every token accepted (control). */
+        char hex[2][2][2 * IB_SHA256_LEN + 1];
+        for (size_t t = 0; t < 2; t++) {
+            for (size_t k = 0; k < 2; k++) {
+                uint8_t d[IB_SHA256_LEN];
+                ib_sha256(tokens[t][k], strlen(tokens[t][k]), d);
+                if (pi < IB_ARRAY_LEN(positions))
+                    d[positions[pi]] ^= 0x01;
+                ib_hex(d, sizeof(d), hex[t][k]);
+            }
+        }
+        char buf[1024];
+        char err[512] = "";
+        snprintf(buf, sizeof(buf),
+                 "{\"tenants\":["
+                 "{\"id\":\"a\",\"api_token_sha256\":[\"%s\",\"%s\"],\"workable_token\":\"wk-a\","
+                 "\"callback_hosts\":[\"a.example\"]},"
+                 "{\"id\":\"b\",\"api_token_sha256\":[\"%s\",\"%s\"],\"workable_token\":\"wk-b\","
+                 "\"callback_hosts\":[\"b.example\"]}]}",
+                 hex[0][0], hex[0][1], hex[1][0], hex[1][1]);
+        ib_tenants_t *ts = parse(buf, err, sizeof(err));
+        assert_non_null(ts);
+        for (size_t t = 0; t < 2; t++) {
+            for (size_t k = 0; k < 2; k++) {
+                const ib_tenant_t *got =
+                    ib_tenants_authenticate(ts, tokens[t][k], strlen(tokens[t][k]));
+                if (pi < IB_ARRAY_LEN(positions)) {
+                    if (got != NULL)
+                        fail_msg("token %s accepted against a digest differing in byte %zu",
+                                 tokens[t][k], positions[pi]);
+                } else {
+                    assert_ptr_equal(got, &ts->tenants[t]);
+                }
+            }
+        }
+        ib_tenants_free(ts);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_callback_hosts),
         cmocka_unit_test(test_invalid_files_name_the_key),
         cmocka_unit_test(test_token_file_and_load),
+        cmocka_unit_test(test_one_byte_off_digest_refused),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
