@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +34,8 @@ const ib_conf_desc_t gw_config_table[] = {
      .def = "",
      .secret = 1,
      .offset = FIELD(interview_id_secret),
-     .help = "Key of the interview-id HMAC; set it in production, the same on all replicas"},
+     .help = "Key of the interview-id HMAC, the same on all replicas; required unless "
+             "ALLOW_INSECURE_CALLBACKS=1"},
     IB_CONF_ROW_ALLOW_INSECURE(FIELD(allow_insecure_callbacks)),
     {.name = "GATEWAY_MAX_CONNECTIONS",
      .type = IB_CONF_INT,
@@ -77,6 +79,18 @@ ib_rc_t gw_config_load(gw_config_t *cfg, ib_getenv_fn *get, void *opaque, char *
     memset(cfg, 0, sizeof(*cfg));
     return ib_config_load_from(gw_config_table, gw_config_table_len, cfg,
                                get != NULL ? get : env_get, opaque, errstr, errstr_size);
+}
+
+ib_rc_t gw_config_check(const gw_config_t *cfg, char *errstr, size_t errstr_size)
+{
+    if (!cfg->allow_insecure_callbacks &&
+        (cfg->interview_id_secret == NULL || cfg->interview_id_secret[0] == '\0')) {
+        snprintf(errstr, errstr_size,
+                 "INTERVIEW_ID_SECRET: is required (or ALLOW_INSECURE_CALLBACKS=1 for "
+                 "development)");
+        return IB_ERR;
+    }
+    return IB_OK;
 }
 
 void gw_config_free(gw_config_t *cfg)

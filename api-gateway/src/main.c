@@ -49,6 +49,11 @@ int main(void)
         IB_ERROR("configuration: %s", errstr);
         return IB_EXIT_CONFIG;
     }
+    if (gw_config_check(&cfg, errstr, sizeof(errstr)) != IB_OK) {
+        IB_ERROR("configuration: %s", errstr);
+        gw_config_free(&cfg);
+        return IB_EXIT_CONFIG;
+    }
     ib_log_init("api-gateway", cfg.log_level_value);
     ib_config_dump(gw_config_table, gw_config_table_len, &cfg);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
