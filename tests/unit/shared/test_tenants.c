@@ -238,6 +238,28 @@ static void test_one_byte_off_digest_refused(void **state)
     }
 }
 
+/* A syntax error never echoes the file's text (jansson's "near '...'" excerpt can hold a
+ * token): the error names the line and column and a generic reason. */
+static void test_parse_errors_never_echo_content(void **state)
+{
+    (void)state;
+    static const char *const files[] = {
+        "{\"tenants\":[{\"id\":\"a\",\"workable_token\":\"wk-SECRET-1\" wk-SECRET-2}]}",
+        "{\"tenants\":[{\"workable_token\":\"wk-SECRET-1\",\"workable_token\":\"wk-SECRET-2\"}]}",
+        "{\"tenants\":[{\"workable_token\":\"wk-SECRET-1\n\"}]}",
+        "{\"tenants\":[{\"workable_token\":wk-SECRET-1}]}",
+        "{\"tenants\":[{\"workable_token\":\"wk-SECRET-1\"",
+    };
+    for (size_t i = 0; i < IB_ARRAY_LEN(files); i++) {
+        char err[512] = "";
+        ib_tenants_t *ts = parse(files[i], err, sizeof(err));
+        assert_null(ts);
+        if (strstr(err, "SECRET") != NULL || strstr(err, "near") != NULL ||
+            strncmp(err, "not valid JSON: ", 16) != 0 || strstr(err, " at line 1 column ") == NULL)
+            fail_msg("file %zu: %s", i, err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_invalid_files_name_the_key),
         cmocka_unit_test(test_token_file_and_load),
         cmocka_unit_test(test_one_byte_off_digest_refused),
+        cmocka_unit_test(test_parse_errors_never_echo_content),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
