@@ -79,7 +79,9 @@ int main(void)
         goto out;
     }
 
-    tenants = ib_tenants_load(cfg.tenants_file, errstr, sizeof(errstr));
+    /* The gateway never calls back: the Workable tokens are not loaded (nor their files read). */
+    tenants = ib_tenants_load_opts(cfg.tenants_file, IB_TENANTS_NO_WORKABLE_TOKENS, errstr,
+                                   sizeof(errstr));
     if (tenants == NULL) {
         IB_ERROR("configuration: %s", errstr);
         code = IB_EXIT_CONFIG;

@@ -117,8 +117,8 @@ out:
     return out;
 }
 
-static ib_rc_t parse_tenant(json_t *jt, ib_tenant_t *t, const char *base_dir, char *why,
-                            size_t why_size)
+static ib_rc_t parse_tenant(json_t *jt, ib_tenant_t *t, const char *base_dir, unsigned opts,
+                            char *why, size_t why_size)
 {
     json_t *v;
     size_t i;
@@ -169,12 +169,16 @@ static ib_rc_t parse_tenant(json_t *jt, ib_tenant_t *t, const char *base_dir, ch
             snprintf(why, why_size, "workable_token: must be a non-empty string");
             return IB_ERR;
         }
+        if (opts & IB_TENANTS_NO_WORKABLE_TOKENS)
+            goto hosts;
         t->workable_token = strdup(json_string_value(tok));
     } else {
         if (!json_is_string(tok_file) || json_string_length(tok_file) == 0) {
             snprintf(why, why_size, "workable_token_file: must be a path");
             return IB_ERR;
         }
+        if (opts & IB_TENANTS_NO_WORKABLE_TOKENS)
+            goto hosts; /* not opened: it need not exist where this service runs */
         char inner[300];
         t->workable_token =
             read_token_file(json_string_value(tok_file), base_dir, inner, sizeof(inner));
@@ -188,6 +192,7 @@ static ib_rc_t parse_tenant(json_t *jt, ib_tenant_t *t, const char *base_dir, ch
         return IB_ERR;
     }
 
+hosts:
     v = json_object_get(jt, "callback_hosts");
     if (!json_is_array(v) || json_array_size(v) == 0) {
         snprintf(why, why_size, "callback_hosts: must be a non-empty array of host names");
@@ -259,6 +264,12 @@ static void scrub_tree(json_t *root)
 ib_tenants_t *ib_tenants_parse(const char *buf, size_t len, const char *base_dir, char *errstr,
                                size_t errstr_size)
 {
+    return ib_tenants_parse_opts(buf, len, base_dir, 0, errstr, errstr_size);
+}
+
+ib_tenants_t *ib_tenants_parse_opts(const char *buf, size_t len, const char *base_dir,
+                                    unsigned opts, char *errstr, size_t errstr_size)
+{
     char why[400];
     json_t *root = NULL;
     ib_tenants_t *ts = NULL;
@@ -296,7 +307,7 @@ ib_tenants_t *ib_tenants_parse(const char *buf, size_t len, const char *base_dir
         ib_tenant_t *t = &ts->tenants[i];
         ts->count++;
         why[0] = '\0';
-        if (parse_tenant(jt, t, base_dir, why, sizeof(why)) != IB_OK) {
+        if (parse_tenant(jt, t, base_dir, opts, why, sizeof(why)) != IB_OK) {
             snprintf(errstr, errstr_size, "tenants[%zu].%s", i, why);
             goto fail;
         }
@@ -337,6 +348,12 @@ fail:
 
 ib_tenants_t *ib_tenants_load(const char *path, char *errstr, size_t errstr_size)
 {
+    return ib_tenants_load_opts(path, 0, errstr, errstr_size);
+}
+
+ib_tenants_t *ib_tenants_load_opts(const char *path, unsigned opts, char *errstr,
+                                   size_t errstr_size)
+{
     char why[512];
     char dir[4096];
     char *buf = NULL;
@@ -366,7 +383,7 @@ ib_tenants_t *ib_tenants_load(const char *path, char *errstr, size_t errstr_size
         *slash = '\0';
     else
         snprintf(dir, sizeof(dir), ".");
-    ts = ib_tenants_parse(buf, n, dir, why, sizeof(why));
+    ts = ib_tenants_parse_opts(buf, n, dir, opts, why, sizeof(why));
     if (ts == NULL)
         snprintf(errstr, errstr_size, "TENANTS_FILE: %s: %s", path, why);
 out:

@@ -260,6 +260,42 @@ static void test_parse_errors_never_echo_content(void **state)
     }
 }
 
+/* IB_TENANTS_NO_WORKABLE_TOKENS (the gateway): the Workable tokens are not loaded and a
+ * workable_token_file is not opened (it may be mounted only where the worker runs); the file's
+ * shape is still checked and authentication works. */
+static void test_without_workable_tokens(void **state)
+{
+    (void)state;
+    char buf[1024];
+    char err[512] = "";
+    snprintf(buf, sizeof(buf),
+             "{\"tenants\":["
+             "{\"id\":\"a\",\"api_token_sha256\":[\"%s\"],\"workable_token\":\"wk-a\","
+             "\"callback_hosts\":[\"a.example\"]},"
+             "{\"id\":\"b\",\"api_token_sha256\":[\"%s\"],"
+             "\"workable_token_file\":\"/nonexistent/worker-only/b\","
+             "\"callback_hosts\":[\"b.example\"]}]}",
+             dig_a1, dig_b);
+    assert_null(parse(buf, err, sizeof(err))); /* the worker needs the file */
+    ib_tenants_t *ts = ib_tenants_parse_opts(buf, strlen(buf), NULL, IB_TENANTS_NO_WORKABLE_TOKENS,
+                                             err, sizeof(err));
+    assert_non_null(ts);
+    assert_null(ts->tenants[0].workable_token);
+    assert_null(ts->tenants[1].workable_token);
+    assert_ptr_equal(ib_tenants_authenticate(ts, "token-b", 7), &ts->tenants[1]);
+    ib_tenants_free(ts);
+    /* Still exactly one of the two keys, of the right type. */
+    for (int i = 0; i < 2; i++) {
+        snprintf(buf, sizeof(buf),
+                 "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":[\"%s\"],%s"
+                 "\"callback_hosts\":[\"a.example\"]}]}",
+                 dig_a1, i == 0 ? "" : "\"workable_token_file\":7,");
+        assert_null(ib_tenants_parse_opts(buf, strlen(buf), NULL, IB_TENANTS_NO_WORKABLE_TOKENS,
+                                          err, sizeof(err)));
+        assert_non_null(strstr(err, "workable_token"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_token_file_and_load),
         cmocka_unit_test(test_one_byte_off_digest_refused),
         cmocka_unit_test(test_parse_errors_never_echo_content),
+        cmocka_unit_test(test_without_workable_tokens),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
