@@ -5,8 +5,10 @@
  * pinned with CURLOPT_RESOLVE, and the connected address checked again by the delivery
  * callbacks.
  *
- * Single-threaded: everything runs on the caller's thread (the worker's loop). The one blocking
- * step is getaddrinfo for a host name whose cached answer expired. */
+ * Everything runs on the caller's thread (the worker's loop) except getaddrinfo, which runs on
+ * resolver threads (resolver.h): a host waiting for its name is skipped, the others go on. The
+ * per-host state is bounded (10,000 hosts at once; hosts idle for 10 minutes with a closed
+ * breaker are forgotten), so rw_sender_each_host costs what the hosts in use cost. */
 #ifndef RW_SENDER_H
 #define RW_SENDER_H
 
