@@ -1,8 +1,6 @@
 /* api-gateway: config, log, start, wait for SIGTERM/SIGINT, drain, exit code. */
 #include <pthread.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -22,19 +20,6 @@
 
 #define DRAIN_EXTRA_MS 2000
 #define RESUME_WAIT_MS 2000
-
-/* No core dumps: a core would hold the tenants' Workable tokens and the HMAC secret. The soft and
- * hard core size go to 0 and the process is made non-dumpable (also keeps ptrace by the same
- * unprivileged user out). Best effort: a failure is reported, not fatal. */
-static const char *no_core_dumps(void)
-{
-    struct rlimit none = {0, 0};
-    if (setrlimit(RLIMIT_CORE, &none) != 0)
-        return "setrlimit(RLIMIT_CORE)";
-    if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) != 0)
-        return "prctl(PR_SET_DUMPABLE)";
-    return NULL;
-}
 
 int main(void)
 {
@@ -60,7 +45,7 @@ int main(void)
 
     ib_json_arena_install(); /* before any jansson value exists and any other thread */
     ib_log_init("api-gateway", IB_LOG_INFO);
-    const char *core_fail = no_core_dumps();
+    const char *core_fail = ib_no_core_dumps();
     if (core_fail != NULL)
         IB_WARN("%s failed: core dumps stay possible", core_fail);
     if (gw_config_load(&cfg, NULL, NULL, errstr, sizeof(errstr)) != IB_OK) {

@@ -57,6 +57,15 @@ static rw_tp_t *tp_get(const rw_consumer_t *c, rw_topic_t t, int32_t p)
     return &c->tps[t][p];
 }
 
+/* The record of element i of an assignment list, its topic in *t; NULL for a topic or partition
+ * we do not track. */
+static rw_tp_t *elem_tp(const rw_consumer_t *c, const rd_kafka_topic_partition_list_t *parts, int i,
+                        rw_topic_t *t)
+{
+    *t = topic_of(c, parts->elems[i].topic);
+    return tp_get(c, *t, parts->elems[i].partition);
+}
+
 static void tp_reset(rw_tp_t *tp)
 {
     unsigned gen = tp->gen + 1;
@@ -208,11 +217,11 @@ static void on_assign(rw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
         return;
     }
     for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *tpl = &parts->elems[i];
-        rw_topic_t t = topic_of(c, tpl->topic);
-        rw_tp_t *tp = tp_get(c, t, tpl->partition);
+        rw_topic_t t;
+        rw_tp_t *tp = elem_tp(c, parts, i, &t);
         if (tp == NULL)
             continue;
+        rd_kafka_topic_partition_t *tpl = &parts->elems[i];
         tp_reset(tp);
         tp->assigned = 1;
         int64_t lo = 0;
@@ -261,11 +270,11 @@ static void on_assign(rw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
         return;
     }
     for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *tpl = &parts->elems[i];
-        rw_topic_t t = topic_of(c, tpl->topic);
-        rw_tp_t *tp = tp_get(c, t, tpl->partition);
+        rw_topic_t t;
+        const rw_tp_t *tp = elem_tp(c, parts, i, &t);
         if (tp == NULL)
             continue;
+        const rd_kafka_topic_partition_t *tpl = &parts->elems[i];
         if (t == RW_T_REQUESTED)
             log_tp(IB_LOG_INFO, tpl->topic, tpl->partition, tp->target,
                    "assigned from the beginning; offset is the catch-up target", NULL);
