@@ -7,14 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The refusal lists follow the IANA IPv4 and IPv6 Special-Purpose Address Registries
+ * (https://www.iana.org/assignments/iana-ipv4-special-registry and iana-ipv6-special-registry):
+ * every block there that is not globally reachable, plus the IPv4 private and shared ranges of
+ * library-notes.md. Blocks the registries mark globally reachable (AS112, AMT, PCP anycast,
+ * TURN) are ordinary servers and stay allowed. A new registry entry is a new row here and a new
+ * case in test_ssrf.c. */
 typedef struct {
     uint32_t net;
     unsigned bits;
     const char *why;
 } v4_range_t;
 
-/* library-notes.md's list, plus the other IANA special-purpose blocks that are never a public
- * web server (documentation, benchmarking, broadcast). */
 static const v4_range_t v4_refused[] = {
     {0x00000000u, 8, "0.0.0.0/8 (this network)"},
     {0x0a000000u, 8, "10.0.0.0/8 (private)"},
@@ -24,6 +28,7 @@ static const v4_range_t v4_refused[] = {
     {0xac100000u, 12, "172.16.0.0/12 (private)"},
     {0xc0000000u, 24, "192.0.0.0/24 (IETF protocol assignments)"},
     {0xc0000200u, 24, "192.0.2.0/24 (documentation)"},
+    {0xc0586300u, 24, "192.88.99.0/24 (6to4 relay anycast, deprecated)"},
     {0xc0a80000u, 16, "192.168.0.0/16 (private)"},
     {0xc6120000u, 15, "198.18.0.0/15 (benchmarking)"},
     {0xc6336400u, 24, "198.51.100.0/24 (documentation)"},
@@ -32,11 +37,15 @@ static const v4_range_t v4_refused[] = {
     {0xf0000000u, 4, "240.0.0.0/4 (reserved, broadcast)"},
 };
 
+static uint32_t v4_mask(unsigned bits)
+{
+    return bits == 0 ? 0 : 0xffffffffu << (32 - bits);
+}
+
 const char *rw_ipv4_refusal(uint32_t addr, int allow_loopback)
 {
     for (size_t i = 0; i < IB_ARRAY_LEN(v4_refused); i++) {
-        uint32_t mask = v4_refused[i].bits == 0 ? 0 : 0xffffffffu << (32 - v4_refused[i].bits);
-        if ((addr & mask) != v4_refused[i].net)
+        if ((addr & v4_mask(v4_refused[i].bits)) != v4_refused[i].net)
             continue;
         if (allow_loopback && v4_refused[i].net == 0x7f000000u)
             return NULL;
@@ -61,57 +70,77 @@ static uint32_t v4_at(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
+typedef enum {
+    V6_REFUSE,   /* the block is refused */
+    V6_LOOPBACK, /* ::1: refused unless allow_loopback */
+    V6_MAPPED,   /* judged as the IPv4 address in the last 32 bits */
+    V6_COMPAT,   /* refused; the embedded IPv4 address names the reason when it has one */
+    V6_6TO4      /* refused when the IPv4 address in bits 16..47 is */
+} v6_kind_t;
+
+typedef struct {
+    uint8_t net[16];
+    unsigned bits;
+    v6_kind_t kind;
+    const char *why;
+} v6_range_t;
+
+/* First match wins: the exact and more specific rows come before the blocks that contain them. */
+static const v6_range_t v6_refused[] = {
+    {{0}, 128, V6_REFUSE, ":: (unspecified)"},
+    {{[15] = 1}, 128, V6_LOOPBACK, "::1 (loopback)"},
+    {{[10] = 0xff, [11] = 0xff}, 96, V6_MAPPED, "::ffff:0:0/96 (IPv4-mapped)"},
+    {{[8] = 0xff, [9] = 0xff},
+     96,
+     V6_REFUSE,
+     "::ffff:0:0:0/96 (IPv4-translated: reaches IPv4 through a translator)"},
+    {{0}, 96, V6_COMPAT, "::/96 (IPv4-compatible, deprecated)"},
+    {{0x00, 0x64, 0xff, 0x9b},
+     96,
+     V6_REFUSE,
+     "64:ff9b::/96 (NAT64: reaches IPv4 through a translator)"},
+    {{0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}, 48, V6_REFUSE, "64:ff9b:1::/48 (local-use NAT64)"},
+    {{0x01, 0x00}, 64, V6_REFUSE, "100::/64 (discard-only)"},
+    {{0x01, 0x00, [7] = 0x01}, 64, V6_REFUSE, "100:0:0:1::/64 (dummy prefix)"},
+    {{0x20, 0x01, 0x00, 0x00}, 32, V6_REFUSE, "2001::/32 (Teredo tunnel)"},
+    {{0x20, 0x01, 0x00, 0x02, 0x00, 0x00}, 48, V6_REFUSE, "2001:2::/48 (benchmarking)"},
+    {{0x20, 0x01, 0x00, 0x10}, 28, V6_REFUSE, "2001:10::/28 (ORCHID, deprecated)"},
+    {{0x20, 0x01, 0x00, 0x20}, 28, V6_REFUSE, "2001:20::/28 (ORCHIDv2)"},
+    {{0x20, 0x01, 0x0d, 0xb8}, 32, V6_REFUSE, "2001:db8::/32 (documentation)"},
+    {{0x20, 0x02}, 16, V6_6TO4, "2002::/16 (6to4) wrapping a refused IPv4 address"},
+    {{0x3f, 0xff}, 20, V6_REFUSE, "3fff::/20 (documentation)"},
+    {{0x5f, 0x00}, 16, V6_REFUSE, "5f00::/16 (segment routing SIDs)"},
+    {{0xfc}, 7, V6_REFUSE, "fc00::/7 (unique local)"},
+    {{0xfe, 0x80}, 10, V6_REFUSE, "fe80::/10 (link-local)"},
+    {{0xfe, 0xc0}, 10, V6_REFUSE, "fec0::/10 (site-local, deprecated)"},
+    {{0xff}, 8, V6_REFUSE, "ff00::/8 (multicast)"},
+};
+
 const char *rw_ipv6_refusal(const uint8_t a[16], int allow_loopback)
 {
-    static const uint8_t zero[16] = {0};
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
-    static const uint8_t nat64_local[6] = {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01};
-    static const uint8_t six_to_four[2] = {0x20, 0x02};
-    static const uint8_t teredo[4] = {0x20, 0x01, 0x00, 0x00};
-    static const uint8_t doc[4] = {0x20, 0x01, 0x0d, 0xb8};
-    static const uint8_t ula[1] = {0xfc};
-    static const uint8_t link_local[2] = {0xfe, 0x80};
-    static const uint8_t site_local[2] = {0xfe, 0xc0};
-    static const uint8_t multicast[1] = {0xff};
-    static const uint8_t discard[8] = {0x01, 0x00};
-
-    if (memcmp(a, zero, 16) == 0)
-        return ":: (unspecified)";
-    if (memcmp(a, zero, 15) == 0 && a[15] == 1)
-        return allow_loopback ? NULL : "::1 (loopback)";
-    if (memcmp(a, mapped, 12) == 0) {
-        const char *why = rw_ipv4_refusal(v4_at(a + 12), allow_loopback);
-        return why != NULL ? why : NULL; /* a public IPv4 behind ::ffff: is that address */
+    for (size_t i = 0; i < IB_ARRAY_LEN(v6_refused); i++) {
+        const v6_range_t *r = &v6_refused[i];
+        if (!prefix_eq(a, r->net, r->bits))
+            continue;
+        const char *why;
+        switch (r->kind) {
+        case V6_LOOPBACK:
+            return allow_loopback ? NULL : r->why;
+        case V6_MAPPED:
+            /* A public IPv4 address behind ::ffff: is that address. */
+            return rw_ipv4_refusal(v4_at(a + 12), allow_loopback);
+        case V6_COMPAT:
+            /* Some stacks still route it as IPv4. */
+            why = rw_ipv4_refusal(v4_at(a + 12), allow_loopback);
+            return why != NULL ? why : r->why;
+        case V6_6TO4:
+            if (rw_ipv4_refusal(v4_at(a + 2), 0) != NULL)
+                return r->why;
+            continue; /* a public 6to4 address is an ordinary one */
+        case V6_REFUSE:
+            return r->why;
+        }
     }
-    if (memcmp(a, zero, 12) == 0) {
-        /* IPv4-compatible (deprecated): some stacks still route it as IPv4. */
-        const char *why = rw_ipv4_refusal(v4_at(a + 12), allow_loopback);
-        return why != NULL ? why : "::/96 (IPv4-compatible, deprecated)";
-    }
-    if (prefix_eq(a, nat64, 96))
-        return "64:ff9b::/96 (NAT64: reaches IPv4 through a translator)";
-    if (prefix_eq(a, nat64_local, 48))
-        return "64:ff9b:1::/48 (local-use NAT64)";
-    if (prefix_eq(a, discard, 64))
-        return "100::/64 (discard)";
-    if (prefix_eq(a, six_to_four, 16)) {
-        const char *why = rw_ipv4_refusal(v4_at(a + 2), 0);
-        if (why != NULL)
-            return "2002::/16 (6to4) wrapping a refused IPv4 address";
-    }
-    if (prefix_eq(a, teredo, 32))
-        return "2001::/32 (Teredo tunnel)";
-    if (prefix_eq(a, doc, 32))
-        return "2001:db8::/32 (documentation)";
-    if (prefix_eq(a, ula, 7))
-        return "fc00::/7 (unique local)";
-    if (prefix_eq(a, link_local, 10))
-        return "fe80::/10 (link-local)";
-    if (prefix_eq(a, site_local, 10))
-        return "fec0::/10 (site-local, deprecated)";
-    if (prefix_eq(a, multicast, 8))
-        return "ff00::/8 (multicast)";
     return NULL;
 }
 

@@ -106,18 +106,72 @@ static const ip_case_t ip_cases[] = {
     {"2002:0808:0808::1", 0, 0},
 };
 
-static void test_ip_table(void **state)
+/* The IANA IPv4 and IPv6 Special-Purpose Address Registries: each block that is not globally
+ * reachable, at its edges, and the neighbours just outside it (public). */
+static const ip_case_t registry_cases[] = {
+    /* 192.88.99.0/24: 6to4 relay anycast (deprecated, RFC 7526) */
+    {"192.88.98.255", 0, 0},
+    {"192.88.99.0", 1, 1},
+    {"192.88.99.1", 1, 1},
+    {"192.88.99.255", 1, 1},
+    {"192.88.100.0", 0, 0},
+    /* ::ffff:0:0:0/96: IPv4-translated (RFC 6052 / SIIT), reaches IPv4 through a translator */
+    {"::ffff:0:0:0", 1, 1},
+    {"::ffff:0:808:808", 1, 1},
+    {"::ffff:0:7f00:1", 1, 1},
+    {"::ffff:0:ffff:ffff", 1, 1},
+    /* ::ffff:0:0/96: IPv4-mapped, judged as the IPv4 address it carries */
+    {"::ffff:0.0.0.1", 1, 1},
+    {"::ffff:192.88.99.1", 1, 1},
+    {"::ffff:1.1.1.1", 0, 0},
+    /* 2001:2::/48: benchmarking */
+    {"2001:1:ffff:ffff:ffff:ffff:ffff:ffff", 0, 0},
+    {"2001:2::", 1, 1},
+    {"2001:2::1", 1, 1},
+    {"2001:2:0:ffff:ffff:ffff:ffff:ffff", 1, 1},
+    {"2001:2:1::", 0, 0},
+    /* 2001:10::/28: ORCHID (deprecated), 2001:20::/28: ORCHIDv2 */
+    {"2001:10::", 1, 1},
+    {"2001:1f:ffff::1", 1, 1},
+    {"2001:20::", 1, 1},
+    {"2001:20::1", 1, 1},
+    {"2001:2f:ffff:ffff:ffff:ffff:ffff:ffff", 1, 1},
+    {"2001:30::", 0, 0},
+    /* 3fff::/20: documentation (RFC 9637) */
+    {"3ffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, 0},
+    {"3fff::", 1, 1},
+    {"3fff::1", 1, 1},
+    {"3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff", 1, 1},
+    {"3fff:1000::", 0, 0},
+    /* 5f00::/16: segment routing (SRv6) SIDs */
+    {"5eff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, 0},
+    {"5f00::", 1, 1},
+    {"5f00:1:2::3", 1, 1},
+    {"5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1, 1},
+    {"5f01::", 0, 0},
+    /* 100::/64 discard-only, 100:0:0:1::/64 dummy prefix (RFC 9780) */
+    {"100::1", 1, 1},
+    {"100:0:0:1::1", 1, 1},
+    {"100:0:0:2::1", 0, 0},
+};
+
+static void check_cases(const ip_case_t *cases, size_t n)
 {
-    (void)state;
-    for (size_t i = 0; i < sizeof(ip_cases) / sizeof(ip_cases[0]); i++) {
-        const ip_case_t *c = &ip_cases[i];
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ip_case_t *c = &cases[i];
         const char *a = rw_ip_text_refusal(c->ip, 0);
         const char *b = rw_ip_text_refusal(c->ip, 1);
-        if ((a != NULL) != c->refused)
-            fail_msg("%s: refused=%d (%s), want %d", c->ip, a != NULL, a ? a : "-", c->refused);
-        if ((b != NULL) != c->refused_loopback)
-            fail_msg("%s with loopback allowed: refused=%d (%s), want %d", c->ip, b != NULL,
-                     b ? b : "-", c->refused_loopback);
+        if ((a != NULL) != c->refused) {
+            print_error("%s: refused=%d (%s), want %d\n", c->ip, a != NULL, a ? a : "-",
+                        c->refused);
+            bad++;
+        }
+        if ((b != NULL) != c->refused_loopback) {
+            print_error("%s with loopback allowed: refused=%d (%s), want %d\n", c->ip, b != NULL,
+                        b ? b : "-", c->refused_loopback);
+            bad++;
+        }
         /* The same verdict through a sockaddr, as curl's open-socket callback sees it. */
         struct addrinfo hints;
         struct addrinfo *res = NULL;
@@ -125,10 +179,27 @@ static void test_ip_table(void **state)
         hints.ai_flags = AI_NUMERICHOST;
         assert_int_equal(getaddrinfo(c->ip, NULL, &hints, &res), 0);
         const char *s = rw_sockaddr_refusal(res->ai_addr, res->ai_addrlen, 0);
-        if ((s != NULL) != c->refused)
-            fail_msg("%s via sockaddr: refused=%d, want %d", c->ip, s != NULL, c->refused);
+        if ((s != NULL) != c->refused) {
+            print_error("%s via sockaddr: refused=%d, want %d\n", c->ip, s != NULL, c->refused);
+            bad++;
+        }
         freeaddrinfo(res);
     }
+    if (bad > 0)
+        fail_msg("%u verdicts differ", bad);
+}
+
+static void test_ip_table(void **state)
+{
+    (void)state;
+    check_cases(ip_cases, IB_ARRAY_LEN(ip_cases));
+}
+
+/* Every failing case is listed before the test fails, so one run shows the whole gap. */
+static void test_iana_registry(void **state)
+{
+    (void)state;
+    check_cases(registry_cases, IB_ARRAY_LEN(registry_cases));
 }
 
 /* Every spelling of 127.0.0.1 and 169.254.169.254 that a resolver accepts ends up refused. */
@@ -255,9 +326,8 @@ static void test_target_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ip_table),
-        cmocka_unit_test(test_ipv4_spellings),
-        cmocka_unit_test(test_sockaddr_edge),
+        cmocka_unit_test(test_ip_table),       cmocka_unit_test(test_iana_registry),
+        cmocka_unit_test(test_ipv4_spellings), cmocka_unit_test(test_sockaddr_edge),
         cmocka_unit_test(test_target_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
