@@ -187,6 +187,165 @@ const char *rw_ip_text_refusal(const char *ip, int allow_loopback)
     return "not an IP address";
 }
 
+static int subnet_has(const rw_subnet_t *n, int family, const uint8_t *a)
+{
+    return n->family == family && prefix_eq(a, n->net, n->bits);
+}
+
+static int subnets_have(const rw_subnets_t *list, int family, const uint8_t *a)
+{
+    static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+    if (list == NULL)
+        return 0;
+    for (size_t i = 0; i < list->n; i++) {
+        if (subnet_has(&list->v[i], family, a))
+            return 1;
+        if (family == AF_INET6 && memcmp(a, mapped, 12) == 0 &&
+            subnet_has(&list->v[i], AF_INET, a + 12))
+            return 1;
+    }
+    return 0;
+}
+
+static ib_rc_t subnet_parse(const char *item, size_t len, rw_subnet_t *out, char *errstr,
+                            size_t errstr_size)
+{
+    char buf[INET6_ADDRSTRLEN + 8];
+    const char *slash;
+    char *end = NULL;
+
+    memset(out, 0, sizeof(*out));
+    if (len == 0 || len >= sizeof(buf))
+        goto bad;
+    memcpy(buf, item, len);
+    buf[len] = '\0';
+    slash = strchr(buf, '/');
+    if (slash == NULL || slash[1] < '0' || slash[1] > '9')
+        goto bad;
+    long bits = strtol(slash + 1, &end, 10);
+    if (*end != '\0')
+        goto bad;
+    buf[slash - buf] = '\0';
+    if (inet_pton(AF_INET, buf, out->net) == 1)
+        out->family = AF_INET;
+    else if (inet_pton(AF_INET6, buf, out->net) == 1)
+        out->family = AF_INET6;
+    else
+        goto bad;
+    if (bits < 0 || bits > (out->family == AF_INET ? 32 : 128))
+        goto bad;
+    out->bits = (unsigned)bits;
+    for (unsigned b = out->bits; b < (out->family == AF_INET ? 32u : 128u); b++) {
+        if (out->net[b / 8] & (0x80u >> (b % 8))) {
+            snprintf(errstr, errstr_size, "'%.*s' has host bits set", (int)len, item);
+            return IB_ERR;
+        }
+    }
+    return IB_OK;
+bad:
+    snprintf(errstr, errstr_size, "'%.*s' is not an address/prefix-length block",
+             (int)(len < 80 ? len : 80), item);
+    return IB_ERR;
+}
+
+ib_rc_t rw_subnets_parse(const char *text, rw_subnets_t *out, char *errstr, size_t errstr_size)
+{
+    out->v = NULL;
+    out->n = 0;
+    if (text == NULL)
+        return IB_OK;
+    const char *p = text;
+    while (*p != '\0') {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *comma = strchr(p, ',');
+        size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0 && comma == NULL && out->n == 0)
+            break; /* blank text */
+        rw_subnet_t *grown = realloc(out->v, (out->n + 1) * sizeof(*grown));
+        if (grown == NULL) {
+            snprintf(errstr, errstr_size, "out of memory");
+            goto fail;
+        }
+        out->v = grown;
+        if (subnet_parse(p, len, &out->v[out->n], errstr, errstr_size) != IB_OK)
+            goto fail;
+        out->n++;
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    return IB_OK;
+fail:
+    rw_subnets_free(out);
+    return IB_ERR;
+}
+
+void rw_subnets_free(rw_subnets_t *list)
+{
+    if (list == NULL)
+        return;
+    free(list->v);
+    list->v = NULL;
+    list->n = 0;
+}
+
+void rw_subnets_format(const rw_subnets_t *list, char *buf, size_t size)
+{
+    size_t len = 0;
+    if (size == 0)
+        return;
+    buf[0] = '\0';
+    for (size_t i = 0; list != NULL && i < list->n; i++) {
+        char text[INET6_ADDRSTRLEN];
+        if (inet_ntop(list->v[i].family, list->v[i].net, text, sizeof(text)) == NULL)
+            continue;
+        int m = snprintf(buf + len, size - len, "%s%s/%u", i > 0 ? "," : "", text, list->v[i].bits);
+        if (m < 0 || (size_t)m >= size - len)
+            return;
+        len += (size_t)m;
+    }
+}
+
+const char *rw_sockaddr_verdict(const struct sockaddr *sa, size_t len, int allow_loopback,
+                                const rw_subnets_t *allowed)
+{
+    if (sa != NULL && sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        struct sockaddr_in in;
+        memcpy(&in, sa, sizeof(in));
+        if (subnets_have(allowed, AF_INET, (const uint8_t *)&in.sin_addr))
+            return NULL;
+    } else if (sa != NULL && sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        struct sockaddr_in6 in6;
+        memcpy(&in6, sa, sizeof(in6));
+        if (in6.sin6_scope_id == 0 && subnets_have(allowed, AF_INET6, in6.sin6_addr.s6_addr))
+            return NULL;
+    }
+    return rw_sockaddr_refusal(sa, len, allow_loopback);
+}
+
+const char *rw_ip_text_verdict(const char *ip, int allow_loopback, const rw_subnets_t *allowed)
+{
+    char buf[INET6_ADDRSTRLEN + 2];
+    size_t len = ip != NULL ? strlen(ip) : 0;
+    uint8_t a[16];
+
+    if (len > 0 && len < sizeof(buf) && allowed != NULL && allowed->n > 0) {
+        if (ip[0] == '[' && ip[len - 1] == ']') {
+            memcpy(buf, ip + 1, len - 2);
+            buf[len - 2] = '\0';
+        } else {
+            memcpy(buf, ip, len + 1);
+        }
+        if ((inet_pton(AF_INET, buf, a) == 1 && subnets_have(allowed, AF_INET, a)) ||
+            (inet_pton(AF_INET6, buf, a) == 1 && subnets_have(allowed, AF_INET6, a)))
+            return NULL;
+    }
+    return rw_ip_text_refusal(ip, allow_loopback);
+}
+
 ib_rc_t rw_target_parse(const char *url, int allow_http, rw_target_t *out, char *errstr,
                         size_t errstr_size)
 {

@@ -323,12 +323,82 @@ static void test_target_parse(void **state)
     }
 }
 
+/* CALLBACK_ALLOWED_SUBNETS: parsing, and exceptions that open exactly their block. */
+static void test_allowed_subnets(void **state)
+{
+    (void)state;
+    char err[200];
+    char text[200];
+    rw_subnets_t l;
+
+    assert_int_equal(rw_subnets_parse("", &l, err, sizeof(err)), IB_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(rw_subnets_parse(NULL, &l, err, sizeof(err)), IB_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(rw_subnets_parse("  ", &l, err, sizeof(err)), IB_OK);
+    assert_int_equal(l.n, 0);
+    static const char *const bad[] = {"10.0.0.1",     "10.0.0.0/33", "10.0.0.1/30", "fd00::1/64",
+                                      "fd00::/129",   "host/24",     "10.0.0.0/",   "10.0.0.0/x",
+                                      "10.0.0.0/8,,", "10.0.0.0/-1", ",10.0.0.0/8", "10.0.0.0/8 x"};
+    for (size_t i = 0; i < IB_ARRAY_LEN(bad); i++) {
+        err[0] = '\0';
+        if (rw_subnets_parse(bad[i], &l, err, sizeof(err)) != IB_ERR)
+            fail_msg("'%s' was accepted", bad[i]);
+        assert_null(l.v);
+        assert_int_equal(l.n, 0);
+        assert_true(err[0] != '\0');
+    }
+
+    assert_int_equal(
+        rw_subnets_parse(" 10.77.0.0/30 , fd00:1::/64,127.0.0.1/32", &l, err, sizeof(err)), IB_OK);
+    assert_int_equal(l.n, 3);
+    rw_subnets_format(&l, text, sizeof(text));
+    assert_string_equal(text, "10.77.0.0/30,fd00:1::/64,127.0.0.1/32");
+
+    /* Inside: admitted; just outside: the guard's refusal as before. */
+    assert_null(rw_ip_text_verdict("10.77.0.2", 0, &l));
+    assert_null(rw_ip_text_verdict("10.77.0.3", 0, &l));
+    assert_non_null(rw_ip_text_verdict("10.77.0.4", 0, &l));
+    assert_non_null(rw_ip_text_verdict("10.76.255.255", 0, &l));
+    assert_null(rw_ip_text_verdict("::ffff:10.77.0.1", 0, &l));
+    assert_null(rw_ip_text_verdict("[fd00:1::5]", 0, &l));
+    assert_non_null(rw_ip_text_verdict("fd00:2::5", 0, &l));
+    assert_null(rw_ip_text_verdict("127.0.0.1", 0, &l));
+    assert_non_null(rw_ip_text_verdict("127.0.0.2", 0, &l));
+    assert_null(rw_ip_text_verdict("8.8.8.8", 0, &l));
+    assert_non_null(rw_ip_text_verdict("nonsense", 0, &l));
+    /* Without exceptions the verdict is the refusal. */
+    assert_non_null(rw_ip_text_verdict("10.77.0.2", 0, NULL));
+    assert_null(rw_ip_text_verdict("127.0.0.2", 1, NULL));
+
+    static const struct {
+        const char *ip;
+        int refused;
+    } socks[] = {{"10.77.0.1", 0}, {"10.77.0.5", 1},        {"fd00:1::1", 0},
+                 {"fd00:3::1", 1}, {"::ffff:10.77.0.2", 0}, {"169.254.169.254", 1}};
+    for (size_t i = 0; i < IB_ARRAY_LEN(socks); i++) {
+        struct addrinfo hints;
+        struct addrinfo *res = NULL;
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_flags = AI_NUMERICHOST;
+        assert_int_equal(getaddrinfo(socks[i].ip, NULL, &hints, &res), 0);
+        const char *why = rw_sockaddr_verdict(res->ai_addr, res->ai_addrlen, 0, &l);
+        if ((why != NULL) != socks[i].refused)
+            fail_msg("%s via sockaddr: refused=%d, want %d", socks[i].ip, why != NULL,
+                     socks[i].refused);
+        freeaddrinfo(res);
+    }
+    rw_subnets_free(&l);
+    assert_null(l.v);
+    rw_subnets_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ip_table),       cmocka_unit_test(test_iana_registry),
         cmocka_unit_test(test_ipv4_spellings), cmocka_unit_test(test_sockaddr_edge),
-        cmocka_unit_test(test_target_parse),
+        cmocka_unit_test(test_target_parse),   cmocka_unit_test(test_allowed_subnets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
