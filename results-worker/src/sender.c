@@ -132,6 +132,7 @@ static ib_rc_t append_file(const char *path, char **buf, size_t *len, size_t *ca
 static ib_rc_t ca_blob_build(rw_sender_t *s, const char *ca_file, char *errstr, size_t errstr_size)
 {
     char *buf = NULL;
+    char why[240];
     size_t len = 0;
     size_t cap = 0;
     const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
@@ -141,11 +142,13 @@ static ib_rc_t ca_blob_build(rw_sender_t *s, const char *ca_file, char *errstr, 
     if (append_file(system, &buf, &len, &cap, errstr, errstr_size) != IB_OK)
         goto fail;
     size_t mark = len;
-    if (append_file(ca_file, &buf, &len, &cap, errstr, errstr_size) != IB_OK)
+    if (append_file(ca_file, &buf, &len, &cap, why, sizeof(why)) != IB_OK) {
+        snprintf(errstr, errstr_size, "CALLBACK_CA_FILE: %s", why);
         goto fail;
+    }
     buf[len] = '\0';
     if (strstr(buf + mark, "-----BEGIN CERTIFICATE-----") == NULL) {
-        snprintf(errstr, errstr_size, "CALLBACK_CA_FILE %.200s holds no PEM certificate", ca_file);
+        snprintf(errstr, errstr_size, "CALLBACK_CA_FILE: %.200s holds no PEM certificate", ca_file);
         goto fail;
     }
     s->ca_blob.data = buf;
