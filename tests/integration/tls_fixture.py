@@ -48,6 +48,12 @@ def root_missing():
     for tool in ("ip", "unshare", "mount", "openssl"):
         if shutil.which(tool) is None:
             return f"needs the {tool} command"
+    # root without CAP_SYS_ADMIN / CAP_NET_ADMIN (an unprivileged container) cannot either
+    r = subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True, text=True,
+                       timeout=30)
+    if r.returncode != 0:
+        return ("needs CAP_SYS_ADMIN and CAP_NET_ADMIN (new network and mount namespaces): "
+                f"{r.stderr.strip()[:200]}")
     return None
 
 
