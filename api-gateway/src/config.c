@@ -65,18 +65,12 @@ const ib_conf_desc_t gw_config_table[] = {
 
 const size_t gw_config_table_len = IB_ARRAY_LEN(gw_config_table);
 
-static const char *env_get(const char *name, void *opaque)
-{
-    (void)opaque;
-    return getenv(name);
-}
-
 ib_rc_t gw_config_load(gw_config_t *cfg, ib_getenv_fn *get, void *opaque, char *errstr,
                        size_t errstr_size)
 {
     memset(cfg, 0, sizeof(*cfg));
-    return ib_config_load_from(gw_config_table, gw_config_table_len, cfg,
-                               get != NULL ? get : env_get, opaque, errstr, errstr_size);
+    return ib_config_load_from(gw_config_table, gw_config_table_len, cfg, get, opaque, errstr,
+                               errstr_size);
 }
 
 void gw_config_free(gw_config_t *cfg)

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "ib/json.h"
+#include "ib/url.h"
 
 #define ID_MAX_LEN     256
 #define TEXT_MAX_LEN   1024
@@ -151,55 +152,45 @@ static int host_is_loopback(const char *host)
 ib_rc_t gw_validate_callback_url(const gw_validate_ctx_t *ctx, const char *url, gw_error_t *err)
 {
     ib_rc_t rc = IB_ERR;
-    CURLU *u = NULL;
-    char *scheme = NULL;
-    char *host = NULL;
+    ib_url_t p = {0};
     char *user = NULL;
     char *password = NULL;
 
-    for (const char *p = url; *p != '\0'; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c <= 0x20 || c == 0x7f) {
-            set_err(err, 400, "Invalid field: callback_url should be an absolute URL");
-            goto out;
-        }
-    }
-    u = curl_url();
-    if (u == NULL) {
+    switch (ib_url_parse(url, &p)) {
+    case IB_URL_OK:
+        break;
+    case IB_URL_NO_MEMORY:
         set_err(err, 500, "Internal Server Error");
         goto out;
-    }
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
+    case IB_URL_CONTROL:
+    case IB_URL_NOT_ABSOLUTE:
+    default:
         set_err(err, 400, "Invalid field: callback_url should be an absolute URL");
         goto out;
     }
-    if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK) {
+    if (curl_url_get(p.u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+        curl_url_get(p.u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK) {
         set_err(err, 422, "Invalid field: callback_url must not contain user information");
         goto out;
     }
-    if (strcasecmp(scheme, "https") != 0 &&
-        !(ctx->allow_insecure_callbacks && strcasecmp(scheme, "http") == 0)) {
+    if (strcasecmp(p.scheme, "https") != 0 &&
+        !(ctx->allow_insecure_callbacks && strcasecmp(p.scheme, "http") == 0)) {
         set_err(err, 422, "Invalid field: callback_url should use https");
         goto out;
     }
-    if (!ctx->allow_insecure_callbacks && host_is_loopback(host)) {
+    if (!ctx->allow_insecure_callbacks && host_is_loopback(p.host)) {
         set_err(err, 422, "Invalid field: callback_url must not point to a loopback address");
         goto out;
     }
-    if (!ib_tenant_host_allowed(ctx->tenant, host)) {
+    if (!ib_tenant_host_allowed(ctx->tenant, p.host)) {
         set_err(err, 422, "Invalid field: callback_url host is not allowed for this account");
         goto out;
     }
     rc = IB_OK;
 out:
-    curl_free(scheme);
-    curl_free(host);
     curl_free(user);
     curl_free(password);
-    curl_url_cleanup(u);
+    ib_url_free(&p);
     return rc;
 }
 

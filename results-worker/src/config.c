@@ -113,19 +113,13 @@ const ib_conf_desc_t rw_config_table[] = {
 
 const size_t rw_config_table_len = IB_ARRAY_LEN(rw_config_table);
 
-static const char *env_get(const char *name, void *opaque)
-{
-    (void)opaque;
-    return getenv(name);
-}
-
 ib_rc_t rw_config_load(rw_config_t *cfg, ib_getenv_fn *get, void *opaque, char *errstr,
                        size_t errstr_size)
 {
     char why[160];
     memset(cfg, 0, sizeof(*cfg));
-    if (ib_config_load_from(rw_config_table, rw_config_table_len, cfg, get != NULL ? get : env_get,
-                            opaque, errstr, errstr_size) != IB_OK)
+    if (ib_config_load_from(rw_config_table, rw_config_table_len, cfg, get, opaque, errstr,
+                            errstr_size) != IB_OK)
         return IB_ERR;
     if (rw_subnets_parse(cfg->callback_allowed_subnets, &cfg->allowed_subnets, why, sizeof(why)) !=
         IB_OK) {

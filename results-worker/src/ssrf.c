@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ib/url.h"
+
 /* The refusal lists follow the IANA IPv4 and IPv6 Special-Purpose Address Registries
  * (https://www.iana.org/assignments/iana-ipv4-special-registry and iana-ipv6-special-registry):
  * every block there that is not globally reachable, plus the IPv4 private and shared ranges of
@@ -350,9 +352,7 @@ ib_rc_t rw_target_parse(const char *url, int allow_http, rw_target_t *out, char 
                         size_t errstr_size)
 {
     ib_rc_t rc = IB_ERR;
-    CURLU *u = NULL;
-    char *scheme = NULL;
-    char *host = NULL;
+    ib_url_t p = {0};
     char *port = NULL;
     char *part = NULL;
     struct in_addr a4;
@@ -362,52 +362,49 @@ ib_rc_t rw_target_parse(const char *url, int allow_http, rw_target_t *out, char 
         snprintf(errstr, errstr_size, "callback_url is empty");
         goto done;
     }
-    for (const char *p = url; *p != '\0'; p++) {
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
-            snprintf(errstr, errstr_size, "callback_url contains spaces or control characters");
-            goto done;
-        }
-    }
-    u = curl_url();
-    if (u == NULL) {
+    switch (ib_url_parse(url, &p)) {
+    case IB_URL_OK:
+        break;
+    case IB_URL_CONTROL:
+        snprintf(errstr, errstr_size, "callback_url contains spaces or control characters");
+        goto done;
+    case IB_URL_NO_MEMORY:
         snprintf(errstr, errstr_size, "out of memory");
         goto done;
-    }
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
+    case IB_URL_NOT_ABSOLUTE:
+    default:
         snprintf(errstr, errstr_size, "callback_url is not an absolute URL");
         goto done;
     }
-    if (curl_url_get(u, CURLUPART_USER, &part, 0) != CURLUE_NO_USER ||
-        curl_url_get(u, CURLUPART_PASSWORD, &part, 0) != CURLUE_NO_PASSWORD ||
-        curl_url_get(u, CURLUPART_OPTIONS, &part, 0) != CURLUE_NO_OPTIONS) {
+    if (curl_url_get(p.u, CURLUPART_USER, &part, 0) != CURLUE_NO_USER ||
+        curl_url_get(p.u, CURLUPART_PASSWORD, &part, 0) != CURLUE_NO_PASSWORD ||
+        curl_url_get(p.u, CURLUPART_OPTIONS, &part, 0) != CURLUE_NO_OPTIONS) {
         snprintf(errstr, errstr_size, "callback_url carries userinfo");
         goto done;
     }
-    if (curl_url_get(u, CURLUPART_ZONEID, &part, 0) != CURLUE_NO_ZONEID) {
+    if (curl_url_get(p.u, CURLUPART_ZONEID, &part, 0) != CURLUE_NO_ZONEID) {
         snprintf(errstr, errstr_size, "callback_url has an IPv6 zone id");
         goto done;
     }
-    if (strcmp(scheme, "https") == 0) {
+    if (strcmp(p.scheme, "https") == 0) {
         out->https = 1;
-    } else if (!(allow_http && strcmp(scheme, "http") == 0)) {
+    } else if (!(allow_http && strcmp(p.scheme, "http") == 0)) {
         snprintf(errstr, errstr_size, "callback_url scheme '%.16s' is not allowed (https only)",
-                 scheme);
+                 p.scheme);
         goto done;
     }
-    if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+    if (curl_url_get(p.u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
         snprintf(errstr, errstr_size, "callback_url has no usable port");
         goto done;
     }
-    if (strlen(host) >= sizeof(out->host)) {
+    if (strlen(p.host) >= sizeof(out->host)) {
         snprintf(errstr, errstr_size, "callback_url host is too long");
         goto done;
     }
-    memcpy(out->host, host, strlen(host) + 1);
-    for (char *p = out->host; *p != '\0'; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
+    memcpy(out->host, p.host, strlen(p.host) + 1);
+    for (char *c = out->host; *c != '\0'; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
     out->port = strtol(port, NULL, 10);
     if (out->port <= 0 || out->port > 65535) {
         snprintf(errstr, errstr_size, "callback_url port is out of range");
@@ -417,9 +414,7 @@ ib_rc_t rw_target_parse(const char *url, int allow_http, rw_target_t *out, char 
     rc = IB_OK;
 done:
     curl_free(part);
-    curl_free(scheme);
-    curl_free(host);
     curl_free(port);
-    curl_url_cleanup(u);
+    ib_url_free(&p);
     return rc;
 }
