@@ -1,13 +1,10 @@
 #include "ssrf.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "ib/url.h"
 
 /* The refusal lists follow the IANA IPv4 and IPv6 Special-Purpose Address Registries
  * (https://www.iana.org/assignments/iana-ipv4-special-registry and iana-ipv6-special-registry):
@@ -351,70 +348,16 @@ const char *rw_ip_text_verdict(const char *ip, int allow_loopback, const rw_subn
 ib_rc_t rw_target_parse(const char *url, int allow_http, rw_target_t *out, char *errstr,
                         size_t errstr_size)
 {
-    ib_rc_t rc = IB_ERR;
-    ib_url_t p = {0};
-    char *port = NULL;
-    char *part = NULL;
-    struct in_addr a4;
+    ib_callback_url_t cu;
 
     memset(out, 0, sizeof(*out));
-    if (url == NULL || url[0] == '\0') {
-        snprintf(errstr, errstr_size, "callback_url is empty");
-        goto done;
-    }
-    switch (ib_url_parse(url, &p)) {
-    case IB_URL_OK:
-        break;
-    case IB_URL_CONTROL:
-        snprintf(errstr, errstr_size, "callback_url contains spaces or control characters");
-        goto done;
-    case IB_URL_NO_MEMORY:
-        snprintf(errstr, errstr_size, "out of memory");
-        goto done;
-    case IB_URL_NOT_ABSOLUTE:
-    default:
-        snprintf(errstr, errstr_size, "callback_url is not an absolute URL");
-        goto done;
-    }
-    if (curl_url_get(p.u, CURLUPART_USER, &part, 0) != CURLUE_NO_USER ||
-        curl_url_get(p.u, CURLUPART_PASSWORD, &part, 0) != CURLUE_NO_PASSWORD ||
-        curl_url_get(p.u, CURLUPART_OPTIONS, &part, 0) != CURLUE_NO_OPTIONS) {
-        snprintf(errstr, errstr_size, "callback_url carries userinfo");
-        goto done;
-    }
-    if (curl_url_get(p.u, CURLUPART_ZONEID, &part, 0) != CURLUE_NO_ZONEID) {
-        snprintf(errstr, errstr_size, "callback_url has an IPv6 zone id");
-        goto done;
-    }
-    if (strcmp(p.scheme, "https") == 0) {
-        out->https = 1;
-    } else if (!(allow_http && strcmp(p.scheme, "http") == 0)) {
-        snprintf(errstr, errstr_size, "callback_url scheme '%.16s' is not allowed (https only)",
-                 p.scheme);
-        goto done;
-    }
-    if (curl_url_get(p.u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-        snprintf(errstr, errstr_size, "callback_url has no usable port");
-        goto done;
-    }
-    if (strlen(p.host) >= sizeof(out->host)) {
-        snprintf(errstr, errstr_size, "callback_url host is too long");
-        goto done;
-    }
-    memcpy(out->host, p.host, strlen(p.host) + 1);
-    for (char *c = out->host; *c != '\0'; c++)
-        if (*c >= 'A' && *c <= 'Z')
-            *c = (char)(*c - 'A' + 'a');
-    out->port = strtol(port, NULL, 10);
-    if (out->port <= 0 || out->port > 65535) {
-        snprintf(errstr, errstr_size, "callback_url port is out of range");
-        goto done;
-    }
-    out->literal = out->host[0] == '[' || inet_pton(AF_INET, out->host, &a4) == 1;
-    rc = IB_OK;
-done:
-    curl_free(part);
-    curl_free(port);
-    ib_url_free(&p);
-    return rc;
+    /* No tenant: the join already held the URL to the tenant's policy; this reads its target. */
+    if (ib_callback_url_check(url, NULL, allow_http, &cu, errstr, errstr_size) !=
+        IB_CALLBACK_URL_OK)
+        return IB_ERR;
+    memcpy(out->host, cu.host, sizeof(out->host));
+    out->port = cu.port;
+    out->literal = cu.literal;
+    out->https = cu.https;
+    return IB_OK;
 }
