@@ -180,12 +180,12 @@ def render(runs):
   read 1 s after the worker delivered a status event of the last interview (so the join caught up).
   Over https: the same drain into nginx on CPU 0 terminating TLS (a certificate of a CA made by
   the run with openssl; TLS 1.3, HTTP/1.1, keep-alive, session cache) and proxying to the sink
-  over kept-alive connections. Ours runs as in production: ALLOW_INSECURE_CALLBACKS=0, peer and
-  host-name verification on, the CA added by CALLBACK_CA_FILE, 127.0.0.1 admitted by
-  CALLBACK_ALLOWED_SUBNETS; Benthos trusts the CA through Go's SSL_CERT_FILE.
+  over kept-alive connections. Ours verifies peer and host name as in production (the CA added by
+  CALLBACK_CA_FILE); Benthos trusts the CA through Go's SSL_CERT_FILE.
 - Services run with their defaults except: LOG_LEVEL={meta.get('log_level', 'info')}
   (the default: one JSON access line per request, to a file), ALLOW_INSECURE_CALLBACKS=1 (the sink
-  is http on loopback; not in the https rows). Release build (-DCMAKE_BUILD_TYPE=Release) in bench/.build.
+  is on loopback, which the callback URL policy refuses otherwise; TLS verification is on whatever
+  it says). Release build (-DCMAKE_BUILD_TYPE=Release) in bench/.build.
 - Limits: Kafka's ProducerPerformance ({M.v('req_size', default='?')} B records = our requested event, acks=all,
   idempotent, unthrottled; the producer on CPU 1) and ConsumerPerformance ({M.v('st_size', default='?')} B records ≈ a
   status event; fetch rate), from the broker's own jars; the sink's ceiling: wrk PUT with the

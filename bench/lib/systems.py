@@ -214,17 +214,17 @@ def gateway_view(base):
 
 def start_worker(b, kind, t, tag, tls=False):
     """kind: ours | benthos, on the topics t (Ibload.topics) and a group of its own. tls: the
-    callbacks go to the https sink; ours then runs as in production (ALLOW_INSECURE_CALLBACKS=0,
-    the bench CA through CALLBACK_CA_FILE, 127.0.0.1 admitted by CALLBACK_ALLOWED_SUBNETS),
-    Benthos trusts the CA through Go's SSL_CERT_FILE."""
+    callbacks go to the https sink; ours verifies its certificate (the bench CA added by
+    CALLBACK_CA_FILE; ALLOW_INSECURE_CALLBACKS=1 stays, only because the callback URL policy
+    refuses loopback hosts otherwise, and it does not touch TLS verification), Benthos trusts the
+    CA through Go's SSL_CERT_FILE."""
     if kind == "ours":
         wait_port_free(b.ports.worker)
         extra = {"WORKER_LISTEN": f"127.0.0.1:{b.ports.worker}", "WORKER_GROUP_ID": f"bench-{tag}",
                  "TOPIC_REQUESTED": t["requested"], "TOPIC_STATUS": t["status"],
                  "TOPIC_RETRY": t["retry"], "TOPIC_DLQ": t["dlq"], "TOPIC_CATALOG": t["catalog"]}
         if tls:
-            extra.update({"ALLOW_INSECURE_CALLBACKS": "0", "CALLBACK_CA_FILE": b.ca_file,
-                          "CALLBACK_ALLOWED_SUBNETS": "127.0.0.1/32"})
+            extra["CALLBACK_CA_FILE"] = b.ca_file
         return b.procs.start("results-worker", [b.bins["worker"]], config.CPU_SUT, service_env(b, extra))
     extra = {"BENCH_TOPIC_REQUESTED": t["requested"], "BENCH_TOPIC_STATUS": t["status"],
              "BENCH_PEER_GROUP": f"bench-{tag}"}
