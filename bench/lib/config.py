@@ -50,11 +50,12 @@ class Ports:
     benthos: int
     nginx: int
     sink: int
+    sink_tls: int  # nginx terminating TLS in front of the sink
 
     @staticmethod
     def from_base(base, kafka):
         return Ports(kafka=kafka, gateway=base, worker=base + 1, benthos=base + 2, nginx=base + 3,
-                     sink=base + 100)
+                     sink=base + 100, sink_tls=base + 101)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,7 @@
 #include "sender.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ struct rw_sender {
     size_t pool_len;
     rw_resolver_t *resolver;
     long long next_sweep;
+    struct curl_blob ca_blob; /* system bundle + CALLBACK_CA_FILE, when that is set */
 };
 
 static const void *host_key(const void *item, size_t *len)
@@ -97,6 +99,77 @@ static void fail_now(rw_sender_t *s, rw_send_t *x, rw_outcome_t outcome, const c
     complete(s, x, outcome);
 }
 
+/* Appends the whole file at path to *buf (size *len, capacity *cap). */
+static ib_rc_t append_file(const char *path, char **buf, size_t *len, size_t *cap, char *errstr,
+                           size_t errstr_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(errstr, errstr_size, "cannot read %.200s: %s", path, strerror(errno));
+        return IB_ERR;
+    }
+    for (;;) {
+        if (*cap - *len < 4096) {
+            size_t ncap = *cap * 2 + 65536;
+            char *grown = realloc(*buf, ncap);
+            if (grown == NULL) {
+                fclose(f);
+                snprintf(errstr, errstr_size, "out of memory");
+                return IB_ERR;
+            }
+            *buf = grown;
+            *cap = ncap;
+        }
+        size_t n = fread(*buf + *len, 1, *cap - *len - 1, f);
+        *len += n;
+        if (n == 0)
+            break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        snprintf(errstr, errstr_size, "cannot read %.200s", path);
+        return IB_ERR;
+    }
+    (*buf)[(*len)++] = '\n'; /* a file without a final newline must not glue two PEM lines */
+    return IB_OK;
+}
+
+/* CALLBACK_CA_FILE adds trust anchors: CURLOPT_CAINFO would replace curl's bundle, so the
+ * system bundle and the file are read once into one PEM blob that every transfer borrows
+ * (CURLOPT_CAINFO_BLOB, not copied). The file must hold at least one certificate. */
+static ib_rc_t ca_blob_build(rw_sender_t *s, const char *ca_file, char *errstr, size_t errstr_size)
+{
+    char *buf = NULL;
+    char why[240];
+    size_t len = 0;
+    size_t cap = 0;
+    const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+    const char *system =
+        vi != NULL && vi->cainfo != NULL ? vi->cainfo : "/etc/ssl/certs/ca-certificates.crt";
+
+    if (append_file(system, &buf, &len, &cap, errstr, errstr_size) != IB_OK)
+        goto fail;
+    size_t mark = len;
+    if (append_file(ca_file, &buf, &len, &cap, why, sizeof(why)) != IB_OK) {
+        snprintf(errstr, errstr_size, "CALLBACK_CA_FILE: %s", why);
+        goto fail;
+    }
+    buf[len] = '\0';
+    if (strstr(buf + mark, "-----BEGIN CERTIFICATE-----") == NULL) {
+        snprintf(errstr, errstr_size, "CALLBACK_CA_FILE: %.200s holds no PEM certificate", ca_file);
+        goto fail;
+    }
+    s->ca_blob.data = buf;
+    s->ca_blob.len = len;
+    s->ca_blob.flags = CURL_BLOB_NOCOPY;
+    s->opts.delivery.ca_blob = &s->ca_blob;
+    return IB_OK;
+fail:
+    free(buf);
+    return IB_ERR;
+}
+
 rw_sender_t *rw_sender_new(const rw_sender_opts_t *opts, rw_send_done_fn *done, void *opaque,
                            char *errstr, size_t errstr_size)
 {
@@ -126,6 +199,12 @@ rw_sender_t *rw_sender_new(const rw_sender_opts_t *opts, rw_send_done_fn *done, 
         curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)
         goto fail;
     s->opts.delivery.share = s->share;
+    s->opts.delivery.ca_blob = NULL;
+    if (s->opts.delivery.ca_file != NULL && s->opts.delivery.ca_file[0] != '\0' &&
+        ca_blob_build(s, s->opts.delivery.ca_file, errstr, errstr_size) != IB_OK) {
+        rw_sender_free(s);
+        return NULL;
+    }
     CURLMcode mc = CURLM_OK;
     mc |= curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->opts.per_host);
     mc |= curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)s->opts.max_inflight);
@@ -166,6 +245,7 @@ void rw_sender_free(rw_sender_t *s)
     if (s->share != NULL)
         curl_share_cleanup(s->share);
     rw_resolver_free(s->resolver);
+    free(s->ca_blob.data);
     free(s);
 }
 
@@ -291,7 +371,8 @@ static void host_apply(rw_sender_t *s, rw_host_t *h, int gai, const struct addri
     for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         char text[INET6_ADDRSTRLEN];
         const void *raw = NULL;
-        const char *why = rw_sockaddr_refusal(ai->ai_addr, ai->ai_addrlen, allow_loopback);
+        const char *why = rw_sockaddr_verdict(ai->ai_addr, ai->ai_addrlen, allow_loopback,
+                                              s->opts.delivery.allowed);
         if (ai->ai_family == AF_INET)
             raw = &((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
         else if (ai->ai_family == AF_INET6)
@@ -342,7 +423,8 @@ static ib_rc_t host_resolve(rw_sender_t *s, rw_host_t *h, long long now)
         h->pins = NULL;
         h->dns_error[0] = '\0';
         h->refusal[0] = '\0';
-        const char *why = rw_ip_text_refusal(h->target.host, s->opts.delivery.allow_http);
+        const char *why = rw_ip_text_verdict(h->target.host, s->opts.delivery.allow_http,
+                                             s->opts.delivery.allowed);
         if (why != NULL)
             snprintf(h->refusal, sizeof(h->refusal), "callback address %.60s refused: %.100s",
                      h->target.host, why);

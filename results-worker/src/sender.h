@@ -40,7 +40,7 @@ typedef struct rw_send {
 typedef void rw_send_done_fn(rw_send_t *s, void *opaque);
 
 typedef struct {
-    rw_delivery_opts_t delivery; /* share is filled in by the sender */
+    rw_delivery_opts_t delivery; /* share and ca_blob are filled in by the sender */
     unsigned max_inflight;       /* transfers at once, all hosts */
     unsigned per_host;           /* transfers at once to one host */
     rw_breaker_opts_t breaker;
