@@ -592,7 +592,9 @@ class Stack:
     """Broker (shared), per-class topics, tenants file, callback sim, gateway, worker."""
 
     def __init__(self, name, with_worker=True, gateway_env=None, worker_env=None,
-                 with_gateway=True, callback_hosts=None, kafka=None):
+                 with_gateway=True, callback_hosts=None, kafka=None, callback_ports=None):
+        """callback_ports: the tenants' "callback_ports" (the word "sim" stands for the callback
+        simulator's port), for callback URLs on a host name, where only 443 passes without it."""
         self.name = name
         self.run_id = secrets.token_hex(4)
         self.dir = os.environ.get("IB_TEST_ARTIFACTS_DIR") or tempfile.mkdtemp(prefix="ib-it-")
@@ -613,14 +615,18 @@ class Stack:
                          "workable_token": "wa-" + secrets.token_hex(16)}
         self.tenant_b = {"id": f"acme-{self.run_id}", "token": "b-" + secrets.token_hex(16),
                          "workable_token": "wb-" + secrets.token_hex(16)}
-        self.tenants_file = os.path.join(self.dir, "tenants.json")
-        with open(self.tenants_file, "w", encoding="utf-8") as f:
-            json.dump({"tenants": [
-                {"id": t["id"], "api_token_sha256": [sha256_hex(t["token"])],
-                 "workable_token": t["workable_token"],
-                 "callback_hosts": list(callback_hosts or ["127.0.0.1", "localhost"])}
-                for t in (self.tenant_a, self.tenant_b)]}, f, indent=2)
         self.sim = Sim(os.path.join(self.dir, "callback-sim.log"))
+        self.tenants_file = os.path.join(self.dir, "tenants.json")
+        tenants = [{"id": t["id"], "api_token_sha256": [sha256_hex(t["token"])],
+                    "workable_token": t["workable_token"],
+                    "callback_hosts": list(callback_hosts or ["127.0.0.1", "localhost"])}
+                   for t in (self.tenant_a, self.tenant_b)]
+        if callback_ports is not None:
+            ports = [self.sim.port if p == "sim" else p for p in callback_ports]
+            for t in tenants:
+                t["callback_ports"] = ports
+        with open(self.tenants_file, "w", encoding="utf-8") as f:
+            json.dump({"tenants": tenants}, f, indent=2)
         self.gateway_port = free_port()
         self.worker_port = free_port()
         self.worker_group = f"it-{self.run_id}-worker"
@@ -783,12 +789,14 @@ class StackTestCase(unittest.TestCase):
     gateway_env = None
     worker_env = None
     callback_hosts = None
+    callback_ports = None  # see Stack
     kafka_broker = None  # a dedicated, started KafkaBroker instead of the shared one
 
     @classmethod
     def setUpClass(cls):
         cls.stack = Stack(cls.__name__, cls.with_worker, cls.gateway_env, cls.worker_env,
-                          cls.with_gateway, cls.callback_hosts, kafka=cls.kafka_broker)
+                          cls.with_gateway, cls.callback_hosts, kafka=cls.kafka_broker,
+                          callback_ports=cls.callback_ports)
 
     @classmethod
     def tearDownClass(cls):

@@ -229,6 +229,7 @@ class SlowDnsTest(StackTestCase):
     DNS_IP = "127.0.0.153"
     DELAY_S = 5.0
     callback_hosts = ["127.0.0.1", "fast.ib-test", "slow.ib-test"]
+    callback_ports = [443, "sim"]  # plain http to the simulator on a name, not on loopback
     worker_env = {"RETRY_SCHEDULE": "0s,300ms", "CALLBACK_TIMEOUT": "20s"}
 
     @classmethod
