@@ -15,6 +15,10 @@ typedef struct {
     char *workable_token;  /* secret; read from workable_token_file when that key is used */
     char **callback_hosts; /* lowercase; "*.example.com" matches any subdomain, not the apex */
     size_t callback_host_count;
+    /* POST /interviews quota of the gateway ("create_rate" per second, "create_burst"); -1 when
+     * the file does not set it (the gateway's GATEWAY_CREATE_RATE / _BURST apply). */
+    long create_rate;
+    long create_burst;
 } ib_tenant_t;
 
 typedef struct {
