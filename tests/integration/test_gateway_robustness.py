@@ -185,7 +185,7 @@ class ObservabilityTest(StackTestCase):
         cls.stack.await_templates(cls.stack.tenant_a, CATALOG)
 
     def scrape(self):
-        r = self.stack.gw("GET", "/metrics")
+        r = self.stack.gw_ops("GET", "/metrics")
         self.assertEqual(r.status, 200, r)
         self.assertTrue(r.headers.get("Content-Type", "").startswith("text/plain"), r)
         self.assertIn("version=0.0.4", r.headers.get("Content-Type", ""))
@@ -307,7 +307,7 @@ class DrainTest(StackTestCase):
                                   timeout=60)
 
         def in_flight():
-            r = s.gw_at(svc, "GET", "/metrics", timeout=5)
+            r = s.gw_ops("GET", "/metrics", svc=svc, timeout=5)
             return metric(r.body.decode(), "ib_gateway_kafka_produce_duration_seconds_count",
                           '{outcome="acknowledged"}') == 0 and \
                 metric(r.body.decode(), "ib_gateway_http_requests_in_flight") >= 2
