@@ -40,6 +40,7 @@ BROKERS = f"127.0.0.1:{KAFKA_PORT}"
 # Below the ephemeral range (32768-60999 here): a client socket of the load generator can never
 # hold one of these ports when a server is started.
 P_GW, P_BENTHOS, P_NGINX, P_WORKER, P_SINK = 23080, 23082, 23083, 23081, 23180
+P_GW_OPS = 23084  # our gateway's operations listener (/metrics)
 SINK = f"http://127.0.0.1:{P_SINK}"
 TOKEN = "bench-token"
 WORKABLE_TOKEN = "bench-workable-token"
@@ -164,9 +165,10 @@ def sink_stats():
 
 
 def gateway_view(base):
-    """(interviews, bytes) of our gateway's interviews view, from its /metrics: what the RSS
-    figures include besides connections (the view holds every interview posted so far)."""
-    st, body = http("GET", f"{base}/metrics")
+    """(interviews, bytes) of our gateway's interviews view, from its /metrics (on the operations
+    listener, not base): what the RSS figures include besides connections (the view holds every
+    interview posted so far)."""
+    st, body = http("GET", f"http://127.0.0.1:{P_GW_OPS}/metrics")
     vals = {}
     for line in body.decode().splitlines() if st == 200 else ():
         name, _, v = line.partition(" ")
@@ -315,7 +317,11 @@ def start_gateway(kind, extra=None):
     wait_port_free({"ours": P_GW, "benthos": P_BENTHOS, "nginx": P_NGINX}[kind])
     if kind == "ours":
         p = Proc("api-gateway", [BIN["gateway"]], CPU_SUT, service_env(
-            dict({"GATEWAY_LISTEN": f"127.0.0.1:{P_GW}", "INTERVIEW_ID_SECRET": SECRET}, **(extra or {}))))
+            dict({"GATEWAY_LISTEN": f"127.0.0.1:{P_GW}", "GATEWAY_OPS_LISTEN": f"127.0.0.1:{P_GW_OPS}",
+                  "INTERVIEW_ID_SECRET": SECRET,
+                  # one load generator, one tenant: the fairness limits would measure themselves
+                  "GATEWAY_MAX_CONNECTIONS_PER_IP": "100000", "GATEWAY_CREATE_RATE": "0"},
+                 **(extra or {}))))
         try:
             wait_until(lambda: http("GET", f"http://127.0.0.1:{P_GW}/readyz")[0] == 200, 600,
                        "api-gateway /readyz")

@@ -12,6 +12,7 @@
 """
 
 import socket
+import sys
 import time
 import unittest
 
@@ -77,6 +78,8 @@ class FairnessTest(StackTestCase):
         self.assertIsNotNone(retry_after, refused)
         self.assertRegex(retry_after, r"^[1-9][0-9]*$")
         self.assertGreaterEqual(self.rejected(a), 1)
+        print(f"\nquota {RATE}/s burst {BURST}: {created} created in {elapsed:.2f} s, then 429 "
+              f"Retry-After {retry_after}", file=sys.stderr)
 
         # Repeats of an interview A already owns are not charged: every one answered with its
         # id, although the bucket is empty (RATE refills at most one token in this window).
@@ -123,7 +126,10 @@ class FairnessTest(StackTestCase):
             other.connect(("127.0.0.1", port))
             other.sendall(b"GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
             self.assertTrue(other.recv(4096).startswith(b"HTTP/1.1 200"))
-            self.assertLess(time.monotonic() - t0, 1.0)
+            waited = time.monotonic() - t0
+            self.assertLess(waited, 1.0)
+            print(f"\n127.0.0.1 at its limit of {PER_IP}: its next connection closed unanswered; "
+                  f"127.0.0.2 answered in {waited * 1000:.1f} ms", file=sys.stderr)
         finally:
             for c in held:
                 c.close()
