@@ -32,6 +32,9 @@ enum MHD_Result gw_handle_healthz(gw_request_t *req)
 enum MHD_Result gw_handle_readyz(gw_request_t *req)
 {
     const gw_app_t *app = gw_app(req);
+    /* The operations listener stays up through the drain: say so to the readiness probe. */
+    if (atomic_load(&app->draining))
+        return gw_respond_error(req, 503, "Shutting down", "Retry-After", "1");
     if (!gw_producer_healthy(app->producer))
         return gw_respond_error(req, 503, "Not ready: Kafka producer not connected", NULL, NULL);
     if (!views_ready(app))

@@ -4,6 +4,8 @@
 #ifndef GW_HANDLERS_H
 #define GW_HANDLERS_H
 
+#include <stdatomic.h>
+
 #include "catalog.h"
 #include "config.h"
 #include "ib/tenants.h"
@@ -27,6 +29,7 @@ typedef struct {
     gw_producer_t *producer;
     gw_telemetry_t *telemetry; /* may be NULL */
     gw_quota_t *quota;         /* POST /interviews per tenant; NULL: no quota */
+    atomic_int draining;       /* set on SIGTERM: /readyz answers 503 (on every listener) */
 } gw_app_t;
 
 /* The application's state of one request: req->ctx (gw_handler_t.ctx_size bytes, zeroed). */

@@ -97,7 +97,7 @@ int main(void)
     gw_telemetry_sources_t sources = {tail,    view_names, IB_ARRAY_LEN(view_names),
                                       catalog, interviews, producer};
     gw_telemetry_set_sources(telemetry, &sources);
-    gw_app_t app = {&cfg, tenants, catalog, interviews, tail, producer, telemetry, quota};
+    gw_app_t app = {&cfg, tenants, catalog, interviews, tail, producer, telemetry, quota, 0};
     gw_handler_t handler;
     gw_router_ops_handler(&app, &handler);
     const gw_server_conf_t ops_conf = {.name = "GATEWAY_OPS_LISTEN",
@@ -129,6 +129,7 @@ int main(void)
 
     /* libmicrohttpd's order: stop accepting, flush Kafka, resume every suspended connection,
      * stop the daemon, destroy the producer. */
+    atomic_store(&app.draining, 1);
     gw_server_quiesce(srv);
     if (gw_producer_flush(producer, (int)cfg.produce_timeout_ms + DRAIN_EXTRA_MS) != IB_OK)
         IB_WARN("shutdown: Kafka flush timed out");

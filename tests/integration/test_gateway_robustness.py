@@ -318,6 +318,10 @@ class DrainTest(StackTestCase):
                 await_true(in_flight, 10, "the POST waiting for Kafka")
                 t0 = time.monotonic()
                 svc.proc.send_signal(signal.SIGTERM)
+                # The operations listener answers through the drain: not ready any more.
+                await_true(lambda: s.gw_ops("GET", "/readyz", svc=svc, timeout=5).status == 503,
+                           5, "/readyz 503 on the operations listener while draining")
+                self.assertEqual(s.gw_ops("GET", "/metrics", svc=svc, timeout=5).status, 200)
                 t.join(60)
                 rc = svc.proc.wait(60)
                 elapsed = time.monotonic() - t0
