@@ -469,6 +469,20 @@ class OpenApiGatewayTest(StackTestCase):
         self.post(json.dumps(self.body()).encode(), 415,
                   headers={"Content-Type": "application/x-www-form-urlencoded"})
 
+    def test_create_over_quota(self):
+        """The documented 429 (with Retry-After), from a replica with a quota of one."""
+        s = self.stack
+        svc = s.spawn_gateway(env={"GATEWAY_CREATE_RATE": "1", "GATEWAY_CREATE_BURST": "1"},
+                              name="api-gateway-quota")
+        try:
+            hdrs = {"Content-Type": "application/json"}
+            answers = [self.call("POST", "/interviews", self.body(), headers=hdrs, svc=svc)
+                       for _ in range(3)]
+            self.assertEqual(answers[0].status, 201, answers[0])
+            self.assertIn(429, [r.status for r in answers[1:]])
+        finally:
+            svc.stop()
+
     # -- GET /interviews/{id} and /shared-link -----------------------------------------------
 
     def test_interview_and_shared_link(self):
