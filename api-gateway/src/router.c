@@ -55,7 +55,8 @@ static enum MHD_Result route_headers(gw_request_t *req, unsigned listener)
     const gw_app_t *app = gw_app(req);
     gw_exchange_t *ex = gw_exchange(req);
 
-    gw_route_result_t rr = gw_route_match(req->url, req->method, &ex->route);
+    gw_route_result_t rr =
+        gw_route_match_under(app->cfg->base_path, req->url, req->method, &ex->route);
     if (rr != GW_ROUTE_NOT_FOUND && (ex->route.listeners & listener) == 0) {
         /* Another listener's route: none here (and not counted under its name). */
         memset(&ex->route, 0, sizeof(ex->route));

@@ -15,6 +15,8 @@ typedef struct {
     char *workable_token;  /* secret; read from workable_token_file when that key is used */
     char **callback_hosts; /* lowercase; "*.example.com" matches any subdomain, not the apex */
     size_t callback_host_count;
+    long *callback_ports; /* "callback_ports": ports besides 443 a callback_url may name */
+    size_t callback_port_count;
     /* POST /interviews quota of the gateway ("create_rate" per second, "create_burst"); -1 when
      * the file does not set it (the gateway's GATEWAY_CREATE_RATE / _BURST apply). */
     long create_rate;
@@ -41,5 +43,7 @@ const ib_tenant_t *ib_tenants_authenticate(const ib_tenants_t *ts, const char *t
 const ib_tenant_t *ib_tenants_find(const ib_tenants_t *ts, const char *id);
 /* 1 when host (case-insensitive, no port) matches one of the tenant's callback_hosts. */
 int ib_tenant_host_allowed(const ib_tenant_t *t, const char *host);
+/* 1 when a callback_url may name port: 443, or one of the tenant's callback_ports. */
+int ib_tenant_port_allowed(const ib_tenant_t *t, long port);
 
 #endif
