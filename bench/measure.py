@@ -34,7 +34,7 @@ from lib.procs import RssSampler, cpu_seconds, http, rss_kib, run, wait_until
 from lib.profiles import PerfRecord
 from lib.results import Log, Results, key
 from lib.systems import (Bench, await_sink, first_post_ok, gateway_view, sink_reset, sink_stats,
-                         start_gateway, start_sink, start_worker)
+                         start_gateway, start_sink, start_tls_sink, start_worker)
 
 CONNS = (16, 64, 256)
 GATEWAY_KINDS = ("ours", "benthos", "nginx")
@@ -178,6 +178,43 @@ def bench_gateway_rss_fresh(b, R):
 # ---------------------------------------------------------------- worker
 
 
+def bench_worker_tls(b, R):
+    """The same drain into the https sink (nginx terminating TLS in front of the sink): real
+    callbacks are https. Ours verifies the sink's certificate as in production."""
+    cfg = b.cfg
+    n = cfg.backlog
+    b.say(f"worker: draining a backlog of {n} status events into the https sink")
+    front = start_tls_sink(b)
+    acc = {k: ([], []) for k in ("ours", "benthos")}
+    try:
+        for i in range(cfg.runs):
+            for kind in ("ours", "benthos"):
+                rate, cpu_us = acc[kind]
+                tag = f"{kind}-tls-{i}-{os.getpid()}"
+                t = b.ibload_tls.topics(tag)
+                prefix = f"{0xc0000000 + i:08x}"
+                b.ibload_tls.load("requested", t["requested"], n, prefix)
+                b.ibload_tls.load("status", t["status"], n, prefix)
+                sink_reset(b)
+                proc = start_worker(b, kind, t, tag, tls=True)
+                try:
+                    (t0, c0, n0, t1, c1, n1), s = await_sink(b, n, cfg.drain_timeout, proc)
+                    rate.append((s["count"] - 1) / max(1e-9, (s["last_ns"] - s["first_ns"]) / 1e9))
+                    cpu_us.append((c1 - c0) / max(1, n1 - n0) * 1e6)
+                finally:
+                    b.procs.stop(proc)
+                b.say(f"  {kind} https run {i}: {rate[-1]:.0f} deliveries/s, {cpu_us[-1]:.1f} µs CPU/delivery")
+    finally:
+        b.procs.stop(front)
+    m = (f"a backlog of {n:,} status events for known interviews, drained over https (TLS, HTTP/1.1) into "
+         "nginx terminating TLS in front of the sink (CPU 0); ours verifying the certificate (the run's "
+         "CA added by CALLBACK_CA_FILE)")
+    for kind, (rate, cpu_us) in acc.items():
+        R.figure(key(kind, "tls_drain_rate"), rate, "/s", method=f"{m}: sink's count ÷ (last − first delivery)")
+        R.figure(key(kind, "tls_drain_cpu_us"), cpu_us, "µs", "{:.1f}",
+                 f"{m}: utime+stime of the SUT from the first to the last delivery seen ÷ deliveries in it")
+
+
 def bench_worker(b, R):
     cfg = b.cfg
     n = cfg.backlog
@@ -208,6 +245,7 @@ def bench_worker(b, R):
         R.figure(key(kind, "drain_cpu_us"), cpu_us, "µs", "{:.1f}",
                  f"{m}: utime+stime of the SUT from the first to the last delivery seen ÷ deliveries in it")
         R.figure(key(kind, "drain_rss"), rss, "MiB", "{:.1f}", f"{m}: VmRSS of the SUT after draining")
+    bench_worker_tls(b, R)
 
     b.say(f"worker: event-to-2xx latency at {cfg.event_rate} events/s for {cfg.lat_secs_worker} s")
     for kind in ("ours", "benthos"):

@@ -178,9 +178,14 @@ def render(runs):
   each carries its *scheduled* send time in results_url; latency = sink receive time − that time.
   RSS per known interview = (RSS with {cfg.known:,} requested events joined − RSS with 1) ÷ {cfg.known - 1:,},
   read 1 s after the worker delivered a status event of the last interview (so the join caught up).
+  Over https: the same drain into nginx on CPU 0 terminating TLS (a certificate of a CA made by
+  the run with openssl; TLS 1.3, HTTP/1.1, keep-alive, session cache) and proxying to the sink
+  over kept-alive connections. Ours verifies peer and host name as in production (the CA added by
+  CALLBACK_CA_FILE); Benthos trusts the CA through Go's SSL_CERT_FILE.
 - Services run with their defaults except: LOG_LEVEL={meta.get('log_level', 'info')}
   (the default: one JSON access line per request, to a file), ALLOW_INSECURE_CALLBACKS=1 (the sink
-  is http on loopback). Release build (-DCMAKE_BUILD_TYPE=Release) in bench/.build.
+  is on loopback, which the callback URL policy refuses otherwise; TLS verification is on whatever
+  it says). Release build (-DCMAKE_BUILD_TYPE=Release) in bench/.build.
 - Limits: Kafka's ProducerPerformance ({M.v('req_size', default='?')} B records = our requested event, acks=all,
   idempotent, unthrottled; the producer on CPU 1) and ConsumerPerformance ({M.v('st_size', default='?')} B records ≈ a
   status event; fetch rate), from the broker's own jars; the sink's ceiling: wrk PUT with the
@@ -282,6 +287,10 @@ def worker(M, w, cfg):
     w(f"| — vs the broker's consume rate | | | {kc} rec/s | | {ratio(o, kc)} |")
     o, b, wc = M.f("ours", "drain_cpu_us"), M.f("benthos", "drain_cpu_us"), M.f("sink", "wrk_cpu_us", 8)
     w(f"| CPU µs/delivery (draining) | {o} | {b} | wrk {wc} µs/request (-c8) | {ratio(o, b)} | {ratio(o, wc)} |")
+    o, b = M.f("ours", "tls_drain_rate"), M.f("benthos", "tls_drain_rate")
+    w(f"| deliveries/s over https, {cfg.backlog:,} backlog | {o} | {b} | | {ratio(o, b)} | |")
+    o, b = M.f("ours", "tls_drain_cpu_us"), M.f("benthos", "tls_drain_cpu_us")
+    w(f"| CPU µs/delivery over https (draining) | {o} | {b} | | {ratio(o, b)} | |")
     o, b = M.f("ours", "e2e_cpu_us"), M.f("benthos", "e2e_cpu_us")
     w(f"| CPU µs/delivery @ {cfg.event_rate}/s | {o} | {b} | | {ratio(o, b)} | |")
     for q, name in (("e2e_p50", "p50"), ("e2e_p99", "p99"), ("e2e_p999", "p99.9")):

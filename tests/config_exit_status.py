@@ -72,6 +72,15 @@ class ConfigExitStatus(unittest.TestCase):
         self.both({"ALLOW_INSECURE_CALLBACKS": "maybe"},
                   "configuration: ALLOW_INSECURE_CALLBACKS: 'maybe' is not a boolean")
 
+    def test_interview_id_secret_required(self):
+        """The gateway refuses to start without INTERVIEW_ID_SECRET (an empty HMAC key makes
+        interview ids predictable) unless ALLOW_INSECURE_CALLBACKS=1."""
+        for env in ({}, {"INTERVIEW_ID_SECRET": ""}, {"ALLOW_INSECURE_CALLBACKS": "0"}):
+            with self.subTest(env=env):
+                e = {"TENANTS_FILE": self.tenants}
+                e.update(env)
+                self.expect(GATEWAY, e, "configuration: INTERVIEW_ID_SECRET: is required")
+
     def test_tenants_file(self):
         for binary in (GATEWAY, WORKER):
             with self.subTest(binary=os.path.basename(binary)):

@@ -53,7 +53,8 @@ const ib_conf_desc_t gw_config_table[] = {
      .def = "",
      .secret = 1,
      .offset = FIELD(interview_id_secret),
-     .help = "Key of the interview-id HMAC; set it in production, the same on all replicas"},
+     .help = "Key of the interview-id HMAC, the same on all replicas; required unless "
+             "ALLOW_INSECURE_CALLBACKS=1"},
     IB_CONF_ROW_ALLOW_INSECURE(FIELD(allow_insecure_callbacks)),
     {.name = "GATEWAY_MAX_CONNECTIONS",
      .type = IB_CONF_INT,
@@ -157,6 +158,18 @@ ib_rc_t gw_config_load(gw_config_t *cfg, ib_getenv_fn *get, void *opaque, char *
         snprintf(errstr, errstr_size, "GATEWAY_OPS_LISTEN: port %u is GATEWAY_LISTEN's",
                  (unsigned)cfg->ops_listen.port);
         gw_config_free(cfg);
+        return IB_ERR;
+    }
+    return IB_OK;
+}
+
+ib_rc_t gw_config_check(const gw_config_t *cfg, char *errstr, size_t errstr_size)
+{
+    if (!cfg->allow_insecure_callbacks &&
+        (cfg->interview_id_secret == NULL || cfg->interview_id_secret[0] == '\0')) {
+        snprintf(errstr, errstr_size,
+                 "INTERVIEW_ID_SECRET: is required (or ALLOW_INSECURE_CALLBACKS=1 for "
+                 "development)");
         return IB_ERR;
     }
     return IB_OK;

@@ -40,6 +40,10 @@ extern const size_t gw_config_table_len;
 ib_rc_t gw_config_load(gw_config_t *cfg, ib_getenv_fn *get, void *opaque, char *errstr,
                        size_t errstr_size) IB_WUR;
 /* Frees the strings; accepts a zeroed struct. */
+/* Rules across keys, checked at start after gw_config_load: INTERVIEW_ID_SECRET must be set
+ * unless ALLOW_INSECURE_CALLBACKS=1 (development), or ids are predictable (an HMAC under an empty
+ * key). IB_ERR with "NAME: reason" in errstr. */
+ib_rc_t gw_config_check(const gw_config_t *cfg, char *errstr, size_t errstr_size) IB_WUR;
 void gw_config_free(gw_config_t *cfg);
 
 #endif

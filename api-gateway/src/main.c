@@ -49,8 +49,16 @@ int main(void)
 
     ib_json_arena_install(); /* before any jansson value exists and any other thread */
     ib_log_init("api-gateway", IB_LOG_INFO);
+    const char *core_fail = ib_no_core_dumps();
+    if (core_fail != NULL)
+        IB_WARN("%s failed: core dumps stay possible", core_fail);
     if (gw_config_load(&cfg, NULL, NULL, errstr, sizeof(errstr)) != IB_OK) {
         IB_ERROR("configuration: %s", errstr);
+        return IB_EXIT_CONFIG;
+    }
+    if (gw_config_check(&cfg, errstr, sizeof(errstr)) != IB_OK) {
+        IB_ERROR("configuration: %s", errstr);
+        gw_config_free(&cfg);
         return IB_EXIT_CONFIG;
     }
     ib_log_init("api-gateway", cfg.log_level_value);
@@ -60,7 +68,9 @@ int main(void)
         goto out;
     }
 
-    tenants = ib_tenants_load(cfg.tenants_file, errstr, sizeof(errstr));
+    /* The gateway never calls back: the Workable tokens are not loaded (nor their files read). */
+    tenants = ib_tenants_load_opts(cfg.tenants_file, IB_TENANTS_NO_WORKABLE_TOKENS, errstr,
+                                   sizeof(errstr));
     if (tenants == NULL) {
         IB_ERROR("configuration: %s", errstr);
         code = IB_EXIT_CONFIG;

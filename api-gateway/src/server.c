@@ -79,28 +79,40 @@ const char *gw_request_header(const gw_request_t *req, const char *name)
 }
 
 typedef struct {
-    const char *name;
-    unsigned n;
-} header_count_t;
+    const char *const *names;
+    unsigned *counts;
+    size_t n;
+    size_t bytes;
+} header_scan_t;
 
-static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    size_t key_size, const char *value, size_t value_size)
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
 {
-    header_count_t *hc = cls;
+    header_scan_t *hs = cls;
     (void)kind;
-    (void)key_size;
     (void)value;
-    (void)value_size;
-    if (strcasecmp(key, hc->name) == 0)
-        hc->n++;
+    hs->bytes += key_size + value_size + 4;
+    for (size_t i = 0; i < hs->n; i++)
+        if (strcasecmp(key, hs->names[i]) == 0)
+            hs->counts[i]++;
     return MHD_YES;
+}
+
+size_t gw_request_headers_scan(const gw_request_t *req, const char *const *names, unsigned *counts,
+                               size_t n)
+{
+    header_scan_t hs = {names, counts, n, 0};
+    for (size_t i = 0; i < n; i++)
+        counts[i] = 0;
+    MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, scan_header, &hs);
+    return hs.bytes;
 }
 
 unsigned gw_request_header_count(const gw_request_t *req, const char *name)
 {
-    header_count_t hc = {name, 0};
-    MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, count_header, &hc);
-    return hc.n;
+    unsigned n = 0;
+    (void)gw_request_headers_scan(req, &name, &n, 1);
+    return n;
 }
 
 /* ---- suspended connections ---- */

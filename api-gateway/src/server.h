@@ -117,6 +117,10 @@ void gw_server_stop(gw_server_t *srv);
 
 /* The value of request header name (case-insensitive; the first line), borrowed; NULL if none. */
 const char *gw_request_header(const gw_request_t *req, const char *name);
+/* Counts the header lines named names[0..n) (case-insensitive) into counts[0..n) and returns the
+ * size of all header lines: names and values, with ": " and CRLF. */
+size_t gw_request_headers_scan(const gw_request_t *req, const char *const *names, unsigned *counts,
+                               size_t n);
 /* How many lines of header name the request has. */
 unsigned gw_request_header_count(const gw_request_t *req, const char *name);
 

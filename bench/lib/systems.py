@@ -5,6 +5,7 @@ around: its configuration, ports, binaries, work directory, log and processes.""
 import hashlib
 import json
 import os
+import subprocess
 import time
 
 from . import config
@@ -35,6 +36,13 @@ class Bench:
         self.nginx_conf = os.path.join(work, "nginx.conf")
         with open(self.nginx_conf, "w") as f:
             f.write(nginx_conf(work, ports.nginx))
+        # The https sink: nginx terminating TLS (a certificate of a CA made here) in front of it.
+        self.sink_tls_url = f"https://127.0.0.1:{ports.sink_tls}"
+        self.ibload_tls = Ibload(bins["ibload"], self.brokers, self.sink_tls_url)
+        self.ca_file, self.ca_bundle, cert, key = make_tls(work)
+        self.nginx_tls_conf = os.path.join(work, "nginx-tls.conf")
+        with open(self.nginx_tls_conf, "w") as f:
+            f.write(nginx_tls_conf(work, ports.sink_tls, ports.sink, cert, key))
 
     def say(self, msg):
         self.log.say(msg)
@@ -69,6 +77,61 @@ http {{
   }}
 }}
 """
+
+
+def make_tls(work):
+    """A CA and a certificate for 127.0.0.1 (openssl CLI); returns (CA file, system bundle + CA
+    for Go's SSL_CERT_FILE, certificate, key)."""
+    d = os.path.join(work, "tls")
+    os.makedirs(d, exist_ok=True)
+    ca, ca_key, cert, key, csr, ext = (os.path.join(d, n) for n in
+                                        ("ca.pem", "ca.key", "sink.pem", "sink.key", "sink.csr", "sink.ext"))
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    subprocess.run(["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2",
+                    "-subj", "/CN=bench CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign"], check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-new", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
+                   check=True, capture_output=True)
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+                    "-days", "2", "-out", cert, "-extfile", ext], check=True, capture_output=True)
+    bundle = os.path.join(d, "bundle.pem")
+    with open(bundle, "w") as out:
+        for src in ("/etc/ssl/certs/ca-certificates.crt", ca):
+            with open(src) as f:
+                out.write(f.read().rstrip("\n") + "\n")
+    return ca, bundle, cert, key
+
+
+def nginx_tls_conf(work, port, sink_port, cert, key):
+    """nginx as the https sink: TLS (1.2/1.3, HTTP/1.1, session cache) proxied to the sink over
+    kept-alive connections."""
+    return f"""daemon off; master_process off; worker_processes 1;
+pid {work}/nginx-tls.pid; error_log {work}/nginx-tls-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off; keepalive_requests 10000000; keepalive_timeout 60s;
+  client_body_temp_path {work}/ncb; proxy_temp_path {work}/np; fastcgi_temp_path {work}/nf;
+  uwsgi_temp_path {work}/nu; scgi_temp_path {work}/ns;
+  upstream sink {{ server 127.0.0.1:{sink_port}; keepalive 128; }}
+  server {{
+    listen 127.0.0.1:{port} ssl reuseport backlog=4096;
+    ssl_certificate {cert}; ssl_certificate_key {key};
+    ssl_session_cache shared:ibtls:1m;
+    location / {{ proxy_pass http://sink; proxy_http_version 1.1;
+      proxy_set_header Connection ""; proxy_request_buffering off; }}
+  }}
+}}
+"""
+
+
+def start_tls_sink(b):
+    """The https sink (nginx on the load CPU, in front of the sink); the caller stops it."""
+    wait_port_free(b.ports.sink_tls)
+    p = b.procs.start("nginx-tls", ["nginx", "-p", b.work, "-c", b.nginx_tls_conf], config.CPU_LOAD)
+    wait_until(lambda: port_open(b.ports.sink_tls), 30, "https sink", p)
+    return p
 
 
 def service_env(b, extra):
@@ -155,17 +218,25 @@ def gateway_view(b):
     return vals.get("ib_gateway_view_interviews"), vals.get("ib_gateway_view_interviews_bytes")
 
 
-def start_worker(b, kind, t, tag):
-    """kind: ours | benthos, on the topics t (Ibload.topics) and a group of its own."""
+def start_worker(b, kind, t, tag, tls=False):
+    """kind: ours | benthos, on the topics t (Ibload.topics) and a group of its own. tls: the
+    callbacks go to the https sink; ours verifies its certificate (the bench CA added by
+    CALLBACK_CA_FILE; ALLOW_INSECURE_CALLBACKS=1 stays, only because the callback URL policy
+    refuses loopback hosts otherwise, and it does not touch TLS verification), Benthos trusts the
+    CA through Go's SSL_CERT_FILE."""
     if kind == "ours":
         wait_port_free(b.ports.worker)
-        env = service_env(b, {"WORKER_LISTEN": f"127.0.0.1:{b.ports.worker}", "WORKER_GROUP_ID": f"bench-{tag}",
-                              "TOPIC_REQUESTED": t["requested"], "TOPIC_STATUS": t["status"],
-                              "TOPIC_RETRY": t["retry"], "TOPIC_DLQ": t["dlq"],
-                              "TOPIC_CATALOG": t["catalog"]})
-        return b.procs.start("results-worker", [b.bins["worker"]], config.CPU_SUT, env)
-    env = benthos_env(b, {"BENCH_TOPIC_REQUESTED": t["requested"], "BENCH_TOPIC_STATUS": t["status"],
-                          "BENCH_PEER_GROUP": f"bench-{tag}"})
+        extra = {"WORKER_LISTEN": f"127.0.0.1:{b.ports.worker}", "WORKER_GROUP_ID": f"bench-{tag}",
+                 "TOPIC_REQUESTED": t["requested"], "TOPIC_STATUS": t["status"],
+                 "TOPIC_RETRY": t["retry"], "TOPIC_DLQ": t["dlq"], "TOPIC_CATALOG": t["catalog"]}
+        if tls:
+            extra["CALLBACK_CA_FILE"] = b.ca_file
+        return b.procs.start("results-worker", [b.bins["worker"]], config.CPU_SUT, service_env(b, extra))
+    extra = {"BENCH_TOPIC_REQUESTED": t["requested"], "BENCH_TOPIC_STATUS": t["status"],
+             "BENCH_PEER_GROUP": f"bench-{tag}"}
+    if tls:
+        extra["SSL_CERT_FILE"] = b.ca_bundle
+    env = benthos_env(b, extra)
     return b.procs.start("benthos-worker", [b.bins["benthos"], "-c", os.path.join(HERE, "peers", "worker.yaml")],
                          config.CPU_SUT, env)
 

@@ -189,6 +189,14 @@ def check_k8s(path):
                 secrets_needed.add(v["secret"]["secretName"])
         if not ok:
             problem(where, f"TENANTS_FILE {tf} is not in a mounted Secret")
+        # The Workable callback tokens reach the worker only; the gateway never calls back.
+        token_secret = "interview-bridge-workable-tokens"
+        mounted = {v["secret"]["secretName"] for v in pod.get("volumes", [])
+                   if "secret" in v and v["name"] in mounts}
+        if "CALLBACK_TIMEOUT" in e and token_secret not in mounted:
+            problem(where, f"Secret {token_secret} (the Workable tokens) is not mounted")
+        if "CALLBACK_TIMEOUT" not in e and token_secret in mounted:
+            problem(where, f"mounts {token_secret}: only the worker needs the Workable tokens")
 
         def selects(sel):
             return all(labels.get(k) == v for k, v in sel.get("matchLabels", {}).items())

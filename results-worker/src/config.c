@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <stdio.h>
+
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,18 @@ const ib_conf_desc_t rw_config_table[] = {
      .offset = F(shutdown_grace_ms),
      .help = "On SIGTERM, how long in-flight PUTs may finish before they are handed to the retry "
              "topic"},
+    {.name = "CALLBACK_CA_FILE",
+     .type = IB_CONF_STRING,
+     .def = "",
+     .offset = F(callback_ca_file),
+     .help = "PEM file of extra trust anchors for callback TLS, added to the system store; empty: "
+             "the system store only"},
+    {.name = "CALLBACK_ALLOWED_SUBNETS",
+     .type = IB_CONF_STRING,
+     .def = "",
+     .offset = F(callback_allowed_subnets),
+     .help = "Comma-separated CIDR blocks the SSRF guard lets callbacks connect to although they "
+             "are special-purpose (a private receiver); empty: none"},
     IB_CONF_ROW_ALLOW_INSECURE(F(allow_insecure_callbacks)),
     IB_CONF_ROW_LOG_LEVEL(F(log_level)),
 };
@@ -102,9 +116,18 @@ const size_t rw_config_table_len = IB_ARRAY_LEN(rw_config_table);
 ib_rc_t rw_config_load(rw_config_t *cfg, ib_getenv_fn *get, void *opaque, char *errstr,
                        size_t errstr_size)
 {
+    char why[160];
     memset(cfg, 0, sizeof(*cfg));
-    return ib_config_load_from(rw_config_table, rw_config_table_len, cfg, get, opaque, errstr,
-                               errstr_size);
+    if (ib_config_load_from(rw_config_table, rw_config_table_len, cfg, get, opaque, errstr,
+                            errstr_size) != IB_OK)
+        return IB_ERR;
+    if (rw_subnets_parse(cfg->callback_allowed_subnets, &cfg->allowed_subnets, why, sizeof(why)) !=
+        IB_OK) {
+        snprintf(errstr, errstr_size, "CALLBACK_ALLOWED_SUBNETS: %s", why);
+        rw_config_free(cfg);
+        return IB_ERR;
+    }
+    return IB_OK;
 }
 
 void rw_config_free(rw_config_t *cfg)
@@ -112,5 +135,6 @@ void rw_config_free(rw_config_t *cfg)
     if (cfg == NULL)
         return;
     ib_config_free(rw_config_table, rw_config_table_len, cfg);
+    rw_subnets_free(&cfg->allowed_subnets);
     memset(cfg, 0, sizeof(*cfg));
 }

@@ -7,6 +7,7 @@
 #include "ib/common.h"
 #include "ib/config.h"
 #include "ib/log.h"
+#include "ssrf.h"
 
 typedef struct {
     char *kafka_bootstrap;
@@ -26,6 +27,9 @@ typedef struct {
     long breaker_cooldown_ms;
     long max_pending; /* WORKER_MAX_PENDING: per partition */
     long shutdown_grace_ms;
+    char *callback_ca_file;         /* CALLBACK_CA_FILE: "" when unset */
+    char *callback_allowed_subnets; /* CALLBACK_ALLOWED_SUBNETS as configured */
+    rw_subnets_t allowed_subnets;   /* the same, parsed by rw_config_load */
     int allow_insecure_callbacks;
     ib_log_level_t log_level;
 } rw_config_t;
@@ -35,7 +39,8 @@ extern const ib_conf_desc_t rw_config_table[];
 extern const size_t rw_config_table_len;
 
 /* Loads defaults then the environment (get == NULL: getenv) into cfg (zeroed by the call); the
- * table validates and parses every value. On error writes "NAME: reason" into errstr, frees what
+ * table validates and parses every value, then CALLBACK_ALLOWED_SUBNETS is parsed into
+ * allowed_subnets. On error writes "NAME: reason" into errstr, frees what
  * was loaded and returns IB_ERR. */
 ib_rc_t rw_config_load(rw_config_t *cfg, ib_getenv_fn *get, void *opaque, char *errstr,
                        size_t errstr_size) IB_WUR;

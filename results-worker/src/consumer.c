@@ -57,6 +57,15 @@ static rw_tp_t *tp_get(const rw_consumer_t *c, rw_topic_t t, int32_t p)
     return &c->tps[t][p];
 }
 
+/* The record of element i of an assignment list, its topic in *t; NULL for a topic or partition
+ * we do not track. */
+static rw_tp_t *elem_tp(const rw_consumer_t *c, const rd_kafka_topic_partition_list_t *parts, int i,
+                        rw_topic_t *t)
+{
+    *t = topic_of(c, parts->elems[i].topic);
+    return tp_get(c, *t, parts->elems[i].partition);
+}
+
 static void tp_reset(rw_tp_t *tp)
 {
     unsigned gen = tp->gen + 1;
@@ -208,11 +217,11 @@ static void on_assign(rw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
         return;
     }
     for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *tpl = &parts->elems[i];
-        rw_topic_t t = topic_of(c, tpl->topic);
-        rw_tp_t *tp = tp_get(c, t, tpl->partition);
+        rw_topic_t t;
+        rw_tp_t *tp = elem_tp(c, parts, i, &t);
         if (tp == NULL)
             continue;
+        rd_kafka_topic_partition_t *tpl = &parts->elems[i];
         tp_reset(tp);
         tp->assigned = 1;
         int64_t lo = 0;
@@ -261,11 +270,11 @@ static void on_assign(rw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
         return;
     }
     for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *tpl = &parts->elems[i];
-        rw_topic_t t = topic_of(c, tpl->topic);
-        rw_tp_t *tp = tp_get(c, t, tpl->partition);
+        rw_topic_t t;
+        const rw_tp_t *tp = elem_tp(c, parts, i, &t);
         if (tp == NULL)
             continue;
+        const rd_kafka_topic_partition_t *tpl = &parts->elems[i];
         if (t == RW_T_REQUESTED)
             log_tp(IB_LOG_INFO, tpl->topic, tpl->partition, tp->target,
                    "assigned from the beginning; offset is the catch-up target", NULL);
@@ -514,6 +523,21 @@ void rw_consumer_history_seen(rw_consumer_t *c, int32_t p, int64_t offset, int e
         go_live(c, p, next_pos);
 }
 
+/* Pauses (t, p) when WORKER_MAX_PENDING of its tracked messages are active (not held for a due
+ * time) or too many are held; resumes it when both are down to half. */
+static void update_full(rw_consumer_t *c, rw_topic_t t, int32_t p, rw_tp_t *tp)
+{
+    size_t pending = rw_tracker_pending(&tp->track);
+    size_t held = tp->held < pending ? tp->held : pending;
+    long active = (long)(pending - held);
+    long held_max = c->cfg->max_pending * RW_HELD_PER_PENDING;
+    if (active >= c->cfg->max_pending || (long)held >= held_max)
+        pause_add(c, t, p, RW_PAUSE_FULL);
+    else if ((tp->pause & RW_PAUSE_FULL) && active < c->cfg->max_pending / 2 &&
+             (long)held < held_max / 2)
+        pause_clear(c, t, p, RW_PAUSE_FULL);
+}
+
 ib_rc_t rw_consumer_track(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset, unsigned *gen)
 {
     rw_tp_t *tp = tp_get(c, t, p);
@@ -525,9 +549,20 @@ ib_rc_t rw_consumer_track(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t off
         return IB_ERR;
     }
     *gen = tp->gen;
-    if ((long)rw_tracker_pending(&tp->track) >= c->cfg->max_pending)
-        pause_add(c, t, p, RW_PAUSE_FULL);
+    update_full(c, t, p, tp);
     return IB_OK;
+}
+
+void rw_consumer_hold(rw_consumer_t *c, rw_topic_t t, int32_t p, unsigned gen, int held)
+{
+    rw_tp_t *tp = tp_get(c, t, p);
+    if (tp == NULL || !tp->assigned || tp->gen != gen)
+        return;
+    if (held)
+        tp->held++;
+    else if (tp->held > 0)
+        tp->held--;
+    update_full(c, t, p, tp);
 }
 
 unsigned rw_consumer_gen(const rw_consumer_t *c, rw_topic_t t, int32_t p)
@@ -553,9 +588,7 @@ void rw_consumer_done(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset,
                    rd_kafka_err2str(err));
         rd_kafka_topic_partition_list_destroy(l);
     }
-    if ((tp->pause & RW_PAUSE_FULL) &&
-        (long)rw_tracker_pending(&tp->track) < c->cfg->max_pending / 2)
-        pause_clear(c, t, p, RW_PAUSE_FULL);
+    update_full(c, t, p, tp);
 }
 
 ib_rc_t rw_consumer_recheck_requested(rw_consumer_t *c, int32_t p, int64_t offset, char *errstr,

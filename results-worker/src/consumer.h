@@ -30,7 +30,7 @@
 typedef enum { RW_T_REQUESTED = 0, RW_T_STATUS = 1, RW_T_RETRY = 2, RW_T_NONE = 3 } rw_topic_t;
 
 #define RW_PAUSE_GATE    1u /* waiting for requested p (status) or the rebuilt order (retry) */
-#define RW_PAUSE_FULL    2u /* WORKER_MAX_PENDING messages in progress */
+#define RW_PAUSE_FULL    2u /* WORKER_MAX_PENDING messages active, or too many held */
 #define RW_PAUSE_BACKOFF 4u /* Kafka trouble: look at the message again at resume_at */
 
 typedef struct {
@@ -40,6 +40,7 @@ typedef struct {
     int64_t rewound_to; /* offset the paused partition was sought back to; -1 none */
     long long resume_at;
     rw_tracker_t track;
+    size_t held; /* tracked retry records waiting for their due time (rw_consumer_hold) */
     /* requested */
     int ready;
     int64_t target; /* high watermark to reach; -1 unknown (EOF decides) */
@@ -97,6 +98,14 @@ ib_rc_t rw_consumer_track(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t off
 /* The tracked message is done (delivered, superseded, or its retry record or dead letter is
  * acknowledged): stores the contiguous prefix. Ignored when gen is stale (revoked since). */
 void rw_consumer_done(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset, unsigned gen);
+/* Retry records held until a due time do not count toward WORKER_MAX_PENDING: a partition
+ * full of one host's long-delayed retries must still read the records behind them (other
+ * tenants' short retries). Held records are bounded on their own, at RW_HELD_PER_PENDING x
+ * WORKER_MAX_PENDING per partition (memory). */
+#define RW_HELD_PER_PENDING 10
+/* The tracked message (t, p) of generation gen starts (held=1) or stops (held=0) waiting for a
+ * due time; pauses or resumes the partition accordingly. Ignored when gen is stale. */
+void rw_consumer_hold(rw_consumer_t *c, rw_topic_t t, int32_t p, unsigned gen, int held);
 /* Current generation of (t, p), or 0 when not assigned. */
 unsigned rw_consumer_gen(const rw_consumer_t *c, rw_topic_t t, int32_t p);
 

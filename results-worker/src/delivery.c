@@ -87,8 +87,8 @@ static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
 {
     rw_delivery_t *job = clientp;
     (void)purpose;
-    const char *why =
-        rw_sockaddr_refusal(&address->addr, (size_t)address->addrlen, job->allow_loopback);
+    const char *why = rw_sockaddr_verdict(&address->addr, (size_t)address->addrlen,
+                                          job->allow_loopback, job->allowed);
     if (why != NULL) {
         snprintf(job->refused, sizeof(job->refused), "connect address refused: %s", why);
         return CURL_SOCKET_BAD;
@@ -104,7 +104,7 @@ static int on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip,
     (void)conn_local_ip;
     (void)conn_primary_port;
     (void)conn_local_port;
-    const char *why = rw_ip_text_refusal(conn_primary_ip, job->allow_loopback);
+    const char *why = rw_ip_text_verdict(conn_primary_ip, job->allow_loopback, job->allowed);
     if (why != NULL) {
         snprintf(job->refused, sizeof(job->refused), "connected address refused: %s", why);
         return CURL_PREREQFUNC_ABORT;
@@ -147,6 +147,7 @@ ib_rc_t rw_delivery_prepare(CURL *easy, rw_delivery_t *job, const rw_delivery_op
     job->excerpt[0] = '\0';
     job->refused[0] = '\0';
     job->allow_loopback = opts->allow_http;
+    job->allowed = opts->allowed;
     job->headers = NULL;
     job->body_seen = 0;
     job->body_capped = 0;
@@ -209,6 +210,8 @@ ib_rc_t rw_delivery_prepare(CURL *easy, rw_delivery_t *job, const rw_delivery_op
         cc |= curl_easy_setopt(easy, CURLOPT_RESOLVE, job->resolve);
     if (opts->share != NULL)
         cc |= curl_easy_setopt(easy, CURLOPT_SHARE, opts->share);
+    if (opts->ca_blob != NULL)
+        cc |= curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, opts->ca_blob);
     if (cc != CURLE_OK) {
         snprintf(errstr, errstr_size, "curl_easy_setopt failed (libcurl lacks a feature)");
         goto fail;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "ib/common.h"
+#include "ssrf.h"
 
 #define RW_RESPONSE_CAP (64 * 1024) /* bytes of response body read before giving up */
 #define RW_EXCERPT_LEN  200         /* bytes of body kept for logs and history */
@@ -34,10 +35,14 @@ rw_outcome_t rw_delivery_classify(CURLcode cc, long http_status, int body_capped
  * Writes into buf (always NUL-terminated). Defined below rw_delivery_t. */
 
 typedef struct {
-    long timeout_ms;         /* CURLOPT_TIMEOUT_MS */
-    long connect_timeout_ms; /* CURLOPT_CONNECTTIMEOUT_MS, <= timeout_ms */
-    int allow_http;          /* ALLOW_INSECURE_CALLBACKS: http scheme and loopback addresses */
-    CURLSH *share;           /* borrowed; TLS sessions and DNS shared across handles, or NULL */
+    long timeout_ms;             /* CURLOPT_TIMEOUT_MS */
+    long connect_timeout_ms;     /* CURLOPT_CONNECTTIMEOUT_MS, <= timeout_ms */
+    int allow_http;              /* ALLOW_INSECURE_CALLBACKS: http scheme and loopback addresses */
+    CURLSH *share;               /* borrowed; TLS sessions and DNS shared across handles, or NULL */
+    const rw_subnets_t *allowed; /* borrowed CALLBACK_ALLOWED_SUBNETS, or NULL */
+    const char *ca_file;         /* CALLBACK_CA_FILE ("" or NULL: none); read by the sender */
+    struct curl_blob *ca_blob;   /* borrowed trust store (system bundle + ca_file) set as
+                                    CURLOPT_CAINFO_BLOB without a copy, or NULL: curl's default */
 } rw_delivery_opts_t;
 
 typedef struct rw_delivery_s {
@@ -66,6 +71,7 @@ typedef struct rw_delivery_s {
     int body_capped;
     long long started_ms;
     int allow_loopback;
+    const rw_subnets_t *allowed;
 } rw_delivery_t;
 
 void rw_delivery_describe(const struct rw_delivery_s *job, char *buf, size_t size);

@@ -234,6 +234,8 @@ rw_dispatcher_t *rw_dispatcher_new(const rw_config_t *cfg, const ib_tenants_t *t
     so.delivery.connect_timeout_ms =
         cfg->callback_timeout_ms < 10000 ? cfg->callback_timeout_ms : 10000;
     so.delivery.allow_http = cfg->allow_insecure_callbacks;
+    so.delivery.allowed = &cfg->allowed_subnets;
+    so.delivery.ca_file = cfg->callback_ca_file;
     so.max_inflight = (unsigned)cfg->max_inflight;
     so.per_host = (unsigned)cfg->per_host;
     so.breaker.threshold = (unsigned)cfg->breaker_threshold;

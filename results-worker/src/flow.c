@@ -9,6 +9,12 @@
 #include "ib/json.h"
 #include "ib/log.h"
 #include "outcome.h"
+#include "retryrec.h"
+
+/* Ids are bounded at the boundary (status events, retry records), so the copy in
+ * rw_flow_on_send_done is never truncated: a truncated key would miss the interview's slot and
+ * strand the state waiting in it. */
+_Static_assert(RW_RETRY_MAX_ID_LEN <= RW_JOIN_MAX_ID_LEN, "retry record ids fit the slot keys");
 
 #define REPRODUCE_DELAY_MS 1000
 #define SLOTS_MIN          1024
@@ -104,6 +110,8 @@ static void job_free(rw_flow_t *f, rw_job_t *job)
             slot_drop_if_empty(f, s);
         }
     }
+    if (job->state == RW_JOB_WAIT_DUE)
+        rw_consumer_hold(f->consumer, job->src, job->partition, job->gen, 0);
     ib_heap_remove(&f->due, &job->due_node);
     rw_ticket_cancel(job->ticket);
     LIST_REMOVE(job, all);
@@ -461,8 +469,11 @@ ib_rc_t rw_flow_admit_at_due(rw_flow_t *f, rw_job_t *job)
         rw_flow_admit(f, job);
         return IB_OK;
     }
+    if (ib_heap_push(&f->due, &job->due_node) != IB_OK)
+        return IB_ERR;
     job->state = RW_JOB_WAIT_DUE;
-    return ib_heap_push(&f->due, &job->due_node);
+    rw_consumer_hold(f->consumer, job->src, job->partition, job->gen, 1);
+    return IB_OK;
 }
 
 void rw_flow_run_due(rw_flow_t *f)
@@ -472,10 +483,15 @@ void rw_flow_run_due(rw_flow_t *f)
     while ((n = ib_heap_top(&f->due)) != NULL && due_job(n)->due_wall <= now) {
         rw_job_t *job = due_job(n);
         ib_heap_remove(&f->due, n);
-        if (job->state == RW_JOB_PRODUCE_AGAIN)
+        if (job->state == RW_JOB_PRODUCE_AGAIN) {
             produce_again(f, job);
-        else
+        } else {
+            if (job->state == RW_JOB_WAIT_DUE) {
+                job->state = RW_JOB_NEW;
+                rw_consumer_hold(f->consumer, job->src, job->partition, job->gen, 0);
+            }
             rw_flow_admit(f, job);
+        }
     }
 }
 

@@ -230,9 +230,9 @@ size_t rw_join_remove_partition(rw_join_t *j, int32_t partition)
     return ib_map_remove_if(j->map, in_partition, &a);
 }
 
-rw_join_state_t rw_callback_url_check(const ib_tenant_t *t, const char *url, int allow_insecure)
+rw_join_state_t rw_join_state_of_verdict(ib_callback_url_verdict_t v)
 {
-    switch (ib_callback_url_check(url, t, allow_insecure, NULL, NULL, 0)) {
+    switch (v) {
     case IB_CALLBACK_URL_OK:
         return RW_JOIN_OK;
     case IB_CALLBACK_URL_MALFORMED:
@@ -248,6 +248,11 @@ rw_join_state_t rw_callback_url_check(const ib_tenant_t *t, const char *url, int
         return RW_JOIN_PORT_NOT_ALLOWED;
     }
     return RW_JOIN_BAD_URL;
+}
+
+rw_join_state_t rw_callback_url_check(const ib_tenant_t *t, const char *url, int allow_insecure)
+{
+    return rw_join_state_of_verdict(ib_callback_url_check(url, t, allow_insecure, NULL, NULL, 0));
 }
 
 static int printable_id(const char *id)

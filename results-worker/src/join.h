@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ib/callback_url.h"
 #include "ib/common.h"
 #include "ib/payload.h"
 #include "ib/tenants.h"
@@ -81,5 +82,7 @@ ib_rc_t rw_join_ingest(rw_join_t *j, const ib_tenants_t *ts, int allow_insecure,
  * ib_callback_url_check, so an accepted interview is never refused here for what its URL shows.
  * Pure apart from curl's parser. */
 rw_join_state_t rw_callback_url_check(const ib_tenant_t *t, const char *url, int allow_insecure);
+/* The join state of a verdict of the shared callback-URL policy (ib/callback_url.h). */
+rw_join_state_t rw_join_state_of_verdict(ib_callback_url_verdict_t v);
 
 #endif

@@ -36,6 +36,9 @@ int main(void)
     ib_json_arena_install(); /* before any thread: see ib/json.h */
     memset(&cfg, 0, sizeof(cfg));
     ib_log_init("results-worker", IB_LOG_INFO);
+    const char *core_fail = ib_no_core_dumps();
+    if (core_fail != NULL)
+        IB_WARN("%s failed: core dumps stay possible", core_fail);
     if (rw_config_load(&cfg, NULL, NULL, errstr, sizeof(errstr)) != IB_OK) {
         IB_ERROR("configuration: %s", errstr);
         exit_code = IB_EXIT_CONFIG;

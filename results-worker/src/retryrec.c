@@ -92,7 +92,8 @@ ib_rc_t rw_retry_rec_decode(const void *buf, size_t len, rw_retry_rec_t *r, char
     r->interview_id = dup_str(o, "interview_id");
     r->tenant = dup_str(o, "tenant");
     r->callback_url = dup_str(o, "callback_url");
-    if (r->interview_id == NULL || r->interview_id[0] == '\0')
+    if (r->interview_id == NULL || r->interview_id[0] == '\0' ||
+        strlen(r->interview_id) > RW_RETRY_MAX_ID_LEN)
         bad = "interview_id";
     else if (r->tenant == NULL)
         bad = "tenant";

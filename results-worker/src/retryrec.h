@@ -22,6 +22,8 @@
 
 #define RW_RETRY_HISTORY_MAX 32
 #define RW_RETRY_MAX_BYTES   (2 * 1024 * 1024)
+/* Longest interview_id accepted (the join's and the status events' bound, join.h). */
+#define RW_RETRY_MAX_ID_LEN 128
 
 typedef struct {
     char *interview_id;
@@ -43,7 +45,8 @@ typedef struct {
 
 /* Compact JSON of r; new malloc'd string or NULL on allocation failure. */
 char *rw_retry_rec_encode(const rw_retry_rec_t *r) IB_WUR;
-/* Validates and decodes exactly len bytes. IB_ERR with the reason in errstr (r then zeroed). */
+/* Validates and decodes exactly len bytes (interview_id 1..RW_RETRY_MAX_ID_LEN bytes). IB_ERR with
+ * the reason in errstr (r then zeroed). */
 ib_rc_t rw_retry_rec_decode(const void *buf, size_t len, rw_retry_rec_t *r, char *errstr,
                             size_t errstr_size) IB_WUR;
 void rw_retry_rec_clear(rw_retry_rec_t *r);

@@ -1,6 +1,7 @@
 #include "sender.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,17 @@
 
 #include "ib/log.h"
 #include "ib/map.h"
+#include "resolver.h"
 #include "ssrf.h"
 
 #define HOSTS_MIN     1024
 #define DNS_FAIL_TTL  1000 /* ms a failed lookup is remembered, so a dead name is not hammered */
 #define MAX_PINNED    16   /* addresses pinned per host */
 #define EASY_POOL_MAX 256
+#define RESOLVERS     4      /* names resolved at once; one slow name holds one of them */
+#define HOSTS_MAX     10000  /* host states kept at once */
+#define HOST_IDLE_MS  600000 /* a host unused this long (breaker closed) is forgotten */
+#define SWEEP_MS      10000
 
 STAILQ_HEAD(rw_send_queue, rw_send);
 
@@ -28,6 +34,8 @@ struct rw_host {
     char refusal[200];
     char dns_error[160];
     long long dns_expires;
+    int resolving;       /* a resolver thread has its name */
+    long long last_used; /* monotonic ms of the last submit */
     unsigned inflight;
     struct rw_send_queue wait;
     size_t waiting;
@@ -48,6 +56,9 @@ struct rw_sender {
     size_t queued;
     CURL *pool[EASY_POOL_MAX];
     size_t pool_len;
+    rw_resolver_t *resolver;
+    long long next_sweep;
+    struct curl_blob ca_blob; /* system bundle + CALLBACK_CA_FILE, when that is set */
 };
 
 static const void *host_key(const void *item, size_t *len)
@@ -88,6 +99,77 @@ static void fail_now(rw_sender_t *s, rw_send_t *x, rw_outcome_t outcome, const c
     complete(s, x, outcome);
 }
 
+/* Appends the whole file at path to *buf (size *len, capacity *cap). */
+static ib_rc_t append_file(const char *path, char **buf, size_t *len, size_t *cap, char *errstr,
+                           size_t errstr_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(errstr, errstr_size, "cannot read %.200s: %s", path, strerror(errno));
+        return IB_ERR;
+    }
+    for (;;) {
+        if (*cap - *len < 4096) {
+            size_t ncap = *cap * 2 + 65536;
+            char *grown = realloc(*buf, ncap);
+            if (grown == NULL) {
+                fclose(f);
+                snprintf(errstr, errstr_size, "out of memory");
+                return IB_ERR;
+            }
+            *buf = grown;
+            *cap = ncap;
+        }
+        size_t n = fread(*buf + *len, 1, *cap - *len - 1, f);
+        *len += n;
+        if (n == 0)
+            break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        snprintf(errstr, errstr_size, "cannot read %.200s", path);
+        return IB_ERR;
+    }
+    (*buf)[(*len)++] = '\n'; /* a file without a final newline must not glue two PEM lines */
+    return IB_OK;
+}
+
+/* CALLBACK_CA_FILE adds trust anchors: CURLOPT_CAINFO would replace curl's bundle, so the
+ * system bundle and the file are read once into one PEM blob that every transfer borrows
+ * (CURLOPT_CAINFO_BLOB, not copied). The file must hold at least one certificate. */
+static ib_rc_t ca_blob_build(rw_sender_t *s, const char *ca_file, char *errstr, size_t errstr_size)
+{
+    char *buf = NULL;
+    char why[240];
+    size_t len = 0;
+    size_t cap = 0;
+    const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+    const char *system =
+        vi != NULL && vi->cainfo != NULL ? vi->cainfo : "/etc/ssl/certs/ca-certificates.crt";
+
+    if (append_file(system, &buf, &len, &cap, errstr, errstr_size) != IB_OK)
+        goto fail;
+    size_t mark = len;
+    if (append_file(ca_file, &buf, &len, &cap, why, sizeof(why)) != IB_OK) {
+        snprintf(errstr, errstr_size, "CALLBACK_CA_FILE: %s", why);
+        goto fail;
+    }
+    buf[len] = '\0';
+    if (strstr(buf + mark, "-----BEGIN CERTIFICATE-----") == NULL) {
+        snprintf(errstr, errstr_size, "CALLBACK_CA_FILE: %.200s holds no PEM certificate", ca_file);
+        goto fail;
+    }
+    s->ca_blob.data = buf;
+    s->ca_blob.len = len;
+    s->ca_blob.flags = CURL_BLOB_NOCOPY;
+    s->opts.delivery.ca_blob = &s->ca_blob;
+    return IB_OK;
+fail:
+    free(buf);
+    return IB_ERR;
+}
+
 rw_sender_t *rw_sender_new(const rw_sender_opts_t *opts, rw_send_done_fn *done, void *opaque,
                            char *errstr, size_t errstr_size)
 {
@@ -109,11 +191,20 @@ rw_sender_t *rw_sender_new(const rw_sender_opts_t *opts, rw_send_done_fn *done, 
     s->share = curl_share_init();
     if (s->hosts == NULL || s->multi == NULL || s->share == NULL)
         goto fail;
+    s->resolver = rw_resolver_new(RESOLVERS, errstr, errstr_size);
+    if (s->resolver == NULL)
+        goto fail;
     /* One thread uses the share, so no lock callbacks are needed. */
     if (curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
         curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)
         goto fail;
     s->opts.delivery.share = s->share;
+    s->opts.delivery.ca_blob = NULL;
+    if (s->opts.delivery.ca_file != NULL && s->opts.delivery.ca_file[0] != '\0' &&
+        ca_blob_build(s, s->opts.delivery.ca_file, errstr, errstr_size) != IB_OK) {
+        rw_sender_free(s);
+        return NULL;
+    }
     CURLMcode mc = CURLM_OK;
     mc |= curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->opts.per_host);
     mc |= curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)s->opts.max_inflight);
@@ -153,7 +244,32 @@ void rw_sender_free(rw_sender_t *s)
         curl_multi_cleanup(s->multi);
     if (s->share != NULL)
         curl_share_cleanup(s->share);
+    rw_resolver_free(s->resolver);
+    free(s->ca_blob.data);
     free(s);
+}
+
+typedef struct {
+    long long now;
+    long long idle_ms;
+} sweep_arg_t;
+
+static int host_idle(void *item, void *arg)
+{
+    rw_host_t *h = item;
+    const sweep_arg_t *a = arg;
+    if (h->inflight > 0 || h->waiting > 0 || h->in_ready || h->resolving ||
+        a->now - h->last_used < a->idle_ms ||
+        rw_breaker_state(&h->breaker, a->now) != RW_BREAKER_CLOSED)
+        return 0;
+    return host_free(h, NULL);
+}
+
+/* Forgets hosts with nothing to do, unused for idle_ms, whose breaker is closed. */
+static void sweep(rw_sender_t *s, long long now, long long idle_ms)
+{
+    sweep_arg_t a = {now, idle_ms};
+    ib_map_remove_if(s->hosts, host_idle, &a);
 }
 
 static rw_host_t *host_get(rw_sender_t *s, const rw_target_t *t, char *errstr, size_t errstr_size)
@@ -163,6 +279,12 @@ static rw_host_t *host_get(rw_sender_t *s, const rw_target_t *t, char *errstr, s
     rw_host_t *h = ib_map_get(s->hosts, key, strlen(key));
     if (h != NULL)
         return h;
+    if (ib_map_count(s->hosts) >= HOSTS_MAX)
+        sweep(s, ib_now_ms(), 0);
+    if (ib_map_count(s->hosts) >= HOSTS_MAX) {
+        snprintf(errstr, errstr_size, "more than %d callback hosts busy at once", HOSTS_MAX);
+        return NULL;
+    }
     h = calloc(1, sizeof(*h));
     if (h == NULL || (h->key = strdup(key)) == NULL || ib_map_put(s->hosts, h, NULL) != IB_OK) {
         if (h != NULL)
@@ -204,6 +326,7 @@ void rw_sender_submit(rw_sender_t *s, rw_send_t *x)
         fail_now(s, x, RW_OUTCOME_TRANSIENT, why);
         return;
     }
+    h->last_used = ib_now_ms();
     x->host = h;
     x->queued = 1;
     STAILQ_INSERT_TAIL(&h->wait, x, link);
@@ -224,47 +347,32 @@ static rw_send_t *host_pop(rw_sender_t *s, rw_host_t *h)
     return x;
 }
 
-/* Resolves h once per TTL and vets every address. IB_OK with h->pins set (NULL for a literal
- * host, which is vetted as it is); IB_ERR with h->refusal (permanent) or h->dns_error
- * (transient) set. */
-static ib_rc_t host_resolve(rw_sender_t *s, rw_host_t *h, long long now)
+/* Vets every address of a lookup's answer (res: borrowed; gai: getaddrinfo's code) and caches
+ * the verdict in h for DNS_TTL: pins, or a refusal (permanent), or a lookup failure (transient,
+ * DNS_FAIL_TTL). */
+static void host_apply(rw_sender_t *s, rw_host_t *h, int gai, const struct addrinfo *res,
+                       long long now)
 {
-    if (now < h->dns_expires)
-        return h->refusal[0] == '\0' && h->dns_error[0] == '\0' ? IB_OK : IB_ERR;
+    int allow_loopback = s->opts.delivery.allow_http;
     free(h->pins);
     h->pins = NULL;
     h->refusal[0] = '\0';
     h->dns_error[0] = '\0';
-    int allow_loopback = s->opts.delivery.allow_http;
-    if (h->target.literal) {
-        const char *why = rw_ip_text_refusal(h->target.host, allow_loopback);
-        if (why != NULL)
-            snprintf(h->refusal, sizeof(h->refusal), "callback address %.60s refused: %.100s",
-                     h->target.host, why);
-        h->dns_expires = now + s->opts.dns_ttl_ms;
-        return why == NULL ? IB_OK : IB_ERR;
-    }
-
-    struct addrinfo hints;
-    struct addrinfo *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    int gai = getaddrinfo(h->target.host, NULL, &hints, &res);
     if (gai != 0) {
         snprintf(h->dns_error, sizeof(h->dns_error), "cannot resolve %.100s: %s", h->target.host,
                  gai_strerror(gai));
         h->dns_expires = now + DNS_FAIL_TTL;
-        return IB_ERR;
+        return;
     }
     char pins[MAX_PINNED * (INET6_ADDRSTRLEN + 3) + 300];
     int n = snprintf(pins, sizeof(pins), "%s:%ld:", h->target.host, h->target.port);
     size_t len = n > 0 ? (size_t)n : 0;
     unsigned pinned = 0;
-    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+    for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         char text[INET6_ADDRSTRLEN];
         const void *raw = NULL;
-        const char *why = rw_sockaddr_refusal(ai->ai_addr, ai->ai_addrlen, allow_loopback);
+        const char *why = rw_sockaddr_verdict(ai->ai_addr, ai->ai_addrlen, allow_loopback,
+                                              s->opts.delivery.allowed);
         if (ai->ai_family == AF_INET)
             raw = &((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
         else if (ai->ai_family == AF_INET6)
@@ -287,22 +395,65 @@ static ib_rc_t host_resolve(rw_sender_t *s, rw_host_t *h, long long now)
             pinned++;
         }
     }
-    freeaddrinfo(res);
     h->dns_expires = now + s->opts.dns_ttl_ms;
     if (h->refusal[0] != '\0')
-        return IB_ERR;
+        return;
     if (pinned == 0) {
         snprintf(h->dns_error, sizeof(h->dns_error), "%.100s has no usable address",
                  h->target.host);
-        return IB_ERR;
+        return;
     }
     h->pins = strdup(pins);
     if (h->pins == NULL) {
         snprintf(h->dns_error, sizeof(h->dns_error), "out of memory");
         h->dns_expires = now;
+    }
+}
+
+/* h's resolution, cached for DNS_TTL: IB_OK with h->pins set (NULL for a literal host, which is
+ * vetted as it is); IB_ERR with h->refusal (permanent) or h->dns_error (transient) set;
+ * IB_AGAIN while a resolver thread looks the name up (asked here when needed): h is made ready
+ * again when the answer is applied. */
+static ib_rc_t host_resolve(rw_sender_t *s, rw_host_t *h, long long now)
+{
+    if (now < h->dns_expires)
+        return h->refusal[0] == '\0' && h->dns_error[0] == '\0' ? IB_OK : IB_ERR;
+    if (h->target.literal) {
+        free(h->pins);
+        h->pins = NULL;
+        h->dns_error[0] = '\0';
+        h->refusal[0] = '\0';
+        const char *why = rw_ip_text_verdict(h->target.host, s->opts.delivery.allow_http,
+                                             s->opts.delivery.allowed);
+        if (why != NULL)
+            snprintf(h->refusal, sizeof(h->refusal), "callback address %.60s refused: %.100s",
+                     h->target.host, why);
+        h->dns_expires = now + s->opts.dns_ttl_ms;
+        return why == NULL ? IB_OK : IB_ERR;
+    }
+    if (h->resolving)
+        return IB_AGAIN;
+    if (rw_resolver_submit(s->resolver, h->key, h->target.host) != IB_OK) {
+        host_apply(s, h, EAI_MEMORY, NULL, now);
         return IB_ERR;
     }
-    return IB_OK;
+    h->resolving = 1;
+    return IB_AGAIN;
+}
+
+/* Applies the answers the resolver threads have ready. */
+static void take_answers(rw_sender_t *s)
+{
+    rw_resolved_t a;
+    while (rw_resolver_take(s->resolver, &a)) {
+        rw_host_t *h = ib_map_get(s->hosts, a.key, strlen(a.key));
+        if (h != NULL && h->resolving) {
+            h->resolving = 0;
+            host_apply(s, h, a.gai, a.res, ib_now_ms());
+            ready_push(s, h);
+        }
+        rw_resolved_clear(&a);
+    }
 }
 
 static CURL *easy_get(rw_sender_t *s)
@@ -330,7 +481,16 @@ static void start(rw_sender_t *s, rw_send_t *x, long long now)
     if (x == NULL)
         return;
     rw_host_t *h = x->host;
-    if (host_resolve(s, h, now) != IB_OK) {
+    ib_rc_t rc = host_resolve(s, h, now);
+    if (rc == IB_AGAIN) {
+        /* Never sent unpinned: back to the head of its queue until the answer is vetted. */
+        x->queued = 1;
+        STAILQ_INSERT_HEAD(&h->wait, x, link);
+        h->waiting++;
+        s->queued++;
+        return;
+    }
+    if (rc != IB_OK) {
         if (h->refusal[0] != '\0') {
             fail_now(s, x, RW_OUTCOME_PERMANENT, h->refusal);
         } else {
@@ -381,7 +541,10 @@ static void pump(rw_sender_t *s)
         while (h != NULL && s->inflight < s->opts.max_inflight) {
             rw_host_t *next = TAILQ_NEXT(h, ready);
             int drop = STAILQ_EMPTY(&h->wait);
-            if (!drop && h->inflight < s->opts.per_host) {
+            if (!drop && h->inflight < s->opts.per_host && host_resolve(s, h, now) == IB_AGAIN) {
+                /* Out of the round until its name is resolved (take_answers). */
+                drop = 1;
+            } else if (!drop && h->inflight < s->opts.per_host) {
                 long long retry_at = 0;
                 if (rw_breaker_allow(&h->breaker, now, &retry_at)) {
                     start(s, host_pop(s, h), now);
@@ -436,7 +599,8 @@ static void finish(rw_sender_t *s, rw_send_t *x, CURLcode cc, int aborted)
 
 void rw_sender_run(rw_sender_t *s, int timeout_ms, int wake_fd)
 {
-    struct curl_waitfd extra;
+    struct curl_waitfd extra[2];
+    unsigned nextra = 0;
     int running = 0;
     int left = 0;
     CURLMsg *msg;
@@ -444,11 +608,15 @@ void rw_sender_run(rw_sender_t *s, int timeout_ms, int wake_fd)
     pump(s);
     if (!STAILQ_EMPTY(&s->completed))
         timeout_ms = 0;
-    memset(&extra, 0, sizeof(extra));
-    extra.fd = wake_fd;
-    extra.events = CURL_WAIT_POLLIN;
-    curl_multi_poll(s->multi, wake_fd >= 0 ? &extra : NULL, wake_fd >= 0 ? 1u : 0u,
-                    timeout_ms < 0 ? 0 : timeout_ms, NULL);
+    memset(extra, 0, sizeof(extra));
+    extra[nextra].fd = rw_resolver_fd(s->resolver);
+    extra[nextra++].events = CURL_WAIT_POLLIN;
+    if (wake_fd >= 0) {
+        extra[nextra].fd = wake_fd;
+        extra[nextra++].events = CURL_WAIT_POLLIN;
+    }
+    curl_multi_poll(s->multi, extra, nextra, timeout_ms < 0 ? 0 : timeout_ms, NULL);
+    take_answers(s);
     curl_multi_perform(s->multi, &running);
     while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
         if (msg->msg != CURLMSG_DONE)
@@ -462,6 +630,11 @@ void rw_sender_run(rw_sender_t *s, int timeout_ms, int wake_fd)
     }
     pump(s);
     drain_completed(s);
+    long long now = ib_now_ms();
+    if (now >= s->next_sweep) {
+        sweep(s, now, HOST_IDLE_MS);
+        s->next_sweep = now + SWEEP_MS;
+    }
 }
 
 void rw_sender_abort(rw_sender_t *s, int (*pred)(void *owner, void *arg), void *arg)

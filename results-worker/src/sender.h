@@ -5,8 +5,10 @@
  * pinned with CURLOPT_RESOLVE, and the connected address checked again by the delivery
  * callbacks.
  *
- * Single-threaded: everything runs on the caller's thread (the worker's loop). The one blocking
- * step is getaddrinfo for a host name whose cached answer expired. */
+ * Everything runs on the caller's thread (the worker's loop) except getaddrinfo, which runs on
+ * resolver threads (resolver.h): a host waiting for its name is skipped, the others go on. The
+ * per-host state is bounded (10,000 hosts at once; hosts idle for 10 minutes with a closed
+ * breaker are forgotten), so rw_sender_each_host costs what the hosts in use cost. */
 #ifndef RW_SENDER_H
 #define RW_SENDER_H
 
@@ -38,7 +40,7 @@ typedef struct rw_send {
 typedef void rw_send_done_fn(rw_send_t *s, void *opaque);
 
 typedef struct {
-    rw_delivery_opts_t delivery; /* share is filled in by the sender */
+    rw_delivery_opts_t delivery; /* share and ca_blob are filled in by the sender */
     unsigned max_inflight;       /* transfers at once, all hosts */
     unsigned per_host;           /* transfers at once to one host */
     rw_breaker_opts_t breaker;

@@ -29,6 +29,36 @@ const char *rw_sockaddr_refusal(const struct sockaddr *sa, size_t len, int allow
  * unparsable string is refused. */
 const char *rw_ip_text_refusal(const char *ip, int allow_loopback);
 
+/* CALLBACK_ALLOWED_SUBNETS: exceptions to the refusals above, chosen by the operator (a
+ * private callback receiver, a test network). */
+typedef struct {
+    int family;      /* AF_INET or AF_INET6 */
+    uint8_t net[16]; /* network order; IPv4 in the first 4 bytes */
+    unsigned bits;
+} rw_subnet_t;
+
+typedef struct {
+    rw_subnet_t *v; /* owned */
+    size_t n;
+} rw_subnets_t;
+
+/* Parses a comma-separated list of CIDR blocks ("10.77.0.0/30, fd00::/64"); spaces around items
+ * are ignored, an empty or NULL text is an empty list. A block with host bits set, a missing or
+ * out-of-range prefix length or an unparsable address is IB_ERR with the reason in errstr (out
+ * is then empty). */
+ib_rc_t rw_subnets_parse(const char *text, rw_subnets_t *out, char *errstr,
+                         size_t errstr_size) IB_WUR;
+/* Frees the list and empties it; accepts NULL. */
+void rw_subnets_free(rw_subnets_t *list);
+/* Writes the list as CIDR text ("10.77.0.0/30,fd00::/64", "" when empty) into buf. */
+void rw_subnets_format(const rw_subnets_t *list, char *buf, size_t size);
+
+/* The verdicts the deliverer uses: NULL when the address is inside one of allowed (NULL: none;
+ * an IPv4-mapped IPv6 address counts as its IPv4 address), else the refusal as above. */
+const char *rw_sockaddr_verdict(const struct sockaddr *sa, size_t len, int allow_loopback,
+                                const rw_subnets_t *allowed);
+const char *rw_ip_text_verdict(const char *ip, int allow_loopback, const rw_subnets_t *allowed);
+
 /* The parts of a callback URL the deliverer needs. */
 typedef struct {
     char host[IB_CALLBACK_URL_HOST_MAX +

@@ -1,6 +1,8 @@
 #include "ib/common.h"
 
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 
 long long ib_now_ms(void)
@@ -24,4 +26,14 @@ void ib_format_rfc3339(long long wall_ms, char *buf, size_t size)
     gmtime_r(&secs, &tm);
     snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(wall_ms % 1000));
+}
+
+const char *ib_no_core_dumps(void)
+{
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0)
+        return "setrlimit(RLIMIT_CORE)";
+    if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) != 0)
+        return "prctl(PR_SET_DUMPABLE)";
+    return NULL;
 }

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,8 @@ static void tenant_clear(ib_tenant_t *t)
     free(t->id);
     free(t->token_sha256);
     if (t->workable_token != NULL) {
-        /* Scrub the secret before handing the memory back. */
-        volatile char *p = t->workable_token;
-        while (*p != '\0')
-            *p++ = '\0';
+        /* Scrub the secret before handing the memory back (a memset here may be removed). */
+        explicit_bzero(t->workable_token, strlen(t->workable_token));
         free(t->workable_token);
     }
     for (size_t i = 0; i < t->callback_host_count; i++)
@@ -113,7 +112,7 @@ static char *read_token_file(const char *path, const char *base_dir, char *why, 
     if (out == NULL)
         snprintf(why, why_size, "out of memory");
 out:
-    memset(buf, 0, sizeof(buf));
+    explicit_bzero(buf, sizeof(buf));
     if (f != NULL)
         fclose(f);
     return out;
@@ -137,8 +136,8 @@ static ib_rc_t parse_rate(json_t *jt, const char *key, long min, long *out, char
     return IB_OK;
 }
 
-static ib_rc_t parse_tenant(json_t *jt, ib_tenant_t *t, const char *base_dir, char *why,
-                            size_t why_size)
+static ib_rc_t parse_tenant(json_t *jt, ib_tenant_t *t, const char *base_dir, unsigned opts,
+                            char *why, size_t why_size)
 {
     json_t *v;
     size_t i;
@@ -189,12 +188,16 @@ static ib_rc_t parse_tenant(json_t *jt, ib_tenant_t *t, const char *base_dir, ch
             snprintf(why, why_size, "workable_token: must be a non-empty string");
             return IB_ERR;
         }
+        if (opts & IB_TENANTS_NO_WORKABLE_TOKENS)
+            goto hosts;
         t->workable_token = strdup(json_string_value(tok));
     } else {
         if (!json_is_string(tok_file) || json_string_length(tok_file) == 0) {
             snprintf(why, why_size, "workable_token_file: must be a path");
             return IB_ERR;
         }
+        if (opts & IB_TENANTS_NO_WORKABLE_TOKENS)
+            goto hosts; /* not opened: it need not exist where this service runs */
         char inner[300];
         t->workable_token =
             read_token_file(json_string_value(tok_file), base_dir, inner, sizeof(inner));
@@ -208,6 +211,7 @@ static ib_rc_t parse_tenant(json_t *jt, ib_tenant_t *t, const char *base_dir, ch
         return IB_ERR;
     }
 
+hosts:
     v = json_object_get(jt, "callback_hosts");
     if (!json_is_array(v) || json_array_size(v) == 0) {
         snprintf(why, why_size, "callback_hosts: must be a non-empty array of host names");
@@ -264,18 +268,72 @@ static ib_rc_t parse_tenant(json_t *jt, ib_tenant_t *t, const char *base_dir, ch
     return IB_OK;
 }
 
+/* A generic reason for a JSON error: jansson's text quotes the file ("near '...'"), and the
+ * file holds secrets. */
+static const char *json_reason(const json_error_t *jerr)
+{
+    switch (json_error_code(jerr)) {
+    case json_error_invalid_syntax:
+        return "invalid syntax";
+    case json_error_invalid_format:
+        return "invalid format";
+    case json_error_invalid_utf8:
+        return "invalid UTF-8";
+    case json_error_premature_end_of_input:
+        return "premature end of input";
+    case json_error_end_of_input_expected:
+        return "end of input expected";
+    case json_error_duplicate_key:
+        return "duplicate object key";
+    case json_error_null_character:
+        return "NUL character";
+    case json_error_numeric_overflow:
+        return "numeric overflow";
+    default:
+        return "invalid JSON";
+    }
+}
+
+/* Overwrites every workable_token string of the parsed file before the tree is freed. */
+static void scrub_tree(json_t *root)
+{
+    size_t i;
+    json_t *jt;
+    json_array_foreach(json_object_get(root, "tenants"), i, jt)
+    {
+        json_t *v = json_object_get(jt, "workable_token");
+        if (json_is_string(v))
+            explicit_bzero((char *)(uintptr_t)json_string_value(v), json_string_length(v));
+    }
+}
+
 ib_tenants_t *ib_tenants_parse(const char *buf, size_t len, const char *base_dir, char *errstr,
                                size_t errstr_size)
 {
-    char jerr[200];
+    return ib_tenants_parse_opts(buf, len, base_dir, 0, errstr, errstr_size);
+}
+
+ib_tenants_t *ib_tenants_parse_opts(const char *buf, size_t len, const char *base_dir,
+                                    unsigned opts, char *errstr, size_t errstr_size)
+{
     char why[400];
     json_t *root = NULL;
     ib_tenants_t *ts = NULL;
     size_t i;
+    json_error_t jerr;
 
-    root = ib_json_parse(buf, len, IB_JSON_MAX_DEPTH, jerr, sizeof(jerr));
+    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
-        snprintf(errstr, errstr_size, "not valid JSON: %s", jerr);
+        /* Line and column only: jerr.text and jerr.source may quote the file. */
+        snprintf(errstr, errstr_size, "not valid JSON: %s at line %d column %d", json_reason(&jerr),
+                 jerr.line, jerr.column);
+        explicit_bzero(&jerr, sizeof(jerr));
+        goto fail;
+    }
+    explicit_bzero(&jerr, sizeof(jerr));
+    if (ib_json_depth(root) > IB_JSON_MAX_DEPTH) {
+        snprintf(errstr, errstr_size, "not valid JSON: nesting deeper than %d levels",
+                 IB_JSON_MAX_DEPTH);
         goto fail;
     }
     json_t *arr = json_object_get(root, "tenants");
@@ -295,7 +353,7 @@ ib_tenants_t *ib_tenants_parse(const char *buf, size_t len, const char *base_dir
         ib_tenant_t *t = &ts->tenants[i];
         ts->count++;
         why[0] = '\0';
-        if (parse_tenant(jt, t, base_dir, why, sizeof(why)) != IB_OK) {
+        if (parse_tenant(jt, t, base_dir, opts, why, sizeof(why)) != IB_OK) {
             snprintf(errstr, errstr_size, "tenants[%zu].%s", i, why);
             goto fail;
         }
@@ -321,17 +379,26 @@ ib_tenants_t *ib_tenants_parse(const char *buf, size_t len, const char *base_dir
                         goto fail;
                     }
                 }
+    scrub_tree(root);
     json_decref(root);
     return ts;
 oom:
     snprintf(errstr, errstr_size, "out of memory");
 fail:
+    if (root != NULL)
+        scrub_tree(root);
     json_decref(root);
     ib_tenants_free(ts);
     return NULL;
 }
 
 ib_tenants_t *ib_tenants_load(const char *path, char *errstr, size_t errstr_size)
+{
+    return ib_tenants_load_opts(path, 0, errstr, errstr_size);
+}
+
+ib_tenants_t *ib_tenants_load_opts(const char *path, unsigned opts, char *errstr,
+                                   size_t errstr_size)
 {
     char why[512];
     char dir[4096];
@@ -362,12 +429,12 @@ ib_tenants_t *ib_tenants_load(const char *path, char *errstr, size_t errstr_size
         *slash = '\0';
     else
         snprintf(dir, sizeof(dir), ".");
-    ts = ib_tenants_parse(buf, n, dir, why, sizeof(why));
+    ts = ib_tenants_parse_opts(buf, n, dir, opts, why, sizeof(why));
     if (ts == NULL)
         snprintf(errstr, errstr_size, "TENANTS_FILE: %s: %s", path, why);
 out:
     if (buf != NULL) {
-        memset(buf, 0, n); /* the file holds secrets */
+        explicit_bzero(buf, n); /* the file holds secrets */
         free(buf);
     }
     if (f != NULL)

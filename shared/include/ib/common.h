@@ -24,5 +24,10 @@ long long ib_now_ms(void);
 long long ib_wall_ms(void);
 /* Formats a wall-clock time in ms as RFC 3339 UTC with milliseconds into buf (>= 32 bytes). */
 void ib_format_rfc3339(long long wall_ms, char *buf, size_t size);
+/* No core dumps: a core would hold the tenants' Workable tokens and the HMAC secret. Sets the soft
+ * and hard core size to 0 and makes the process non-dumpable (which also keeps ptrace by the same
+ * unprivileged user out). Returns NULL, or the name of the call that failed (best effort: the
+ * caller reports it and goes on). */
+const char *ib_no_core_dumps(void);
 
 #endif

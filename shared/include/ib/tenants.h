@@ -12,7 +12,8 @@ typedef struct {
     char *id;
     uint8_t (*token_sha256)[IB_SHA256_LEN]; /* token_count digests */
     size_t token_count;
-    char *workable_token;  /* secret; read from workable_token_file when that key is used */
+    char *workable_token;  /* secret; read from workable_token_file when that key is used; NULL
+                            * when loaded with IB_TENANTS_NO_WORKABLE_TOKENS */
     char **callback_hosts; /* lowercase; "*.example.com" matches any subdomain, not the apex */
     size_t callback_host_count;
     long *callback_ports; /* "callback_ports": ports besides 443 a callback_url may name */
@@ -34,6 +35,15 @@ ib_tenants_t *ib_tenants_load(const char *path, char *errstr, size_t errstr_size
 /* Same from a buffer; base_dir resolves relative workable_token_file paths (may be NULL). */
 ib_tenants_t *ib_tenants_parse(const char *buf, size_t len, const char *base_dir, char *errstr,
                                size_t errstr_size) IB_WUR;
+/* Options of the _opts loaders. IB_TENANTS_NO_WORKABLE_TOKENS: for a service that never calls
+ * back (the gateway): workable_token and workable_token_file are checked for shape but not
+ * loaded (the file is not opened; workable_token stays NULL), so the Workable tokens can live
+ * in a Secret only the worker mounts. */
+#define IB_TENANTS_NO_WORKABLE_TOKENS 1u
+ib_tenants_t *ib_tenants_load_opts(const char *path, unsigned opts, char *errstr,
+                                   size_t errstr_size) IB_WUR;
+ib_tenants_t *ib_tenants_parse_opts(const char *buf, size_t len, const char *base_dir,
+                                    unsigned opts, char *errstr, size_t errstr_size) IB_WUR;
 void ib_tenants_free(ib_tenants_t *ts);
 
 /* The tenant whose token digests contain SHA-256(token), or NULL. Compares against every digest

@@ -234,6 +234,43 @@ static void test_base_path(void **state)
     }
 }
 
+/* INTERVIEW_ID_SECRET is required unless ALLOW_INSECURE_CALLBACKS=1. */
+static void test_secret_required(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *secret; /* NULL: unset */
+        const char *insecure;
+        ib_rc_t want;
+    } rows[] = {
+        {NULL, NULL, IB_ERR}, {"", NULL, IB_ERR}, {"", "0", IB_ERR},
+        {"k", NULL, IB_OK},   {NULL, "1", IB_OK}, {"k", "1", IB_OK},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const char *env[8] = {"TENANTS_FILE", "t"};
+        size_t n = 2;
+        if (rows[i].secret != NULL) {
+            env[n++] = "INTERVIEW_ID_SECRET";
+            env[n++] = rows[i].secret;
+        }
+        if (rows[i].insecure != NULL) {
+            env[n++] = "ALLOW_INSECURE_CALLBACKS";
+            env[n++] = rows[i].insecure;
+        }
+        env[n] = NULL;
+        gw_config_t cfg;
+        char err[256] = "";
+        assert_int_equal(gw_config_load(&cfg, lookup, (void *)env, err, sizeof(err)), IB_OK);
+        ib_rc_t rc = gw_config_check(&cfg, err, sizeof(err));
+        if (rc != rows[i].want)
+            fail_msg("row %zu: check returned %d", i, (int)rc);
+        if (rc != IB_OK)
+            assert_string_equal(err, "INTERVIEW_ID_SECRET: is required (or "
+                                     "ALLOW_INSECURE_CALLBACKS=1 for development)");
+        gw_config_free(&cfg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_log_level_words),
         cmocka_unit_test(test_listen),
         cmocka_unit_test(test_base_path),
+        cmocka_unit_test(test_secret_required),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,6 +54,9 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.shutdown_grace_ms, 10000);
     assert_int_equal(cfg.allow_insecure_callbacks, 0);
     assert_int_equal(cfg.log_level, IB_LOG_INFO);
+    assert_string_equal(cfg.callback_ca_file, "");
+    assert_string_equal(cfg.callback_allowed_subnets, "");
+    assert_int_equal(cfg.allowed_subnets.n, 0);
     rw_config_free(&cfg);
     assert_null(cfg.tenants_file);
     rw_config_free(&cfg);
@@ -125,6 +128,30 @@ static void test_errors_name_the_key(void **state)
     expect_error(inflight, "WORKER_MAX_INFLIGHT: 0 is outside");
     const char *insecure[] = {"TENANTS_FILE", "t", "ALLOW_INSECURE_CALLBACKS", "maybe", NULL};
     expect_error(insecure, "ALLOW_INSECURE_CALLBACKS: ");
+    const char *subnets[] = {"TENANTS_FILE", "t", "CALLBACK_ALLOWED_SUBNETS", "10.0.0.1/8", NULL};
+    expect_error(subnets, "CALLBACK_ALLOWED_SUBNETS: '10.0.0.1/8' has host bits set");
+}
+
+/* CALLBACK_ALLOWED_SUBNETS is parsed at load, so the worker never starts with a bad list. */
+static void test_allowed_subnets(void **state)
+{
+    (void)state;
+    const char *env[] = {"TENANTS_FILE",
+                         "t",
+                         "CALLBACK_ALLOWED_SUBNETS",
+                         "10.77.0.0/30,fd00::/8",
+                         "CALLBACK_CA_FILE",
+                         "/etc/ib/ca.pem",
+                         NULL};
+    rw_config_t cfg;
+    char err[256] = "";
+    assert_int_equal(rw_config_load(&cfg, lookup, (void *)env, err, sizeof(err)), IB_OK);
+    assert_int_equal(cfg.allowed_subnets.n, 2);
+    assert_null(rw_ip_text_verdict("10.77.0.2", 0, &cfg.allowed_subnets));
+    assert_non_null(rw_ip_text_verdict("10.77.0.6", 0, &cfg.allowed_subnets));
+    assert_string_equal(cfg.callback_ca_file, "/etc/ib/ca.pem");
+    rw_config_free(&cfg);
+    assert_null(cfg.allowed_subnets.v);
 }
 
 static int same_text(const char *a, const char *b)
@@ -186,11 +213,9 @@ static void test_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_log_level_words),
-        cmocka_unit_test(test_listen),
-        cmocka_unit_test(test_errors_name_the_key),
-        cmocka_unit_test(test_shared_rows_identical),
+        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_log_level_words),
+        cmocka_unit_test(test_listen),          cmocka_unit_test(test_errors_name_the_key),
+        cmocka_unit_test(test_allowed_subnets), cmocka_unit_test(test_shared_rows_identical),
         cmocka_unit_test(test_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

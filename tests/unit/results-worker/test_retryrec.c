@@ -99,11 +99,43 @@ static void test_rejects(void **state)
     }
 }
 
+/* An interview id longer than any the worker can key (RW_RETRY_MAX_ID_LEN) is refused at the
+ * boundary, so it is dead-lettered as invalid; the longest allowed one is accepted. */
+static void test_interview_id_length(void **state)
+{
+    (void)state;
+    char id[RW_RETRY_MAX_ID_LEN + 2];
+    char buf[1024];
+    char err[200];
+    rw_retry_rec_t r;
+    for (size_t n = RW_RETRY_MAX_ID_LEN; n <= RW_RETRY_MAX_ID_LEN + 1; n++) {
+        memset(id, 'x', n);
+        id[n] = '\0';
+        snprintf(buf, sizeof(buf),
+                 "{\"interview_id\":\"%s\",\"tenant\":\"t\",\"callback_url\":\"u\","
+                 "\"event\":{},\"status\":\"pending\",\"occurred_at\":\"2026-01-01T00:00:00Z\","
+                 "\"attempts\":1,\"due_at\":\"2026-01-01T00:00:00Z\","
+                 "\"first_attempt_at\":\"2026-01-01T00:00:00Z\",\"history\":[]}",
+                 id);
+        ib_rc_t rc = rw_retry_rec_decode(buf, strlen(buf), &r, err, sizeof(err));
+        if (n == RW_RETRY_MAX_ID_LEN) {
+            assert_int_equal(rc, IB_OK);
+            assert_int_equal(strlen(r.interview_id), n);
+        } else {
+            assert_int_equal(rc, IB_ERR);
+            assert_string_equal(err, "retry record: interview_id missing or invalid");
+            assert_null(r.interview_id);
+        }
+        rw_retry_rec_clear(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_interview_id_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,18 +106,72 @@ static const ip_case_t ip_cases[] = {
     {"2002:0808:0808::1", 0, 0},
 };
 
-static void test_ip_table(void **state)
+/* The IANA IPv4 and IPv6 Special-Purpose Address Registries: each block that is not globally
+ * reachable, at its edges, and the neighbours just outside it (public). */
+static const ip_case_t registry_cases[] = {
+    /* 192.88.99.0/24: 6to4 relay anycast (deprecated, RFC 7526) */
+    {"192.88.98.255", 0, 0},
+    {"192.88.99.0", 1, 1},
+    {"192.88.99.1", 1, 1},
+    {"192.88.99.255", 1, 1},
+    {"192.88.100.0", 0, 0},
+    /* ::ffff:0:0:0/96: IPv4-translated (RFC 6052 / SIIT), reaches IPv4 through a translator */
+    {"::ffff:0:0:0", 1, 1},
+    {"::ffff:0:808:808", 1, 1},
+    {"::ffff:0:7f00:1", 1, 1},
+    {"::ffff:0:ffff:ffff", 1, 1},
+    /* ::ffff:0:0/96: IPv4-mapped, judged as the IPv4 address it carries */
+    {"::ffff:0.0.0.1", 1, 1},
+    {"::ffff:192.88.99.1", 1, 1},
+    {"::ffff:1.1.1.1", 0, 0},
+    /* 2001:2::/48: benchmarking */
+    {"2001:1:ffff:ffff:ffff:ffff:ffff:ffff", 0, 0},
+    {"2001:2::", 1, 1},
+    {"2001:2::1", 1, 1},
+    {"2001:2:0:ffff:ffff:ffff:ffff:ffff", 1, 1},
+    {"2001:2:1::", 0, 0},
+    /* 2001:10::/28: ORCHID (deprecated), 2001:20::/28: ORCHIDv2 */
+    {"2001:10::", 1, 1},
+    {"2001:1f:ffff::1", 1, 1},
+    {"2001:20::", 1, 1},
+    {"2001:20::1", 1, 1},
+    {"2001:2f:ffff:ffff:ffff:ffff:ffff:ffff", 1, 1},
+    {"2001:30::", 0, 0},
+    /* 3fff::/20: documentation (RFC 9637) */
+    {"3ffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, 0},
+    {"3fff::", 1, 1},
+    {"3fff::1", 1, 1},
+    {"3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff", 1, 1},
+    {"3fff:1000::", 0, 0},
+    /* 5f00::/16: segment routing (SRv6) SIDs */
+    {"5eff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, 0},
+    {"5f00::", 1, 1},
+    {"5f00:1:2::3", 1, 1},
+    {"5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1, 1},
+    {"5f01::", 0, 0},
+    /* 100::/64 discard-only, 100:0:0:1::/64 dummy prefix (RFC 9780) */
+    {"100::1", 1, 1},
+    {"100:0:0:1::1", 1, 1},
+    {"100:0:0:2::1", 0, 0},
+};
+
+static void check_cases(const ip_case_t *cases, size_t n)
 {
-    (void)state;
-    for (size_t i = 0; i < sizeof(ip_cases) / sizeof(ip_cases[0]); i++) {
-        const ip_case_t *c = &ip_cases[i];
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ip_case_t *c = &cases[i];
         const char *a = rw_ip_text_refusal(c->ip, 0);
         const char *b = rw_ip_text_refusal(c->ip, 1);
-        if ((a != NULL) != c->refused)
-            fail_msg("%s: refused=%d (%s), want %d", c->ip, a != NULL, a ? a : "-", c->refused);
-        if ((b != NULL) != c->refused_loopback)
-            fail_msg("%s with loopback allowed: refused=%d (%s), want %d", c->ip, b != NULL,
-                     b ? b : "-", c->refused_loopback);
+        if ((a != NULL) != c->refused) {
+            print_error("%s: refused=%d (%s), want %d\n", c->ip, a != NULL, a ? a : "-",
+                        c->refused);
+            bad++;
+        }
+        if ((b != NULL) != c->refused_loopback) {
+            print_error("%s with loopback allowed: refused=%d (%s), want %d\n", c->ip, b != NULL,
+                        b ? b : "-", c->refused_loopback);
+            bad++;
+        }
         /* The same verdict through a sockaddr, as curl's open-socket callback sees it. */
         struct addrinfo hints;
         struct addrinfo *res = NULL;
@@ -125,10 +179,27 @@ static void test_ip_table(void **state)
         hints.ai_flags = AI_NUMERICHOST;
         assert_int_equal(getaddrinfo(c->ip, NULL, &hints, &res), 0);
         const char *s = rw_sockaddr_refusal(res->ai_addr, res->ai_addrlen, 0);
-        if ((s != NULL) != c->refused)
-            fail_msg("%s via sockaddr: refused=%d, want %d", c->ip, s != NULL, c->refused);
+        if ((s != NULL) != c->refused) {
+            print_error("%s via sockaddr: refused=%d, want %d\n", c->ip, s != NULL, c->refused);
+            bad++;
+        }
         freeaddrinfo(res);
     }
+    if (bad > 0)
+        fail_msg("%u verdicts differ", bad);
+}
+
+static void test_ip_table(void **state)
+{
+    (void)state;
+    check_cases(ip_cases, IB_ARRAY_LEN(ip_cases));
+}
+
+/* Every failing case is listed before the test fails, so one run shows the whole gap. */
+static void test_iana_registry(void **state)
+{
+    (void)state;
+    check_cases(registry_cases, IB_ARRAY_LEN(registry_cases));
 }
 
 /* Every spelling of 127.0.0.1 and 169.254.169.254 that a resolver accepts ends up refused. */
@@ -252,13 +323,82 @@ static void test_target_parse(void **state)
     }
 }
 
+/* CALLBACK_ALLOWED_SUBNETS: parsing, and exceptions that open exactly their block. */
+static void test_allowed_subnets(void **state)
+{
+    (void)state;
+    char err[200];
+    char text[200];
+    rw_subnets_t l;
+
+    assert_int_equal(rw_subnets_parse("", &l, err, sizeof(err)), IB_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(rw_subnets_parse(NULL, &l, err, sizeof(err)), IB_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(rw_subnets_parse("  ", &l, err, sizeof(err)), IB_OK);
+    assert_int_equal(l.n, 0);
+    static const char *const bad[] = {"10.0.0.1",     "10.0.0.0/33", "10.0.0.1/30", "fd00::1/64",
+                                      "fd00::/129",   "host/24",     "10.0.0.0/",   "10.0.0.0/x",
+                                      "10.0.0.0/8,,", "10.0.0.0/-1", ",10.0.0.0/8", "10.0.0.0/8 x"};
+    for (size_t i = 0; i < IB_ARRAY_LEN(bad); i++) {
+        err[0] = '\0';
+        if (rw_subnets_parse(bad[i], &l, err, sizeof(err)) != IB_ERR)
+            fail_msg("'%s' was accepted", bad[i]);
+        assert_null(l.v);
+        assert_int_equal(l.n, 0);
+        assert_true(err[0] != '\0');
+    }
+
+    assert_int_equal(
+        rw_subnets_parse(" 10.77.0.0/30 , fd00:1::/64,127.0.0.1/32", &l, err, sizeof(err)), IB_OK);
+    assert_int_equal(l.n, 3);
+    rw_subnets_format(&l, text, sizeof(text));
+    assert_string_equal(text, "10.77.0.0/30,fd00:1::/64,127.0.0.1/32");
+
+    /* Inside: admitted; just outside: the guard's refusal as before. */
+    assert_null(rw_ip_text_verdict("10.77.0.2", 0, &l));
+    assert_null(rw_ip_text_verdict("10.77.0.3", 0, &l));
+    assert_non_null(rw_ip_text_verdict("10.77.0.4", 0, &l));
+    assert_non_null(rw_ip_text_verdict("10.76.255.255", 0, &l));
+    assert_null(rw_ip_text_verdict("::ffff:10.77.0.1", 0, &l));
+    assert_null(rw_ip_text_verdict("[fd00:1::5]", 0, &l));
+    assert_non_null(rw_ip_text_verdict("fd00:2::5", 0, &l));
+    assert_null(rw_ip_text_verdict("127.0.0.1", 0, &l));
+    assert_non_null(rw_ip_text_verdict("127.0.0.2", 0, &l));
+    assert_null(rw_ip_text_verdict("8.8.8.8", 0, &l));
+    assert_non_null(rw_ip_text_verdict("nonsense", 0, &l));
+    /* Without exceptions the verdict is the refusal. */
+    assert_non_null(rw_ip_text_verdict("10.77.0.2", 0, NULL));
+    assert_null(rw_ip_text_verdict("127.0.0.2", 1, NULL));
+
+    static const struct {
+        const char *ip;
+        int refused;
+    } socks[] = {{"10.77.0.1", 0}, {"10.77.0.5", 1},        {"fd00:1::1", 0},
+                 {"fd00:3::1", 1}, {"::ffff:10.77.0.2", 0}, {"169.254.169.254", 1}};
+    for (size_t i = 0; i < IB_ARRAY_LEN(socks); i++) {
+        struct addrinfo hints;
+        struct addrinfo *res = NULL;
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_flags = AI_NUMERICHOST;
+        assert_int_equal(getaddrinfo(socks[i].ip, NULL, &hints, &res), 0);
+        const char *why = rw_sockaddr_verdict(res->ai_addr, res->ai_addrlen, 0, &l);
+        if ((why != NULL) != socks[i].refused)
+            fail_msg("%s via sockaddr: refused=%d, want %d", socks[i].ip, why != NULL,
+                     socks[i].refused);
+        freeaddrinfo(res);
+    }
+    rw_subnets_free(&l);
+    assert_null(l.v);
+    rw_subnets_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ip_table),
-        cmocka_unit_test(test_ipv4_spellings),
-        cmocka_unit_test(test_sockaddr_edge),
-        cmocka_unit_test(test_target_parse),
+        cmocka_unit_test(test_ip_table),       cmocka_unit_test(test_iana_registry),
+        cmocka_unit_test(test_ipv4_spellings), cmocka_unit_test(test_sockaddr_edge),
+        cmocka_unit_test(test_target_parse),   cmocka_unit_test(test_allowed_subnets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,26 +51,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static rw_join_state_t join_state_of(ib_callback_url_verdict_t v)
-{
-    switch (v) {
-    case IB_CALLBACK_URL_OK:
-        return RW_JOIN_OK;
-    case IB_CALLBACK_URL_MALFORMED:
-    case IB_CALLBACK_URL_USERINFO:
-        return RW_JOIN_BAD_URL;
-    case IB_CALLBACK_URL_SCHEME:
-        return RW_JOIN_SCHEME_REJECTED;
-    case IB_CALLBACK_URL_HOST:
-        return RW_JOIN_HOST_NOT_ALLOWED;
-    case IB_CALLBACK_URL_LOOPBACK:
-        return RW_JOIN_LOOPBACK;
-    case IB_CALLBACK_URL_PORT:
-        return RW_JOIN_PORT_NOT_ALLOWED;
-    }
-    return RW_JOIN_BAD_URL;
-}
-
 /* One URL through every path; want is the verdict's name, host/port (want "ok") the target. */
 static void run_case(const char *url, const ib_tenant_t *t, int insecure, const char *want,
                      const char *host, long port)
@@ -99,7 +79,7 @@ static void run_case(const char *url, const ib_tenant_t *t, int insecure, const 
 
     /* The worker when it joins the request. */
     rw_join_state_t st = rw_callback_url_check(t, url, insecure);
-    if (st != join_state_of(v))
+    if (st != rw_join_state_of_verdict(v))
         fail_msg("%s: worker join state %d (%s), shared %s", url, (int)st, rw_join_state_reason(st),
                  want);
 

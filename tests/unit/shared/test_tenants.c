@@ -273,6 +273,112 @@ static void test_create_quota_keys(void **state)
     }
 }
 
+/* A token whose digest differs from a configured one in a single byte (the first, a middle or
+ * the last) is refused, for every digest of every tenant: the comparison covers all 32 bytes.
+ * The configured digests are SHA-256 of the presented tokens with that one byte flipped. */
+static void test_one_byte_off_digest_refused(void **state)
+{
+    (void)state;
+    static const char *const tokens[2][2] = {{"token-a1", "token-a2"}, {"token-b1", "token-b2"}};
+    static const size_t positions[] = {0, IB_SHA256_LEN / 2, IB_SHA256_LEN - 1};
+    for (size_t pi = 0; pi <= IB_ARRAY_LEN(positions); pi++) {
+        /* pi == IB_ARRAY_LEN(positions): unchanged digests, every token accepted (control). */
+        char hex[2][2][2 * IB_SHA256_LEN + 1];
+        for (size_t t = 0; t < 2; t++) {
+            for (size_t k = 0; k < 2; k++) {
+                uint8_t d[IB_SHA256_LEN];
+                ib_sha256(tokens[t][k], strlen(tokens[t][k]), d);
+                if (pi < IB_ARRAY_LEN(positions))
+                    d[positions[pi]] ^= 0x01;
+                ib_hex(d, sizeof(d), hex[t][k]);
+            }
+        }
+        char buf[1024];
+        char err[512] = "";
+        snprintf(buf, sizeof(buf),
+                 "{\"tenants\":["
+                 "{\"id\":\"a\",\"api_token_sha256\":[\"%s\",\"%s\"],\"workable_token\":\"wk-a\","
+                 "\"callback_hosts\":[\"a.example\"]},"
+                 "{\"id\":\"b\",\"api_token_sha256\":[\"%s\",\"%s\"],\"workable_token\":\"wk-b\","
+                 "\"callback_hosts\":[\"b.example\"]}]}",
+                 hex[0][0], hex[0][1], hex[1][0], hex[1][1]);
+        ib_tenants_t *ts = parse(buf, err, sizeof(err));
+        assert_non_null(ts);
+        for (size_t t = 0; t < 2; t++) {
+            for (size_t k = 0; k < 2; k++) {
+                const ib_tenant_t *got =
+                    ib_tenants_authenticate(ts, tokens[t][k], strlen(tokens[t][k]));
+                if (pi < IB_ARRAY_LEN(positions)) {
+                    if (got != NULL)
+                        fail_msg("token %s accepted against a digest differing in byte %zu",
+                                 tokens[t][k], positions[pi]);
+                } else {
+                    assert_ptr_equal(got, &ts->tenants[t]);
+                }
+            }
+        }
+        ib_tenants_free(ts);
+    }
+}
+
+/* A syntax error never echoes the file's text (jansson's "near '...'" excerpt can hold a
+ * token): the error names the line and column and a generic reason. */
+static void test_parse_errors_never_echo_content(void **state)
+{
+    (void)state;
+    static const char *const files[] = {
+        "{\"tenants\":[{\"id\":\"a\",\"workable_token\":\"wk-SECRET-1\" wk-SECRET-2}]}",
+        "{\"tenants\":[{\"workable_token\":\"wk-SECRET-1\",\"workable_token\":\"wk-SECRET-2\"}]}",
+        "{\"tenants\":[{\"workable_token\":\"wk-SECRET-1\n\"}]}",
+        "{\"tenants\":[{\"workable_token\":wk-SECRET-1}]}",
+        "{\"tenants\":[{\"workable_token\":\"wk-SECRET-1\"",
+    };
+    for (size_t i = 0; i < IB_ARRAY_LEN(files); i++) {
+        char err[512] = "";
+        ib_tenants_t *ts = parse(files[i], err, sizeof(err));
+        assert_null(ts);
+        if (strstr(err, "SECRET") != NULL || strstr(err, "near") != NULL ||
+            strncmp(err, "not valid JSON: ", 16) != 0 || strstr(err, " at line 1 column ") == NULL)
+            fail_msg("file %zu: %s", i, err);
+    }
+}
+
+/* IB_TENANTS_NO_WORKABLE_TOKENS (the gateway): the Workable tokens are not loaded and a
+ * workable_token_file is not opened (it may be mounted only where the worker runs); the file's
+ * shape is still checked and authentication works. */
+static void test_without_workable_tokens(void **state)
+{
+    (void)state;
+    char buf[1024];
+    char err[512] = "";
+    snprintf(buf, sizeof(buf),
+             "{\"tenants\":["
+             "{\"id\":\"a\",\"api_token_sha256\":[\"%s\"],\"workable_token\":\"wk-a\","
+             "\"callback_hosts\":[\"a.example\"]},"
+             "{\"id\":\"b\",\"api_token_sha256\":[\"%s\"],"
+             "\"workable_token_file\":\"/nonexistent/worker-only/b\","
+             "\"callback_hosts\":[\"b.example\"]}]}",
+             dig_a1, dig_b);
+    assert_null(parse(buf, err, sizeof(err))); /* the worker needs the file */
+    ib_tenants_t *ts = ib_tenants_parse_opts(buf, strlen(buf), NULL, IB_TENANTS_NO_WORKABLE_TOKENS,
+                                             err, sizeof(err));
+    assert_non_null(ts);
+    assert_null(ts->tenants[0].workable_token);
+    assert_null(ts->tenants[1].workable_token);
+    assert_ptr_equal(ib_tenants_authenticate(ts, "token-b", 7), &ts->tenants[1]);
+    ib_tenants_free(ts);
+    /* Still exactly one of the two keys, of the right type. */
+    for (int i = 0; i < 2; i++) {
+        snprintf(buf, sizeof(buf),
+                 "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":[\"%s\"],%s"
+                 "\"callback_hosts\":[\"a.example\"]}]}",
+                 dig_a1, i == 0 ? "" : "\"workable_token_file\":7,");
+        assert_null(ib_tenants_parse_opts(buf, strlen(buf), NULL, IB_TENANTS_NO_WORKABLE_TOKENS,
+                                          err, sizeof(err)));
+        assert_non_null(strstr(err, "workable_token"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +388,9 @@ int main(void)
         cmocka_unit_test(test_invalid_files_name_the_key),
         cmocka_unit_test(test_token_file_and_load),
         cmocka_unit_test(test_create_quota_keys),
+        cmocka_unit_test(test_one_byte_off_digest_refused),
+        cmocka_unit_test(test_parse_errors_never_echo_content),
+        cmocka_unit_test(test_without_workable_tokens),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
