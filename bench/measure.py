@@ -77,7 +77,7 @@ def bench_gateway(b, R):
                         a["p99"].append(w["p99"])
                         a["bad"] += w["non2xx"] + w["errors"]
                         if kind == "ours":
-                            R.values[key("ours", ep, "view", c)] = list(gateway_view(base))
+                            R.values[key("ours", ep, "view", c)] = list(gateway_view(b))
                 wrk_m = f"wrk -t1 -c{c} -d{cfg.sat_secs}s {'POST' if ep == 'post' else 'GET'} {path}"
                 for kind in eks:
                     a = acc[kind]
@@ -164,7 +164,7 @@ def bench_gateway_rss_fresh(b, R):
             samp = RssSampler(proc.pid)
             w = wrk(f"{base}/interviews", 256, cfg.sat_secs, b.lua("post.lua"), b.wrk_env())
             rss.append(samp.stop() / 1024)
-            views.append(gateway_view(base))
+            views.append(gateway_view(b))
         finally:
             b.procs.stop(proc)
         b.say(f"  run {i}: max RSS {rss[-1]:.1f} MiB at {w['rps']:.0f} req/s, view {fmt_n(views[-1][0])} interviews "

@@ -14,7 +14,18 @@ const ib_conf_desc_t gw_config_table[] = {
      .type = IB_CONF_LISTEN,
      .def = "0.0.0.0:8080",
      .offset = FIELD(gateway_listen),
-     .help = "Address and port the HTTP server listens on"},
+     .help = "Address and port of the public API (Workable's endpoints, /healthz, /readyz)"},
+    {.name = "GATEWAY_OPS_LISTEN",
+     .type = IB_CONF_LISTEN,
+     .def = "0.0.0.0:8082",
+     .offset = FIELD(ops_listen),
+     .help = "Address and port of the operations listener: /healthz, /readyz and /metrics (not "
+             "on the public port)"},
+    {.name = "GATEWAY_REUSE_PORT",
+     .type = IB_CONF_BOOL,
+     .def = "0",
+     .offset = FIELD(reuse_port),
+     .help = "SO_REUSEPORT on both listeners; off, a second process cannot bind the same port"},
     {.name = "GATEWAY_BASE_PATH",
      .type = IB_CONF_STRING,
      .def = "",
@@ -53,6 +64,30 @@ const ib_conf_desc_t gw_config_table[] = {
      .offset = FIELD(max_connections),
      .help = "Open HTTP connections at most; further ones wait in the listen backlog until one "
              "closes"},
+    {.name = "GATEWAY_MAX_CONNECTIONS_PER_IP",
+     .type = IB_CONF_INT,
+     .def = "64",
+     .min = 1,
+     .max = 100000,
+     .offset = FIELD(max_connections_per_ip),
+     .help = "Open connections to the public port from one client address at most; further ones "
+             "are closed at once (behind a proxy every client shares its address)"},
+    {.name = "GATEWAY_CREATE_RATE",
+     .type = IB_CONF_INT,
+     .def = "50",
+     .min = 0,
+     .max = 1000000,
+     .offset = FIELD(create_rate),
+     .help = "POST /interviews per second and tenant, per replica (token bucket; 429 past it); "
+             "0: no quota. The tenants file's create_rate overrides it"},
+    {.name = "GATEWAY_CREATE_BURST",
+     .type = IB_CONF_INT,
+     .def = "500",
+     .min = 1,
+     .max = 1000000,
+     .offset = FIELD(create_burst),
+     .help = "POST /interviews a tenant may send at once on one replica before GATEWAY_CREATE_RATE "
+             "applies. The tenants file's create_burst overrides it"},
     {.name = "GATEWAY_IDLE_TIMEOUT",
      .type = IB_CONF_DURATION,
      .def = "30s",
@@ -114,6 +149,14 @@ ib_rc_t gw_config_load(gw_config_t *cfg, ib_getenv_fn *get, void *opaque, char *
                             errstr_size) != IB_OK)
         return IB_ERR;
     if (base_path_normalise(cfg->base_path, errstr, errstr_size) != IB_OK) {
+        gw_config_free(cfg);
+        return IB_ERR;
+    }
+    /* Without SO_REUSEPORT the second bind would fail anyway; with it, both listeners would
+     * share the port and the operations routes would leak onto the public one. */
+    if (cfg->ops_listen.port == cfg->gateway_listen.port) {
+        snprintf(errstr, errstr_size, "GATEWAY_OPS_LISTEN: port %u is GATEWAY_LISTEN's",
+                 (unsigned)cfg->ops_listen.port);
         gw_config_free(cfg);
         return IB_ERR;
     }

@@ -12,6 +12,8 @@ typedef struct {
     char *kafka_bootstrap_servers;
     char *tenants_file;
     ib_listen_t gateway_listen;
+    ib_listen_t ops_listen; /* GATEWAY_OPS_LISTEN: /healthz, /readyz, /metrics */
+    int reuse_port;         /* GATEWAY_REUSE_PORT: SO_REUSEPORT on both listeners */
     char *topic_requested;
     char *topic_catalog;
     char *topic_status;
@@ -19,6 +21,9 @@ typedef struct {
     char *interview_id_secret;
     int allow_insecure_callbacks;
     long max_connections;           /* GATEWAY_MAX_CONNECTIONS */
+    long max_connections_per_ip;    /* GATEWAY_MAX_CONNECTIONS_PER_IP */
+    long create_rate;               /* GATEWAY_CREATE_RATE: per second and tenant; 0: no quota */
+    long create_burst;              /* GATEWAY_CREATE_BURST */
     long idle_timeout_ms;           /* GATEWAY_IDLE_TIMEOUT: whole seconds */
     long view_max_interviews;       /* GATEWAY_VIEW_MAX_INTERVIEWS */
     char *base_path;                /* GATEWAY_BASE_PATH: "" or "/seg...", no trailing slash */

@@ -32,6 +32,9 @@ enum MHD_Result gw_handle_healthz(gw_request_t *req)
 enum MHD_Result gw_handle_readyz(gw_request_t *req)
 {
     const gw_app_t *app = gw_app(req);
+    /* The operations listener stays up through the drain: say so to the readiness probe. */
+    if (atomic_load(&app->draining))
+        return gw_respond_error(req, 503, "Shutting down", "Retry-After", "1");
     if (!gw_producer_healthy(app->producer))
         return gw_respond_error(req, 503, "Not ready: Kafka producer not connected", NULL, NULL);
     if (!views_ready(app))
@@ -168,6 +171,34 @@ static void on_delivery(void *opaque, ib_rc_t rc, const char *reason)
     gw_pending_release(pd);
 }
 
+/* Charges one creation to the tenant's quota, unless the interview is one it already owns (a
+ * repeat answers the same id and creates nothing). IB_AGAIN when over quota: 429 queued. */
+static ib_rc_t charge_quota(gw_request_t *req)
+{
+    const gw_app_t *app = gw_app(req);
+    gw_exchange_t *ex = gw_exchange(req);
+    char *known = NULL;
+    long retry_after_s = 1;
+    char value[24];
+
+    if (app->quota == NULL)
+        return IB_OK;
+    if (gw_interviews_payload(app->interviews, ex->tenant, ex->interview_id, &known) ==
+        GW_IV_FOUND) {
+        free(known);
+        return IB_OK;
+    }
+    free(known);
+    if (gw_quota_take(app->quota, ex->tenant, ib_now_ms(), &retry_after_s) == IB_OK)
+        return IB_OK;
+    if (app->telemetry != NULL)
+        gw_telemetry_quota_rejected(app->telemetry, ex->tenant->id);
+    snprintf(value, sizeof(value), "%ld", retry_after_s);
+    if (gw_respond_error(req, 429, "Too Many Requests", "Retry-After", value) != MHD_YES)
+        IB_WARN("429 for tenant %s not queued", ex->tenant->id);
+    return IB_AGAIN;
+}
+
 enum MHD_Result gw_handle_interviews(gw_request_t *req)
 {
     const gw_app_t *app = gw_app(req);
@@ -197,6 +228,10 @@ enum MHD_Result gw_handle_interviews(gw_request_t *req)
 
     ib_interview_id(app->cfg->interview_id_secret, ex->tenant->id, ir.callback_url,
                     ex->interview_id);
+    if (charge_quota(req) != IB_OK) {
+        ret = MHD_YES; /* answered 429 */
+        goto out;
+    }
     ib_jw_init(&ev, ev_storage, sizeof(ev_storage));
     ib_rc_t written =
         gw_event_requested_write(&ev, &ir, ex->tenant->id, ex->interview_id, ib_wall_ms());

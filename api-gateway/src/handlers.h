@@ -4,11 +4,14 @@
 #ifndef GW_HANDLERS_H
 #define GW_HANDLERS_H
 
+#include <stdatomic.h>
+
 #include "catalog.h"
 #include "config.h"
 #include "ib/tenants.h"
 #include "interviews.h"
 #include "producer.h"
+#include "quota.h"
 #include "routes.h"
 #include "server.h"
 #include "tail.h"
@@ -25,6 +28,8 @@ typedef struct {
     gw_tail_t *tail; /* the views' consumer: ready once caught up */
     gw_producer_t *producer;
     gw_telemetry_t *telemetry; /* may be NULL */
+    gw_quota_t *quota;         /* POST /interviews per tenant; NULL: no quota */
+    atomic_int draining;       /* set on SIGTERM: /readyz answers 503 (on every listener) */
 } gw_app_t;
 
 /* The application's state of one request: req->ctx (gw_handler_t.ctx_size bytes, zeroed). */
@@ -52,7 +57,8 @@ enum MHD_Result gw_handle_metrics(gw_request_t *req);
 enum MHD_Result gw_handle_templates(gw_request_t *req);
 /* {"jobs": [...]}; 404 for a tenant without job categorisation. */
 enum MHD_Result gw_handle_jobs(gw_request_t *req);
-/* Validates, then suspends until Kafka acknowledges the interview-requested event. */
+/* Validates, charges the tenant's quota (429 past it; a repeat of an interview the tenant already
+ * owns is not charged), then suspends until Kafka acknowledges the interview-requested event. */
 enum MHD_Result gw_handle_interviews(gw_request_t *req);
 enum MHD_Result gw_handle_interview(gw_request_t *req);
 enum MHD_Result gw_handle_shared_link(gw_request_t *req);

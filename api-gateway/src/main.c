@@ -13,13 +13,15 @@
 #include "ib/tenants.h"
 #include "interviews.h"
 #include "producer.h"
+#include "quota.h"
 #include "router.h"
 #include "server.h"
 #include "tail.h"
 #include "telemetry.h"
 
-#define DRAIN_EXTRA_MS 2000
-#define RESUME_WAIT_MS 2000
+#define DRAIN_EXTRA_MS      2000
+#define OPS_MAX_CONNECTIONS 64 /* probes and scrapers */
+#define RESUME_WAIT_MS      2000
 
 int main(void)
 {
@@ -32,6 +34,8 @@ int main(void)
     gw_telemetry_t *telemetry = NULL;
     gw_producer_t *producer = NULL;
     gw_server_t *srv = NULL;
+    gw_server_t *ops = NULL;
+    gw_quota_t *quota = NULL;
     sigset_t sigs;
     int sig = 0;
     int code = EXIT_FAILURE;
@@ -77,7 +81,8 @@ int main(void)
     catalog = gw_catalog_new();
     interviews = gw_interviews_new(tenants, (size_t)cfg.view_max_interviews);
     telemetry = gw_telemetry_new();
-    if (catalog == NULL || interviews == NULL || telemetry == NULL) {
+    quota = gw_quota_new(tenants, cfg.create_rate, cfg.create_burst, ib_now_ms());
+    if (catalog == NULL || interviews == NULL || telemetry == NULL || quota == NULL) {
         IB_ERROR("out of memory");
         goto out;
     }
@@ -102,12 +107,26 @@ int main(void)
     gw_telemetry_sources_t sources = {tail,    view_names, IB_ARRAY_LEN(view_names),
                                       catalog, interviews, producer};
     gw_telemetry_set_sources(telemetry, &sources);
-    gw_app_t app = {&cfg, tenants, catalog, interviews, tail, producer, telemetry};
+    gw_app_t app = {&cfg, tenants, catalog, interviews, tail, producer, telemetry, quota, 0};
     gw_handler_t handler;
+    gw_router_ops_handler(&app, &handler);
+    const gw_server_conf_t ops_conf = {.name = "GATEWAY_OPS_LISTEN",
+                                       .listen = &cfg.ops_listen,
+                                       .idle_timeout_ms = cfg.idle_timeout_ms,
+                                       .max_connections = OPS_MAX_CONNECTIONS,
+                                       .reuse_port = cfg.reuse_port};
+    ops = gw_server_start(&ops_conf, &handler, errstr, sizeof(errstr));
+    if (ops == NULL) {
+        IB_ERROR("%s", errstr);
+        goto out;
+    }
     gw_router_handler(&app, &handler);
-    const gw_server_conf_t server_conf = {.listen = &cfg.gateway_listen,
+    const gw_server_conf_t server_conf = {.name = "GATEWAY_LISTEN",
+                                          .listen = &cfg.gateway_listen,
                                           .idle_timeout_ms = cfg.idle_timeout_ms,
-                                          .max_connections = cfg.max_connections};
+                                          .max_connections = cfg.max_connections,
+                                          .max_connections_per_ip = cfg.max_connections_per_ip,
+                                          .reuse_port = cfg.reuse_port};
     srv = gw_server_start(&server_conf, &handler, errstr, sizeof(errstr));
     if (srv == NULL) {
         IB_ERROR("%s", errstr);
@@ -120,6 +139,7 @@ int main(void)
 
     /* libmicrohttpd's order: stop accepting, flush Kafka, resume every suspended connection,
      * stop the daemon, destroy the producer. */
+    atomic_store(&app.draining, 1);
     gw_server_quiesce(srv);
     if (gw_producer_flush(producer, (int)cfg.produce_timeout_ms + DRAIN_EXTRA_MS) != IB_OK)
         IB_WARN("shutdown: Kafka flush timed out");
@@ -129,11 +149,14 @@ int main(void)
     code = EXIT_SUCCESS;
 out:
     gw_server_stop(srv);
+    /* The operations listener last: /metrics and /healthz answer through the drain. */
+    gw_server_stop(ops);
     gw_producer_destroy(producer);
     gw_tail_destroy(tail);
     gw_interviews_free(interviews);
     gw_catalog_destroy(catalog);
     gw_telemetry_free(telemetry);
+    gw_quota_free(quota);
     ib_tenants_free(tenants);
     curl_global_cleanup();
     IB_INFO("stopped");

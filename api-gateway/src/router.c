@@ -50,13 +50,19 @@ static size_t log_fields(const gw_request_t *req, ib_log_kv_t *kv, size_t cap)
     return 3;
 }
 
-static enum MHD_Result on_headers(gw_request_t *req)
+static enum MHD_Result route_headers(gw_request_t *req, unsigned listener)
 {
     const gw_app_t *app = gw_app(req);
     gw_exchange_t *ex = gw_exchange(req);
 
     gw_route_result_t rr =
         gw_route_match_under(app->cfg->base_path, req->url, req->method, &ex->route);
+    if (rr != GW_ROUTE_NOT_FOUND && (ex->route.listeners & listener) == 0) {
+        /* Another listener's route: none here (and not counted under its name). */
+        memset(&ex->route, 0, sizeof(ex->route));
+        ex->route.name = "unmatched";
+        rr = GW_ROUTE_NOT_FOUND;
+    }
     if (rr == GW_ROUTE_NOT_FOUND)
         return gw_reject(req, 404, "Not Found", NULL, NULL);
     if (rr == GW_ROUTE_METHOD_NOT_ALLOWED)
@@ -86,6 +92,16 @@ static enum MHD_Result on_headers(gw_request_t *req)
     return MHD_YES;
 }
 
+static enum MHD_Result on_headers(gw_request_t *req)
+{
+    return route_headers(req, GW_ON_PUBLIC);
+}
+
+static enum MHD_Result on_ops_headers(gw_request_t *req)
+{
+    return route_headers(req, GW_ON_OPS);
+}
+
 static enum MHD_Result on_complete(gw_request_t *req)
 {
     gw_route_handler_fn *handler = gw_exchange(req)->route.handler;
@@ -104,4 +120,10 @@ void gw_router_handler(gw_app_t *app, gw_handler_t *out)
     out->headers = on_headers;
     out->complete = on_complete;
     out->log_fields = log_fields;
+}
+
+void gw_router_ops_handler(gw_app_t *app, gw_handler_t *out)
+{
+    gw_router_handler(app, out);
+    out->headers = on_ops_headers;
 }

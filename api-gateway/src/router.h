@@ -8,7 +8,9 @@
 #include "server.h"
 
 /* The handler interface to give gw_server_start, over app (borrowed; it must outlive the
- * server). */
+ * server): the public API's routes (GW_ON_PUBLIC). */
 void gw_router_handler(gw_app_t *app, gw_handler_t *out);
+/* The same for the operations listener: its routes only (GW_ON_OPS); any other path is 404. */
+void gw_router_ops_handler(gw_app_t *app, gw_handler_t *out);
 
 #endif

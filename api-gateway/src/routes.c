@@ -12,16 +12,18 @@ static const struct {
     int authenticated;
     int json_body;
     gw_route_handler_fn *handler;
+    unsigned listeners;
 } table[] = {
-    /* template, method, id, authenticated, json_body, handler */
-    {"/healthz", "GET", GW_ROUTE_HEALTHZ, 0, 0, gw_handle_healthz},
-    {"/readyz", "GET", GW_ROUTE_READYZ, 0, 0, gw_handle_readyz},
-    {"/metrics", "GET", GW_ROUTE_METRICS, 0, 0, gw_handle_metrics},
-    {"/interview-templates", "GET", GW_ROUTE_TEMPLATES, 1, 0, gw_handle_templates},
-    {"/jobs", "GET", GW_ROUTE_JOBS, 1, 0, gw_handle_jobs},
-    {"/interviews", "POST", GW_ROUTE_INTERVIEWS, 1, 1, gw_handle_interviews},
-    {"/interviews/{id}", "GET", GW_ROUTE_INTERVIEW, 1, 0, gw_handle_interview},
-    {"/interviews/{id}/shared-link", "GET", GW_ROUTE_SHARED_LINK, 1, 0, gw_handle_shared_link},
+    /* template, method, id, authenticated, json_body, handler, listeners */
+    {"/healthz", "GET", GW_ROUTE_HEALTHZ, 0, 0, gw_handle_healthz, GW_ON_PUBLIC | GW_ON_OPS},
+    {"/readyz", "GET", GW_ROUTE_READYZ, 0, 0, gw_handle_readyz, GW_ON_PUBLIC | GW_ON_OPS},
+    {"/metrics", "GET", GW_ROUTE_METRICS, 0, 0, gw_handle_metrics, GW_ON_OPS},
+    {"/interview-templates", "GET", GW_ROUTE_TEMPLATES, 1, 0, gw_handle_templates, GW_ON_PUBLIC},
+    {"/jobs", "GET", GW_ROUTE_JOBS, 1, 0, gw_handle_jobs, GW_ON_PUBLIC},
+    {"/interviews", "POST", GW_ROUTE_INTERVIEWS, 1, 1, gw_handle_interviews, GW_ON_PUBLIC},
+    {"/interviews/{id}", "GET", GW_ROUTE_INTERVIEW, 1, 0, gw_handle_interview, GW_ON_PUBLIC},
+    {"/interviews/{id}/shared-link", "GET", GW_ROUTE_SHARED_LINK, 1, 0, gw_handle_shared_link,
+     GW_ON_PUBLIC},
 };
 
 /* 1 when path (len bytes) matches tmpl; "{id}" matches one non-empty segment of at most
@@ -75,6 +77,7 @@ static gw_route_result_t match_rows(const char *path, size_t len, const char *me
     route->authenticated = table[i].authenticated;
     route->json_body = table[i].json_body;
     route->handler = table[i].handler;
+    route->listeners = table[i].listeners;
     matches(table[i].tmpl, path, len, route->param);
     return strcmp(method, table[i].method) == 0 ? GW_ROUTE_OK : GW_ROUTE_METHOD_NOT_ALLOWED;
 }

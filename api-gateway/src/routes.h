@@ -19,15 +19,21 @@ typedef enum {
     GW_ROUTE_SHARED_LINK /* GET /interviews/{id}/shared-link */
 } gw_route_id_t;
 
+/* The listeners a route is served on (gw_route_t.listeners): Workable's endpoints on the public
+ * port, /metrics on the operations port only, /healthz and /readyz on both. */
+#define GW_ON_PUBLIC 1u
+#define GW_ON_OPS    2u
+
 /* Answers a request whose route matched and whose whole body arrived (gw_handler_t.complete). */
 typedef enum MHD_Result gw_route_handler_fn(gw_request_t *req);
 
 typedef struct {
     gw_route_id_t id;
-    const char *name;  /* the template, e.g. "/interviews/{id}" (a metric label); static */
-    const char *allow; /* the methods the path allows (Allow header of a 405); static */
-    int authenticated; /* needs a tenant's Bearer token */
-    int json_body;     /* takes a JSON body of at most GW_BODY_MAX bytes (415, 413) */
+    const char *name;   /* the template, e.g. "/interviews/{id}" (a metric label); static */
+    const char *allow;  /* the methods the path allows (Allow header of a 405); static */
+    int authenticated;  /* needs a tenant's Bearer token */
+    int json_body;      /* takes a JSON body of at most GW_BODY_MAX bytes (415, 413) */
+    unsigned listeners; /* GW_ON_PUBLIC, GW_ON_OPS: where the route exists (elsewhere: 404) */
     gw_route_handler_fn *handler;
     char param[GW_ROUTE_ID_MAX + 1]; /* {id}, when the template has one */
 } gw_route_t;

@@ -565,9 +565,14 @@ gw_server_t *gw_server_start(const gw_server_conf_t *conf, const gw_handler_t *h
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)((conf->idle_timeout_ms + 999) / 1000),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)conf->max_connections,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)conf->max_connections_per_ip,
+        /* Last. Absent, MHD sets only SO_REUSEADDR (a restart binds past TIME_WAIT; a second
+         * listener on the port fails); 1 adds SO_REUSEPORT (both listen, the kernel splits the
+         * connections). "Absent" is the list ending here; false would also drop SO_REUSEADDR. */
+        conf->reuse_port ? MHD_OPTION_LISTENING_ADDRESS_REUSE : MHD_OPTION_END, 1u, MHD_OPTION_END);
     if (srv->daemon == NULL) {
-        snprintf(errstr, errstr_size, "GATEWAY_LISTEN: cannot listen on %s", conf->listen->text);
+        snprintf(errstr, errstr_size, "%s: cannot listen on %s",
+                 conf->name != NULL ? conf->name : "GATEWAY_LISTEN", conf->listen->text);
         goto fail;
     }
     srv->loop = gw_daemon_loop_start(srv->daemon, errstr, errstr_size);

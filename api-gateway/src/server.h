@@ -60,10 +60,14 @@ typedef struct {
 } gw_handler_t;
 
 typedef struct {
+    const char *name;          /* the listen address's configuration key, for errors (NULL:
+                                * "GATEWAY_LISTEN") */
     const ib_listen_t *listen; /* parsed by the loader (port 0: any free port, see
                                 * gw_server_port); borrowed */
     long idle_timeout_ms;      /* a whole request must have arrived by then; idle keep-alive too */
     long max_connections;
+    long max_connections_per_ip; /* from one client address; 0: no limit */
+    int reuse_port; /* SO_REUSEPORT: another socket may bind the same port (off: bind fails) */
 } gw_server_conf_t;
 
 /* One HTTP request, from MHD's first call to MHD_OPTION_NOTIFY_COMPLETED. Handlers read the

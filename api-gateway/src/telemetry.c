@@ -24,6 +24,7 @@ struct gw_telemetry {
     ib_series_t *view_dropped;
     ib_series_t *view_refused;
     ib_series_t *view_records;
+    ib_metric_t *quota_rejected;
     gw_telemetry_sources_t src;
 };
 
@@ -31,6 +32,7 @@ static const char *const route_labels[] = {"route", "method", "status"};
 static const char *const route_only[] = {"route"};
 static const char *const outcome_label[] = {"outcome"};
 static const char *const view_label[] = {"view"};
+static const char *const tenant_label[] = {"tenant"};
 
 static void collect(void *opaque)
 {
@@ -107,6 +109,9 @@ gw_telemetry_t *gw_telemetry_new(void)
         {IB_METRIC_COUNTER, "ib_gateway_view_records_refused_total",
          "interviews.requested/status records that were not valid events",
          .series = &t->view_refused},
+        {IB_METRIC_COUNTER, "ib_gateway_create_quota_rejected_total",
+         "POST /interviews answered 429 by the tenant's quota on this replica, by tenant", 1,
+         tenant_label, NULL, 0, &t->quota_rejected, NULL},
     };
     t->m = ib_metrics_new();
     if (t->m == NULL || ib_metrics_register(t->m, rows, IB_ARRAY_LEN(rows)) != IB_OK)
@@ -163,6 +168,12 @@ void gw_telemetry_produce(gw_telemetry_t *t, const char *outcome, double seconds
     ib_series_observe(ib_metric_series(t->produce_duration, labels), seconds);
     if (strcmp(outcome, "acknowledged") != 0)
         ib_metric_inc(t->produce_errors, labels);
+}
+
+void gw_telemetry_quota_rejected(gw_telemetry_t *t, const char *tenant)
+{
+    const char *labels[] = {tenant};
+    ib_metric_inc(t->quota_rejected, labels);
 }
 
 char *gw_telemetry_render(gw_telemetry_t *t, size_t *len)

@@ -1,6 +1,6 @@
 /* The gateway's Prometheus metrics (ib/metrics.h): HTTP requests by route, method and status,
- * request latency, in-flight requests, Kafka produce latency and errors, producer rebuilds, and,
- * computed on scrape, the views' sizes and lag. */
+ * request latency, in-flight requests, creations refused by a tenant's quota, Kafka produce latency
+ * and errors, producer rebuilds, and, computed on scrape, the views' sizes and lag. */
 #ifndef GW_TELEMETRY_H
 #define GW_TELEMETRY_H
 
@@ -36,6 +36,9 @@ void gw_telemetry_request_end(gw_telemetry_t *t, const char *route, const char *
                               unsigned int status, double seconds);
 /* One produce attempt: outcome "acknowledged", "failed", "timeout", "refused", "shutdown". */
 void gw_telemetry_produce(gw_telemetry_t *t, const char *outcome, double seconds);
+
+/* A POST /interviews of tenant (an id of the tenants file) answered 429 by its quota. */
+void gw_telemetry_quota_rejected(gw_telemetry_t *t, const char *tenant);
 
 /* Text exposition format; new malloc'd string, NULL on out of memory. */
 char *gw_telemetry_render(gw_telemetry_t *t, size_t *len) IB_WUR;

@@ -51,11 +51,12 @@ class Ports:
     nginx: int
     sink: int
     sink_tls: int  # nginx terminating TLS in front of the sink
+    gateway_ops: int  # our gateway's operations listener (/metrics)
 
     @staticmethod
     def from_base(base, kafka):
         return Ports(kafka=kafka, gateway=base, worker=base + 1, benthos=base + 2, nginx=base + 3,
-                     sink=base + 100, sink_tls=base + 101)
+                     sink=base + 100, sink_tls=base + 101, gateway_ops=base + 4)
 
 
 @dataclasses.dataclass(frozen=True)

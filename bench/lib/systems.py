@@ -177,7 +177,12 @@ def start_gateway(b, kind, extra=None):
     base = f"http://127.0.0.1:{port}"
     if kind == "ours":
         env = service_env(b, dict({"GATEWAY_LISTEN": f"127.0.0.1:{port}",
-                                   "INTERVIEW_ID_SECRET": config.SECRET}, **(extra or {})))
+                                   "GATEWAY_OPS_LISTEN": f"127.0.0.1:{b.ports.gateway_ops}",
+                                   "INTERVIEW_ID_SECRET": config.SECRET,
+                                   # one load generator, one tenant: the fairness limits would
+                                   # measure themselves
+                                   "GATEWAY_MAX_CONNECTIONS_PER_IP": "100000",
+                                   "GATEWAY_CREATE_RATE": "0"}, **(extra or {})))
         p = b.procs.start("api-gateway", [b.bins["gateway"]], config.CPU_SUT, env)
     elif kind == "benthos":
         p = b.procs.start("benthos-gateway", [b.bins["benthos"], "-c", os.path.join(HERE, "peers", "gateway.yaml")],
@@ -200,10 +205,11 @@ def start_gateway(b, kind, extra=None):
     return p, base
 
 
-def gateway_view(base):
-    """(interviews, bytes) of our gateway's interviews view, from its /metrics: what the RSS
-    figures include besides connections (the view holds every interview posted so far)."""
-    st, body = http("GET", f"{base}/metrics")
+def gateway_view(b):
+    """(interviews, bytes) of our gateway's interviews view, from its /metrics (on the operations
+    listener): what the RSS figures include besides connections (the view holds every interview
+    posted so far)."""
+    st, body = http("GET", f"http://127.0.0.1:{b.ports.gateway_ops}/metrics")
     vals = {}
     for line in body.decode().splitlines() if st == 200 else ():
         name, _, v = line.partition(" ")

@@ -132,6 +132,18 @@ def check_k8s(path):
             got = c.get(probe, {}).get("httpGet", {}).get("path")
             if got != path:
                 problem(where, f"{probe} must GET {path}, has {got}")
+        # The gateway's probes and scrape on its operations listener, never the API port.
+        if "GATEWAY_OPS_LISTEN" in env.get(dname, {}):
+            ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
+            ops_port = int(env[dname]["GATEWAY_OPS_LISTEN"].rsplit(":", 1)[1])
+            if ports.get("ops") != ops_port:
+                problem(where, f"container port 'ops' must be GATEWAY_OPS_LISTEN's {ops_port}")
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                if c.get(probe, {}).get("httpGet", {}).get("port") != "ops":
+                    problem(where, f"{probe} must use port ops (the operations listener)")
+            ann = d["spec"]["template"]["metadata"].get("annotations", {})
+            if ann.get("prometheus.io/port") != str(ops_port):
+                problem(where, f"prometheus.io/port must be the operations port {ops_port}")
         psc, sc = pod.get("securityContext", {}), c.get("securityContext", {})
         if not (psc.get("runAsNonRoot") or sc.get("runAsNonRoot")):
             problem(where, "runAsNonRoot")

@@ -118,6 +118,24 @@ out:
     return out;
 }
 
+#define RATE_MAX 1000000
+
+/* An optional integer key in [min, RATE_MAX]; -1 in *out when absent. */
+static ib_rc_t parse_rate(json_t *jt, const char *key, long min, long *out, char *why,
+                          size_t why_size)
+{
+    json_t *v = json_object_get(jt, key);
+    *out = -1;
+    if (v == NULL)
+        return IB_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > RATE_MAX) {
+        snprintf(why, why_size, "%s: must be an integer from %ld to %d", key, min, RATE_MAX);
+        return IB_ERR;
+    }
+    *out = (long)json_integer_value(v);
+    return IB_OK;
+}
+
 static ib_rc_t parse_tenant(json_t *jt, ib_tenant_t *t, const char *base_dir, unsigned opts,
                             char *why, size_t why_size)
 {
@@ -244,6 +262,9 @@ hosts:
             t->callback_ports[t->callback_port_count++] = (long)json_integer_value(port);
         }
     }
+    if (parse_rate(jt, "create_rate", 0, &t->create_rate, why, why_size) != IB_OK ||
+        parse_rate(jt, "create_burst", 1, &t->create_burst, why, why_size) != IB_OK)
+        return IB_ERR;
     return IB_OK;
 }
 

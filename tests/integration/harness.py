@@ -534,6 +534,9 @@ class Service:
             raise unittest.SkipTest(f"{name} binary not found ({binary!r}); set IB_*_BIN")
         self.name = name
         self.base = f"http://127.0.0.1:{listen_port}"
+        # The gateway's operations listener (GATEWAY_OPS_LISTEN: /healthz, /readyz, /metrics);
+        # set by whoever starts one.
+        self.ops_base = None
         self.log_path = log_path
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen([binary], env=env, stdout=self.log,
@@ -628,6 +631,7 @@ class Stack:
         with open(self.tenants_file, "w", encoding="utf-8") as f:
             json.dump({"tenants": tenants}, f, indent=2)
         self.gateway_port = free_port()
+        self.gateway_ops_port = free_port()
         self.worker_port = free_port()
         self.worker_group = f"it-{self.run_id}-worker"
         self.gateway_env = dict(gateway_env or {})
@@ -663,10 +667,12 @@ class Stack:
     def start_gateway(self):
         env = self._env()
         env.update({"GATEWAY_LISTEN": f"127.0.0.1:{self.gateway_port}",
+                    "GATEWAY_OPS_LISTEN": f"127.0.0.1:{self.gateway_ops_port}",
                     "INTERVIEW_ID_SECRET": "it-secret-" + self.run_id})
         env.update(self.gateway_env)
         self.gateway = Service("api-gateway", os.environ.get("IB_GATEWAY_BIN"), env,
                                self.gateway_port, os.path.join(self.dir, "api-gateway.log"))
+        self.gateway.ops_base = f"http://{env['GATEWAY_OPS_LISTEN']}"
         self.gateway.wait_ready()
         return self.gateway
 
@@ -687,11 +693,13 @@ class Stack:
         port = free_port()
         e = self._env()
         e.update({"GATEWAY_LISTEN": f"127.0.0.1:{port}",
+                  "GATEWAY_OPS_LISTEN": f"127.0.0.1:{free_port()}",
                   "INTERVIEW_ID_SECRET": "it-secret-" + self.run_id})
         e.update(self.gateway_env)
         e.update(env or {})
         svc = Service(name, os.environ.get("IB_GATEWAY_BIN"), e, port,
                       os.path.join(self.dir, f"{name}-{port}.log"))
+        svc.ops_base = f"http://{e['GATEWAY_OPS_LISTEN']}"
         if wait:
             svc.wait_ready()
         return svc
@@ -723,6 +731,10 @@ class Stack:
     def unique(self, prefix="i"):
         self._n += 1
         return f"{prefix}{self.run_id}{self._n}"
+
+    def gw_ops(self, method, path, svc=None, timeout=30):
+        """A request to the operations listener of the gateway (or of replica svc)."""
+        return http_request((svc or self.gateway).ops_base, method, path, None, {}, timeout)
 
     def gw(self, method, path, body=None, token=None, headers=None, timeout=30):
         hdrs = dict(headers or {})

@@ -47,7 +47,11 @@ def parse_response(buf):
 
 class ConcurrencyTest(StackTestCase):
     with_worker = False
-    gateway_env = {"GATEWAY_IDLE_TIMEOUT": IDLE_TIMEOUT}
+    # Every connection comes from 127.0.0.1 and every POST from tenant A: neither the per-client
+    # connection limit nor the creation quota is what these tests measure.
+    gateway_env = {"GATEWAY_IDLE_TIMEOUT": IDLE_TIMEOUT,
+                   "GATEWAY_MAX_CONNECTIONS_PER_IP": str(4 * CONNECTIONS),
+                   "GATEWAY_CREATE_RATE": "0"}
 
     @classmethod
     def setUpClass(cls):

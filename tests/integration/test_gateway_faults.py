@@ -171,7 +171,9 @@ class GatewayFaultsTest(unittest.TestCase):
             saved, harness._BROKER = harness._BROKER, cls.broker  # the Stack uses this broker
             try:
                 cls.stack = Stack(cls.__name__, with_worker=False,
-                                  gateway_env={"GATEWAY_PRODUCE_TIMEOUT": "3s"})
+                                  gateway_env={"GATEWAY_PRODUCE_TIMEOUT": "3s",
+                                               # the load is one tenant's, unthrottled
+                                               "GATEWAY_CREATE_RATE": "0"})
             finally:
                 harness._BROKER = saved
             cls.stack.publish_catalog(cls.stack.tenant_a, CATALOG)

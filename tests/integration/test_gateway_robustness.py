@@ -185,7 +185,7 @@ class ObservabilityTest(StackTestCase):
         cls.stack.await_templates(cls.stack.tenant_a, CATALOG)
 
     def scrape(self):
-        r = self.stack.gw("GET", "/metrics")
+        r = self.stack.gw_ops("GET", "/metrics")
         self.assertEqual(r.status, 200, r)
         self.assertTrue(r.headers.get("Content-Type", "").startswith("text/plain"), r)
         self.assertIn("version=0.0.4", r.headers.get("Content-Type", ""))
@@ -307,7 +307,7 @@ class DrainTest(StackTestCase):
                                   timeout=60)
 
         def in_flight():
-            r = s.gw_at(svc, "GET", "/metrics", timeout=5)
+            r = s.gw_ops("GET", "/metrics", svc=svc, timeout=5)
             return metric(r.body.decode(), "ib_gateway_kafka_produce_duration_seconds_count",
                           '{outcome="acknowledged"}') == 0 and \
                 metric(r.body.decode(), "ib_gateway_http_requests_in_flight") >= 2
@@ -318,6 +318,10 @@ class DrainTest(StackTestCase):
                 await_true(in_flight, 10, "the POST waiting for Kafka")
                 t0 = time.monotonic()
                 svc.proc.send_signal(signal.SIGTERM)
+                # The operations listener answers through the drain: not ready any more.
+                await_true(lambda: s.gw_ops("GET", "/readyz", svc=svc, timeout=5).status == 503,
+                           5, "/readyz 503 on the operations listener while draining")
+                self.assertEqual(s.gw_ops("GET", "/metrics", svc=svc, timeout=5).status, 200)
                 t.join(60)
                 rc = svc.proc.wait(60)
                 elapsed = time.monotonic() - t0

@@ -87,7 +87,7 @@ class ReadinessTest(StackTestCase):
             r = s.gw_at(svc, "GET", f"/interviews/{last}", token=s.tenant_a["token"])
             self.assertEqual((r.status, r.json()), (200, {"status": "expired"}),
                              f"ready but the view lacks the backlog: {r!r}; readyz: {answers}")
-            m = s.gw_at(svc, "GET", "/metrics").body.decode()
+            m = s.gw_ops("GET", "/metrics", svc=svc).body.decode()
             self.assertIn("ib_gateway_views_caught_up 1", m)
             self.assertIn('ib_gateway_view_lag_messages{view="status"} 0', m)
         finally:

@@ -302,9 +302,12 @@ class BasePathTest(StackTestCase):
             with self.subTest(path=path):
                 self.assertError(s.gw("GET", path, token=token), 404)
         self.assertError(s.gw("POST", "/interviews", s.interview_body(), token=token), 404)
-        for path in ("/healthz", "/readyz", "/metrics"):
+        for path in ("/healthz", "/readyz"):
             with self.subTest(path=path):
                 self.assertEqual(s.gw("GET", path).status, 200, path)
+        # /metrics is on the operations listener only (at its root too, whatever the base path).
+        self.assertEqual(s.gw("GET", "/metrics").status, 404)
+        self.assertEqual(s.gw_ops("GET", "/metrics").status, 200)
 
     def assertError(self, resp, status):
         self.assertEqual(resp.status, status, resp)

@@ -206,10 +206,13 @@ class OpenApiCheckerTest(unittest.TestCase):
     JSON = {"Content-Type": "application/json", "X-Request-Id": "r1"}
 
     def test_every_gateway_route_is_documented(self):
-        """api-gateway/src/routes.c's table, read from the source: the same paths and methods."""
+        """api-gateway/src/routes.c's table, read from the source: the same paths and methods
+        (the rows served on the public port; /metrics is on the operations listener only)."""
         with open(os.path.join(REPO_ROOT, "api-gateway", "src", "routes.c"),
                   encoding="utf-8") as f:
-            routes = set(re.findall(r'\{"(/[^"]*)", "([A-Z]+)", GW_ROUTE_', f.read()))
+            rows = re.findall(r'\{"(/[^"]*)", "([A-Z]+)", GW_ROUTE_([^}]*)\}', f.read())
+            routes = {(path, method) for path, method, rest in rows if "GW_ON_PUBLIC" in rest}
+        self.assertIn(("/metrics", "GET"), {(p, m) for p, m, _ in rows})
         documented = {(t, m) for t, m, _ in self.spec.operations()}
         self.assertTrue(routes)
         self.assertEqual(routes, documented)
@@ -344,9 +347,18 @@ class OpenApiGatewayTest(StackTestCase):
     def test_operations_endpoints(self):
         self.assertEqual(self.call("GET", "/healthz", token=None).json(), {"status": "ok"})
         self.assertEqual(self.call("GET", "/readyz", token=None).json(), {"status": "ready"})
-        r = self.call("GET", "/metrics", token=None)
+        # /metrics is not part of the public API: on the operations listener only.
+        r = http_request(self.stack.gateway.base, "GET", "/metrics")
+        self.assertEqual(r.status, 404, r)
+        self.spec.check_component(r, "NotFound")
+        r = self.stack.gw_ops("GET", "/metrics")
         self.assertEqual(r.status, 200, r)
         self.assertRegex(r.body, rb"(?m)^# TYPE [a-z_:][a-z0-9_:]* (counter|gauge|histogram)$")
+        for path, want in (("/healthz", {"status": "ok"}), ("/readyz", {"status": "ready"})):
+            r = self.stack.gw_ops("GET", path)
+            self.assertEqual((r.status, r.json()), (200, want), r)
+        for path in ("/interview-templates", "/interviews/" + "0" * 32):
+            self.assertEqual(self.stack.gw_ops("GET", path).status, 404, path)
 
     # -- listings ----------------------------------------------------------------------------
 
@@ -463,6 +475,20 @@ class OpenApiGatewayTest(StackTestCase):
         self.post(json.dumps(self.body()).encode(), 415,
                   headers={"Content-Type": "application/x-www-form-urlencoded"})
 
+    def test_create_over_quota(self):
+        """The documented 429 (with Retry-After), from a replica with a quota of one."""
+        s = self.stack
+        svc = s.spawn_gateway(env={"GATEWAY_CREATE_RATE": "1", "GATEWAY_CREATE_BURST": "1"},
+                              name="api-gateway-quota")
+        try:
+            hdrs = {"Content-Type": "application/json"}
+            answers = [self.call("POST", "/interviews", self.body(), headers=hdrs, svc=svc)
+                       for _ in range(3)]
+            self.assertEqual(answers[0].status, 201, answers[0])
+            self.assertIn(429, [r.status for r in answers[1:]])
+        finally:
+            svc.stop()
+
     # -- GET /interviews/{id} and /shared-link -----------------------------------------------
 
     def test_interview_and_shared_link(self):
@@ -500,7 +526,7 @@ class OpenApiGatewayTest(StackTestCase):
                              ("POST", "/interview-templates"), ("PUT", "/jobs"),
                              ("PUT", "/interviews/" + "0" * 32),
                              ("DELETE", "/interviews/abc/shared-link"),
-                             ("POST", "/healthz"), ("POST", "/readyz"), ("DELETE", "/metrics")):
+                             ("POST", "/healthz"), ("POST", "/readyz")):
             with self.subTest(method=method, path=path):
                 self.call(method, path, {} if method in ("POST", "PUT") else None)
 
@@ -539,7 +565,7 @@ class OpenApiGatewayTest(StackTestCase):
             await_true(alive, 20, "the replica without Kafka to answer /healthz")
             self.assertEqual(self.call("GET", "/healthz", token=None, svc=svc).status, 200)
             self.assertEqual(self.call("GET", "/readyz", token=None, svc=svc).status, 503)
-            self.assertEqual(self.call("GET", "/metrics", token=None, svc=svc).status, 200)
+            self.assertEqual(s.gw_ops("GET", "/metrics", svc=svc).status, 200)
             iid = "0" * 32
             for method, path in (("GET", "/interview-templates"), ("GET", "/jobs"),
                                  ("POST", "/interviews"), ("GET", f"/interviews/{iid}"),

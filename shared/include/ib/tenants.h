@@ -18,6 +18,10 @@ typedef struct {
     size_t callback_host_count;
     long *callback_ports; /* "callback_ports": ports besides 443 a callback_url may name */
     size_t callback_port_count;
+    /* POST /interviews quota of the gateway ("create_rate" per second, "create_burst"); -1 when
+     * the file does not set it (the gateway's GATEWAY_CREATE_RATE / _BURST apply). */
+    long create_rate;
+    long create_burst;
 } ib_tenant_t;
 
 typedef struct {

@@ -41,6 +41,13 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.idle_timeout_ms, 30000);
     assert_int_equal(cfg.view_max_interviews, 2000000);
     assert_int_equal(cfg.log_level_value, IB_LOG_INFO);
+    /* Operations on their own port; no SO_REUSEPORT; fairness on by default. */
+    assert_string_equal(cfg.ops_listen.text, "0.0.0.0:8082");
+    assert_int_equal(cfg.ops_listen.port, 8082);
+    assert_int_equal(cfg.reuse_port, 0);
+    assert_int_equal(cfg.max_connections_per_ip, 64);
+    assert_int_equal(cfg.create_rate, 50);
+    assert_int_equal(cfg.create_burst, 500);
     gw_config_free(&cfg);
     gw_config_free(&cfg);
 }
@@ -106,6 +113,8 @@ static void test_table(void **state)
     const char *names[] = {"KAFKA_BOOTSTRAP_SERVERS",
                            "TENANTS_FILE",
                            "GATEWAY_LISTEN",
+                           "GATEWAY_OPS_LISTEN",
+                           "GATEWAY_REUSE_PORT",
                            "GATEWAY_BASE_PATH",
                            "TOPIC_REQUESTED",
                            "TOPIC_CATALOG",
@@ -114,6 +123,9 @@ static void test_table(void **state)
                            "INTERVIEW_ID_SECRET",
                            "ALLOW_INSECURE_CALLBACKS",
                            "GATEWAY_MAX_CONNECTIONS",
+                           "GATEWAY_MAX_CONNECTIONS_PER_IP",
+                           "GATEWAY_CREATE_RATE",
+                           "GATEWAY_CREATE_BURST",
                            "GATEWAY_IDLE_TIMEOUT",
                            "GATEWAY_VIEW_MAX_INTERVIEWS",
                            "LOG_LEVEL"};
@@ -171,6 +183,31 @@ static void test_listen(void **state)
         const char *env[] = {"TENANTS_FILE", "t", "GATEWAY_LISTEN", bad[i], NULL};
         expect_error(env, "GATEWAY_LISTEN: ");
     }
+
+    /* The operations listener never shares the public port. */
+    const char *same[] = {
+        "TENANTS_FILE", "t", "GATEWAY_LISTEN", "127.0.0.1:9000", "GATEWAY_OPS_LISTEN",
+        "0.0.0.0:9000", NULL};
+    expect_error(same, "GATEWAY_OPS_LISTEN: ");
+    const char *ops[] = {"TENANTS_FILE",
+                         "t",
+                         "GATEWAY_OPS_LISTEN",
+                         "[::1]:9100",
+                         "GATEWAY_REUSE_PORT",
+                         "1",
+                         "GATEWAY_CREATE_RATE",
+                         "0",
+                         "GATEWAY_MAX_CONNECTIONS_PER_IP",
+                         "2",
+                         NULL};
+    assert_int_equal(gw_config_load(&cfg, lookup, (void *)ops, err, sizeof(err)), IB_OK);
+    assert_int_equal(cfg.ops_listen.port, 9100);
+    assert_int_equal(cfg.reuse_port, 1);
+    assert_int_equal(cfg.create_rate, 0);
+    assert_int_equal(cfg.max_connections_per_ip, 2);
+    gw_config_free(&cfg);
+    const char *burst0[] = {"TENANTS_FILE", "t", "GATEWAY_CREATE_BURST", "0", NULL};
+    expect_error(burst0, "GATEWAY_CREATE_BURST: ");
 }
 
 static void test_base_path(void **state)

@@ -197,6 +197,34 @@ static void test_rows_carry_their_handler(void **state)
     assert_null(r.handler);
 }
 
+/* /metrics on the operations listener only; Workable's endpoints on the public one only; the
+ * probes on both. */
+static void test_listeners(void **state)
+{
+    static const struct {
+        const char *path;
+        const char *method;
+        unsigned listeners;
+    } rows[] = {
+        {"/healthz", "GET", GW_ON_PUBLIC | GW_ON_OPS},
+        {"/readyz", "GET", GW_ON_PUBLIC | GW_ON_OPS},
+        {"/metrics", "GET", GW_ON_OPS},
+        {"/interview-templates", "GET", GW_ON_PUBLIC},
+        {"/jobs", "GET", GW_ON_PUBLIC},
+        {"/interviews", "POST", GW_ON_PUBLIC},
+        {"/interviews/x", "GET", GW_ON_PUBLIC},
+        {"/interviews/x/shared-link", "GET", GW_ON_PUBLIC},
+    };
+    gw_route_t r;
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        assert_int_equal(gw_route_match(rows[i].path, rows[i].method, &r), GW_ROUTE_OK);
+        if (r.listeners != rows[i].listeners)
+            fail_msg("%s %s: listeners %u, want %u", rows[i].method, rows[i].path, r.listeners,
+                     rows[i].listeners);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_method_not_allowed),
         cmocka_unit_test(test_authentication_flags),
         cmocka_unit_test(test_rows_carry_their_handler),
+        cmocka_unit_test(test_listeners),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,30 +125,55 @@ static enum MHD_Result fake_complete(gw_request_t *req)
     return gw_respond_text(req, 200, "text/plain", text, (size_t)n);
 }
 
-static gw_server_t *start(fake_t *f, long idle_ms)
+static void loopback_listen(ib_listen_t *listen, unsigned short port)
 {
-    char errstr[256];
+    memset(listen, 0, sizeof(*listen));
+    snprintf(listen->text, sizeof(listen->text), "127.0.0.1:%u", (unsigned)port);
+    snprintf(listen->host, sizeof(listen->host), "127.0.0.1");
+    struct sockaddr_in *sin = (struct sockaddr_in *)&listen->addr;
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sin->sin_port = htons(port);
+    listen->addr_len = sizeof(*sin);
+}
+
+static void fake_init(fake_t *f, gw_handler_t *h)
+{
     memset(f, 0, sizeof(*f));
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
-    gw_handler_t h = {.app = f,
-                      .ctx_size = sizeof(fake_ctx_t),
-                      .begin = fake_begin,
-                      .end = fake_end,
-                      .headers = fake_headers,
-                      .complete = fake_complete};
+    *h = (gw_handler_t){.app = f,
+                        .ctx_size = sizeof(fake_ctx_t),
+                        .begin = fake_begin,
+                        .end = fake_end,
+                        .headers = fake_headers,
+                        .complete = fake_complete};
+}
+
+/* Starts a server on conf (conf->listen NULL: 127.0.0.1, any free port). */
+static gw_server_t *start_conf(fake_t *f, gw_server_conf_t *conf)
+{
+    char errstr[256];
+    gw_handler_t h;
+    ib_listen_t listen;
+    fake_init(f, &h);
     /* Port 0 (any free port): only the configuration loader refuses it. */
-    ib_listen_t listen = {.text = "127.0.0.1:0", .host = "127.0.0.1"};
-    struct sockaddr_in *sin = (struct sockaddr_in *)&listen.addr;
-    sin->sin_family = AF_INET;
-    sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    listen.addr_len = sizeof(*sin);
-    gw_server_conf_t conf = {.listen = &listen, .idle_timeout_ms = idle_ms, .max_connections = 16};
-    gw_server_t *srv = gw_server_start(&conf, &h, errstr, sizeof(errstr));
+    loopback_listen(&listen, 0);
+    if (conf->listen == NULL)
+        conf->listen = &listen;
+    gw_server_t *srv = gw_server_start(conf, &h, errstr, sizeof(errstr));
     if (srv == NULL)
         fail_msg("gw_server_start: %s", errstr);
     assert_int_not_equal(gw_server_port(srv), 0);
+    if (conf->listen == &listen)
+        conf->listen = NULL;
     return srv;
+}
+
+static gw_server_t *start(fake_t *f, long idle_ms)
+{
+    gw_server_conf_t conf = {.idle_timeout_ms = idle_ms, .max_connections = 16};
+    return start_conf(f, &conf);
 }
 
 static void stop(gw_server_t *srv, fake_t *f)
@@ -189,12 +214,19 @@ static int counter(fake_t *f, const int *field)
 
 /* ---- a raw HTTP client ---- */
 
-static int connect_to(gw_server_t *srv)
+/* A connection to srv from the loopback address from (e.g. "127.0.0.2"). */
+static int connect_from(gw_server_t *srv, const char *from)
 {
     struct sockaddr_in sa;
     struct timeval tv = {IO_GUARD_S, 0};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
+    if (from != NULL) {
+        memset(&sa, 0, sizeof(sa));
+        sa.sin_family = AF_INET;
+        assert_int_equal(inet_pton(AF_INET, from, &sa.sin_addr), 1);
+        assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    }
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
     sa.sin_port = htons(gw_server_port(srv));
@@ -202,6 +234,11 @@ static int connect_to(gw_server_t *srv)
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
     return fd;
+}
+
+static int connect_to(gw_server_t *srv)
+{
+    return connect_from(srv, NULL);
 }
 
 static void send_all(int fd, const char *p, size_t len)
@@ -564,6 +601,77 @@ static void test_incomplete_request_cut_at_deadline(void **state)
     stop(srv, &f);
 }
 
+/* One address holding its limit of idle connections: its next connection is closed unanswered,
+ * while another address is served at once. */
+static void test_per_ip_connection_limit(void **state)
+{
+    fake_t f;
+    response_t r;
+    int held[3];
+    (void)state;
+    gw_server_conf_t conf = {
+        .idle_timeout_ms = 30000, .max_connections = 16, .max_connections_per_ip = 3};
+    gw_server_t *srv = start_conf(&f, &conf);
+
+    for (size_t i = 0; i < IB_ARRAY_LEN(held); i++)
+        held[i] = connect_from(srv, "127.0.0.1");
+    /* The held ones are accepted (one of them still answers). */
+    send_str(held[0], "GET /echo HTTP/1.1\r\nHost: t\r\n\r\n");
+    read_response(held[0], &r);
+    assert_int_equal(r.status, 200);
+
+    int over = connect_from(srv, "127.0.0.1");
+    send_str(over, "GET /echo HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_closed(over);
+    close(over);
+
+    long long t0 = ib_now_ms();
+    int other = connect_from(srv, "127.0.0.2");
+    send_str(other, "GET /echo HTTP/1.1\r\nHost: t\r\n\r\n");
+    read_response(other, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(ib_now_ms() - t0 < 2000);
+    close(other);
+    for (size_t i = 0; i < IB_ARRAY_LEN(held); i++)
+        close(held[i]);
+    stop(srv, &f);
+}
+
+/* Without reuse_port a second server cannot bind the port of a running one; with it on both,
+ * it can. */
+static void test_second_bind_refused_without_reuse_port(void **state)
+{
+    fake_t f1, f2;
+    gw_handler_t h;
+    ib_listen_t listen;
+    char errstr[256];
+    (void)state;
+
+    gw_server_conf_t conf = {.idle_timeout_ms = 30000, .max_connections = 16};
+    gw_server_t *first = start_conf(&f1, &conf);
+    loopback_listen(&listen, gw_server_port(first));
+    fake_init(&f2, &h);
+    gw_server_conf_t again = {.name = "GATEWAY_OPS_LISTEN",
+                              .listen = &listen,
+                              .idle_timeout_ms = 30000,
+                              .max_connections = 16};
+    errstr[0] = '\0';
+    gw_server_t *second = gw_server_start(&again, &h, errstr, sizeof(errstr));
+    assert_null(second);
+    assert_non_null(strstr(errstr, "GATEWAY_OPS_LISTEN: cannot listen on 127.0.0.1:"));
+    stop(first, &f1);
+    pthread_cond_destroy(&f2.cv);
+    pthread_mutex_destroy(&f2.mu);
+
+    conf = (gw_server_conf_t){.idle_timeout_ms = 30000, .max_connections = 16, .reuse_port = 1};
+    first = start_conf(&f1, &conf);
+    loopback_listen(&listen, gw_server_port(first));
+    again.reuse_port = 1;
+    second = start_conf(&f2, &again);
+    stop(second, &f2);
+    stop(first, &f1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -575,6 +683,8 @@ int main(void)
         cmocka_unit_test(test_shutdown_answers_suspended),
         cmocka_unit_test(test_draining_rejects_new_requests),
         cmocka_unit_test(test_incomplete_request_cut_at_deadline),
+        cmocka_unit_test(test_per_ip_connection_limit),
+        cmocka_unit_test(test_second_bind_refused_without_reuse_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -229,6 +229,50 @@ static void test_token_file_and_load(void **state)
     rmdir(dir);
 }
 
+/* create_rate / create_burst: optional integers; -1 when absent. */
+static void test_create_quota_keys(void **state)
+{
+    (void)state;
+    char text[1024];
+    char err[512] = "";
+    static const char fmt[] =
+        "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":[\"%s\"],\"workable_token\":\"w\","
+        "\"callback_hosts\":[\"h\"]%s},{\"id\":\"b\",\"api_token_sha256\":[\"%s\"],"
+        "\"workable_token\":\"w\",\"callback_hosts\":[\"h\"]}]}";
+    snprintf(text, sizeof(text), fmt, dig_a1, ",\"create_rate\":5,\"create_burst\":20", dig_b);
+    ib_tenants_t *ts = parse(text, err, sizeof(err));
+    assert_non_null(ts);
+    assert_int_equal(ts->tenants[0].create_rate, 5);
+    assert_int_equal(ts->tenants[0].create_burst, 20);
+    assert_int_equal(ts->tenants[1].create_rate, -1);
+    assert_int_equal(ts->tenants[1].create_burst, -1);
+    ib_tenants_free(ts);
+    snprintf(text, sizeof(text), fmt, dig_a1, ",\"create_rate\":0", dig_b);
+    ts = parse(text, err, sizeof(err));
+    assert_non_null(ts);
+    assert_int_equal(ts->tenants[0].create_rate, 0); /* no quota for this tenant */
+    ib_tenants_free(ts);
+
+    static const struct {
+        const char *extra;
+        const char *prefix;
+    } bad[] = {
+        {",\"create_rate\":-1", "tenants[0].create_rate: "},
+        {",\"create_rate\":1.5", "tenants[0].create_rate: "},
+        {",\"create_rate\":\"5\"", "tenants[0].create_rate: "},
+        {",\"create_burst\":0", "tenants[0].create_burst: "},
+        {",\"create_burst\":1000001", "tenants[0].create_burst: "},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), fmt, dig_a1, bad[i].extra, dig_b);
+        ts = parse(text, err, sizeof(err));
+        if (ts != NULL)
+            fail_msg("%s accepted", bad[i].extra);
+        if (strncmp(err, bad[i].prefix, strlen(bad[i].prefix)) != 0)
+            fail_msg("%s: error '%s'", bad[i].extra, err);
+    }
+}
+
 /* A token whose digest differs from a configured one in a single byte (the first, a middle or
  * the last) is refused, for every digest of every tenant: the comparison covers all 32 bytes.
  * The configured digests are SHA-256 of the presented tokens with that one byte flipped. */
@@ -343,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_callback_ports),
         cmocka_unit_test(test_invalid_files_name_the_key),
         cmocka_unit_test(test_token_file_and_load),
+        cmocka_unit_test(test_create_quota_keys),
         cmocka_unit_test(test_one_byte_off_digest_refused),
         cmocka_unit_test(test_parse_errors_never_echo_content),
         cmocka_unit_test(test_without_workable_tokens),
