@@ -15,6 +15,9 @@ typedef struct {
     char *workable_token;  /* secret; read from workable_token_file when that key is used */
     char **callback_hosts; /* lowercase; "*.example.com" matches any subdomain, not the apex */
     size_t callback_host_count;
+    /* Workable's word for a declined interview, in the PUT and on GET: "declined" (default) or
+     * "rejected", from the tenant's optional "declined_status" key. Static string. */
+    const char *declined_status;
 } ib_tenant_t;
 
 typedef struct {
