@@ -190,17 +190,18 @@ static void test_token_file_and_load(void **state)
     rmdir(dir);
 }
 
+#define DECLINED_FMT                                                                               \
+    "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":[\"%s\"],\"workable_token\":\"w\","          \
+    "\"callback_hosts\":[\"h\"]%s},{\"id\":\"b\",\"api_token_sha256\":[\"%s\"],"                   \
+    "\"workable_token\":\"w\",\"callback_hosts\":[\"h\"]}]}"
+
 /* "declined_status": the word a declined interview is sent with; "declined" by default. */
 static void test_declined_status(void **state)
 {
     (void)state;
     char err[512] = "";
     char text[1024];
-#define DECLINED_FMT "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":[\"%s\"],"
-    "\"workable_token\":\"w\",\"callback_hosts\":[\"h\"]%s},"
-    "{\"id\":\"b\",\"api_token_sha256\":[\"%s\"],"
-    "\"workable_token\":\"w\",\"callback_hosts\":[\"h\"]}]}" snprintf(
-        text, sizeof(text), DECLINED_FMT, dig_a1, ",\"declined_status\":\"rejected\"", dig_b);
+    snprintf(text, sizeof(text), DECLINED_FMT, dig_a1, ",\"declined_status\":\"rejected\"", dig_b);
     ib_tenants_t *ts = parse(text, err, sizeof(err));
     assert_non_null(ts);
     assert_string_equal(ib_tenants_find(ts, "a")->declined_status, "rejected");
