@@ -616,3 +616,18 @@ fail:
     ib_status_event_clear(ev);
     return IB_ERR;
 }
+
+char *ib_payload_declined_as(const char *text, size_t len, const char *word, size_t *out_len)
+{
+    char jerr[160];
+    char *out = NULL;
+    json_t *p = ib_json_parse(text, len, IB_JSON_MAX_DEPTH, jerr, sizeof(jerr));
+    const char *st = ib_json_str(p, "status");
+    if (st != NULL && strcmp(st, "declined") == 0 && word != NULL &&
+        json_object_set_new(p, "status", json_string(word)) == 0)
+        out = ib_json_dump_malloc(p, 0, out_len);
+    else if (st != NULL)
+        out = ib_json_dump_malloc(p, 0, out_len);
+    json_decref(p);
+    return out;
+}

@@ -98,6 +98,13 @@ int ib_status_supersedes(ib_status_t cur, long long cur_ms, ib_status_t next, lo
  * 0 when the link has expired (*answer NULL), -1 when out of memory. */
 int ib_shared_link_answer(const json_t *stored, long long now_ms, json_t **answer) IB_WUR;
 
+/* Workable's payload (text, len bytes of compact JSON) with a "declined" status written as word
+ * (a tenant's declined_status, "rejected"), compact, in a new malloc'd string (*out_len: its
+ * length); the payload unchanged when its status is another. NULL when out of memory or text is
+ * not a payload. The worker's PUT body and the gateway's GET answer both go through it. */
+char *ib_payload_declined_as(const char *text, size_t len, const char *word,
+                             size_t *out_len) IB_WUR;
+
 /* Parses RFC 3339 ("2026-11-28T20:00:00Z", fractions and offsets allowed) into wall ms. */
 ib_rc_t ib_rfc3339_parse(const char *s, long long *wall_ms) IB_WUR;
 
