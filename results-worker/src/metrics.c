@@ -24,6 +24,7 @@ static ib_series_t *single(ib_metrics_t *r, ib_metric_type_t type, const char *n
 ib_rc_t rw_metrics_init(rw_metrics_t *m)
 {
     static const char *const outcome_label[] = {"outcome"};
+    static const char *const kind_label[] = {"kind"};
     static const char *const reason_label[] = {"reason"};
     static const char *const host_label[] = {"host"};
     static const char *const lag_labels[] = {"topic", "partition"};
@@ -57,6 +58,24 @@ ib_rc_t rw_metrics_init(rw_metrics_t *m)
         const char *v[] = {rw_dlq_class_name((rw_dlq_class_t)i)};
         m->dead_letters[i] = ib_metric_series(f, v);
     }
+    f = ib_metrics_family(m->reg, IB_METRIC_COUNTER, "ib_worker_payload_fixes_total",
+                          "Fields of status events repaired or left out so that the rest could be "
+                          "delivered, by kind (docs/DEAD-LETTERS.md, partial records).",
+                          1, kind_label, NULL, 0);
+    if (f == NULL)
+        goto fail;
+    for (int i = 0; i < IB_FIX_KIND_COUNT; i++) {
+        const char *v[] = {ib_fix_kind_name((ib_fix_kind_t)i)};
+        m->fixes[i] = ib_metric_series(f, v);
+    }
+    m->partial_records = single(
+        m->reg, IB_METRIC_COUNTER, "ib_worker_partial_records_total",
+        "Partial records (kind \"partial\") acknowledged on the dead-letter topic.", NULL, 0, &bad);
+    m->lifecycle_refused = single(
+        m->reg, IB_METRIC_COUNTER, "ib_worker_lifecycle_refused_total",
+        "Status events not sent because they break the lifecycle (another finished state after a "
+        "finished one, or pending: the starting state is not a change).",
+        NULL, 0, &bad);
     m->attempts = single(m->reg, IB_METRIC_HISTOGRAM, "ib_worker_delivery_attempts",
                          "Attempts a delivered state took (1 = first try).", attempt_buckets,
                          IB_ARRAY_LEN(attempt_buckets), &bad);
