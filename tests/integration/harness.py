@@ -572,7 +572,7 @@ class Stack:
     """Broker (shared), per-class topics, tenants file, callback sim, gateway, worker."""
 
     def __init__(self, name, with_worker=True, gateway_env=None, worker_env=None,
-                 with_gateway=True, callback_hosts=None, kafka=None):
+                 with_gateway=True, callback_hosts=None, kafka=None, tenant_b_extra=None):
         self.name = name
         self.run_id = secrets.token_hex(4)
         self.dir = os.environ.get("IB_TEST_ARTIFACTS_DIR") or tempfile.mkdtemp(prefix="ib-it-")
@@ -598,7 +598,8 @@ class Stack:
             json.dump({"tenants": [
                 {"id": t["id"], "api_token_sha256": [sha256_hex(t["token"])],
                  "workable_token": t["workable_token"],
-                 "callback_hosts": list(callback_hosts or ["127.0.0.1", "localhost"])}
+                 "callback_hosts": list(callback_hosts or ["127.0.0.1", "localhost"]),
+                 **((tenant_b_extra or {}) if t is self.tenant_b else {})}
                 for t in (self.tenant_a, self.tenant_b)]}, f, indent=2)
         self.sim = Sim(os.path.join(self.dir, "callback-sim.log"))
         self.gateway_port = free_port()
@@ -764,11 +765,13 @@ class StackTestCase(unittest.TestCase):
     worker_env = None
     callback_hosts = None
     kafka_broker = None  # a dedicated, started KafkaBroker instead of the shared one
+    tenant_b_extra = None  # more keys of tenant_b's entry in the tenants file
 
     @classmethod
     def setUpClass(cls):
         cls.stack = Stack(cls.__name__, cls.with_worker, cls.gateway_env, cls.worker_env,
-                          cls.with_gateway, cls.callback_hosts, kafka=cls.kafka_broker)
+                          cls.with_gateway, cls.callback_hosts, kafka=cls.kafka_broker,
+                          tenant_b_extra=cls.tenant_b_extra)
 
     @classmethod
     def tearDownClass(cls):

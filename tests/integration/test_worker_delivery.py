@@ -76,11 +76,11 @@ class WorkerDeliveryTest(StackTestCase):
         s = self.stack
         iid, path = self.interview()
         now = int(time.time() * 1000)
-        # pending fails with a long Retry-After: its retry record waits; meanwhile the newer
-        # completed state is delivered; when the record comes due it is dropped, not sent.
+        # completed fails with a long Retry-After: its retry record waits; meanwhile a later
+        # completed (an updated result) is delivered; when the record comes due it is dropped.
         s.sim.script(path, [{"status": 503, "headers": {"Retry-After": "2"}}])
         before = _superseded(s)
-        self.publish(status_event(iid, "pending", now, 1))
+        self.publish(status_event(iid, "completed", now, 1))
         s.sim.wait(1, timeout=30, path=path)
         self.publish(status_event(iid, "completed", now + 1000, 2))
         s.sim.wait(2, timeout=30, path=path)
