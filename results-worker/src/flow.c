@@ -396,7 +396,14 @@ void rw_flow_admit(rw_flow_t *f, rw_job_t *job)
         return;
     }
     if (job->status == IB_STATUS_PENDING && o != RW_ORDER_OLDER) {
-        lifecycle_refused(f, job, "pending is the starting state, not a change (served on GET)");
+        /* Recorded by the join (it orders what comes next) but never PUT. */
+        if (ib_log_enabled(IB_LOG_INFO)) {
+            json_t *fields = rw_job_fields(job);
+            ib_log_fields(IB_LOG_INFO, fields,
+                          "not sent: pending is the starting state, not a change (served on GET)");
+            json_decref(fields);
+        }
+        job_finish(f, job);
         return;
     }
     if (o == RW_ORDER_OLDER) {

@@ -73,8 +73,8 @@ ib_rc_t rw_metrics_init(rw_metrics_t *m)
         "Partial records (kind \"partial\") acknowledged on the dead-letter topic.", NULL, 0, &bad);
     m->lifecycle_refused = single(
         m->reg, IB_METRIC_COUNTER, "ib_worker_lifecycle_refused_total",
-        "Status events not sent because they break the lifecycle (another finished state after a "
-        "finished one, or pending: the starting state is not a change).",
+        "Status events not sent because they break the lifecycle: another finished state after a "
+        "finished one.",
         NULL, 0, &bad);
     m->attempts = single(m->reg, IB_METRIC_HISTOGRAM, "ib_worker_delivery_attempts",
                          "Attempts a delivered state took (1 = first try).", attempt_buckets,
