@@ -230,8 +230,8 @@ void rw_flow_partial(rw_flow_t *f, const rw_job_t *job, const char *fixes,
     else
         json_decref(list);
     ib_log_fields(IB_LOG_WARN, fields,
-                  "status event delivered with fields repaired or left out; partial record to "
-                  "the dead-letter topic");
+                  "status event with fields repaired or left out; the rest goes on, a partial "
+                  "record to the dead-letter topic");
     json_decref(fields);
     char *value = rw_job_partial_value(job, fixes, ib_wall_ms());
     if (value == NULL) {
@@ -373,7 +373,6 @@ static void enqueue(rw_flow_t *f, rw_job_t *job)
     job->state = RW_JOB_QUEUED;
 }
 
-/* The ordering gate: is this state still worth sending? */
 /* Logs and counts a state that breaks the lifecycle, then finishes the job unsent. */
 static void lifecycle_refused(rw_flow_t *f, rw_job_t *job, const char *why)
 {
@@ -384,6 +383,7 @@ static void lifecycle_refused(rw_flow_t *f, rw_job_t *job, const char *why)
     job_finish(f, job);
 }
 
+/* The ordering gate: is this state still worth sending? */
 void rw_flow_admit(rw_flow_t *f, rw_job_t *job)
 {
     ib_status_t latest;
