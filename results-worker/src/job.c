@@ -360,8 +360,8 @@ char *rw_job_partial_value(const rw_job_t *job, const char *fixes, long long now
         else
             omitted++;
     }
-    snprintf(reason, sizeof(reason),
-             "partial: %zu field(s) repaired and %zu left out", repaired, omitted);
+    snprintf(reason, sizeof(reason), "partial: %zu field(s) repaired and %zu left out", repaired,
+             omitted);
     json_object_set_new(extra, "kind", json_string("partial"));
     if (job->interview_id != NULL)
         json_object_set_new(extra, "interview_id", json_string(job->interview_id));
