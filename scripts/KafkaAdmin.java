@@ -5,6 +5,7 @@ import java.util.*;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.*;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 public class KafkaAdmin {
     public static void main(String[] args) throws Exception {
@@ -34,12 +35,22 @@ public class KafkaAdmin {
                 }
             }
             // Wait until every partition has a leader so the first produce does not race creation.
+            // A topic the controller created may not be in the broker's metadata yet (longer on a
+            // busy machine, or while a broker resumed after a freeze catches up): not yet, not an
+            // error.
             Set<String> names = new HashSet<>();
             for (NewTopic t : topics) names.add(t.name());
             long deadline = System.currentTimeMillis() + 60000;
             while (true) {
                 boolean ok = true;
-                for (TopicDescription d : admin.describeTopics(names).allTopicNames().get().values())
+                Collection<TopicDescription> described = List.of();
+                try {
+                    described = admin.describeTopics(names).allTopicNames().get().values();
+                } catch (ExecutionException ex) {
+                    if (!(ex.getCause() instanceof UnknownTopicOrPartitionException)) throw ex;
+                    ok = false;
+                }
+                for (TopicDescription d : described)
                     for (org.apache.kafka.common.TopicPartitionInfo pi : d.partitions())
                         if (pi.leader() == null) ok = false;
                 if (ok) break;

@@ -35,18 +35,26 @@ gw_catalog_t *gw_catalog_new(void)
     return cat;
 }
 
-/* A normalised [{"id","name"}...] from a catalog list; ids may be integers (made strings). */
-static json_t *normalise_items(const json_t *arr, const char *what, char *why, size_t why_size)
+/* Copies root[key], a catalog list, into out[key] as [{"id","name"}...] (integer ids made
+ * strings). A missing or null list is refused only when required. IB_ERR with the reason in why. */
+static ib_rc_t put_items(json_t *out, const json_t *root, const char *key, int required, char *why,
+                         size_t why_size)
 {
-    json_t *out = json_array();
+    const json_t *arr = json_object_get(root, key);
+    json_t *items = NULL;
     json_t *item;
     size_t i;
     char num[32];
 
-    if (out == NULL) {
-        snprintf(why, why_size, "out of memory");
-        return NULL;
+    if (!required && (arr == NULL || json_is_null(arr)))
+        return IB_OK;
+    if (!json_is_array(arr)) {
+        snprintf(why, why_size, "%s: must be an array", key);
+        return IB_ERR;
     }
+    items = json_array();
+    if (items == NULL)
+        goto oom;
     json_array_foreach(arr, i, item)
     {
         json_t *jid = json_object_get(item, "id");
@@ -58,17 +66,22 @@ static json_t *normalise_items(const json_t *arr, const char *what, char *why, s
         }
         if (!json_is_object(item) || id == NULL || id[0] == '\0' || name == NULL ||
             strlen(id) > CATALOG_ITEM_FIELD_MAX || strlen(name) > CATALOG_ITEM_FIELD_MAX) {
-            snprintf(why, why_size, "%s[%zu]: must be {\"id\": string, \"name\": string}", what, i);
-            json_decref(out);
-            return NULL;
+            snprintf(why, why_size, "%s[%zu]: must be {\"id\": string, \"name\": string}", key, i);
+            goto fail;
         }
-        if (json_array_append_new(out, json_pack("{s:s,s:s}", "id", id, "name", name)) != 0) {
-            snprintf(why, why_size, "out of memory");
-            json_decref(out);
-            return NULL;
-        }
+        if (json_array_append_new(items, json_pack("{s:s,s:s}", "id", id, "name", name)) != 0)
+            goto oom;
     }
-    return out;
+    if (json_object_set_new(out, key, items) != 0) {
+        items = NULL; /* json_object_set_new released it */
+        goto oom;
+    }
+    return IB_OK;
+oom:
+    snprintf(why, why_size, "out of memory");
+fail:
+    json_decref(items);
+    return IB_ERR;
 }
 
 static json_t *normalise_catalog(const void *value, size_t len, char *why, size_t why_size)
@@ -76,7 +89,6 @@ static json_t *normalise_catalog(const void *value, size_t len, char *why, size_
     char jerr[160];
     json_t *root = NULL;
     json_t *out = NULL;
-    json_t *items = NULL;
 
     root = ib_json_parse(value, len, IB_JSON_MAX_DEPTH, jerr, sizeof(jerr));
     if (root == NULL || !json_is_object(root)) {
@@ -85,30 +97,15 @@ static json_t *normalise_catalog(const void *value, size_t len, char *why, size_
         goto fail;
     }
     out = json_object();
-    if (out == NULL)
-        goto oom;
-    json_t *templates = json_object_get(root, "interview_templates");
-    if (!json_is_array(templates)) {
-        snprintf(why, why_size, "interview_templates: must be an array");
+    if (out == NULL) {
+        snprintf(why, why_size, "out of memory");
         goto fail;
     }
-    items = normalise_items(templates, "interview_templates", why, why_size);
-    if (items == NULL || json_object_set_new(out, "interview_templates", items) != 0)
+    if (put_items(out, root, "interview_templates", 1, why, why_size) != IB_OK ||
+        put_items(out, root, "jobs", 0, why, why_size) != IB_OK)
         goto fail;
-    json_t *jobs = json_object_get(root, "jobs");
-    if (jobs != NULL && !json_is_null(jobs)) {
-        if (!json_is_array(jobs)) {
-            snprintf(why, why_size, "jobs: must be an array");
-            goto fail;
-        }
-        items = normalise_items(jobs, "jobs", why, why_size);
-        if (items == NULL || json_object_set_new(out, "jobs", items) != 0)
-            goto fail;
-    }
     json_decref(root);
     return out;
-oom:
-    snprintf(why, why_size, "out of memory");
 fail:
     json_decref(root);
     json_decref(out);

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +15,13 @@ const ib_conf_desc_t gw_config_table[] = {
      .def = "0.0.0.0:8080",
      .offset = FIELD(gateway_listen),
      .help = "Address and port the HTTP server listens on"},
+    {.name = "GATEWAY_BASE_PATH",
+     .type = IB_CONF_STRING,
+     .def = "",
+     .offset = FIELD(base_path),
+     .help = "Path prefix of Workable's endpoints, e.g. /workable for "
+             "https://host/workable/interviews (empty: at the root); /healthz, /readyz and "
+             "/metrics stay at the root"},
     IB_CONF_ROW_TOPIC_REQUESTED(FIELD(topic_requested)),
     {.name = "TOPIC_CATALOG",
      .type = IB_CONF_STRING,
@@ -65,18 +74,49 @@ const ib_conf_desc_t gw_config_table[] = {
 
 const size_t gw_config_table_len = IB_ARRAY_LEN(gw_config_table);
 
-static const char *env_get(const char *name, void *opaque)
+/* GATEWAY_BASE_PATH: "" or "/" and segments of URL path characters; a trailing slash is
+ * dropped in place ("/workable/" is "/workable", "/" is ""). */
+static ib_rc_t base_path_normalise(char *p, char *errstr, size_t errstr_size)
 {
-    (void)opaque;
-    return getenv(name);
+    size_t len = strlen(p);
+
+    if (len > 0 && p[0] != '/') {
+        snprintf(errstr, errstr_size, "GATEWAY_BASE_PATH: must start with '/'");
+        return IB_ERR;
+    }
+    if (len > 256) {
+        snprintf(errstr, errstr_size, "GATEWAY_BASE_PATH: at most 256 characters");
+        return IB_ERR;
+    }
+    while (len > 0 && p[len - 1] == '/')
+        p[--len] = '\0';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '/' && p[i + 1] == '/') {
+            snprintf(errstr, errstr_size, "GATEWAY_BASE_PATH: has an empty segment");
+            return IB_ERR;
+        }
+        if (!isalnum(c) && strchr("/-._~!$&'()*+,;=:@", c) == NULL) {
+            snprintf(errstr, errstr_size,
+                     "GATEWAY_BASE_PATH: only letters, digits and -._~!$&'()*+,;=:@ in segments");
+            return IB_ERR;
+        }
+    }
+    return IB_OK;
 }
 
 ib_rc_t gw_config_load(gw_config_t *cfg, ib_getenv_fn *get, void *opaque, char *errstr,
                        size_t errstr_size)
 {
     memset(cfg, 0, sizeof(*cfg));
-    return ib_config_load_from(gw_config_table, gw_config_table_len, cfg,
-                               get != NULL ? get : env_get, opaque, errstr, errstr_size);
+    if (ib_config_load_from(gw_config_table, gw_config_table_len, cfg, get, opaque, errstr,
+                            errstr_size) != IB_OK)
+        return IB_ERR;
+    if (base_path_normalise(cfg->base_path, errstr, errstr_size) != IB_OK) {
+        gw_config_free(cfg);
+        return IB_ERR;
+    }
+    return IB_OK;
 }
 
 void gw_config_free(gw_config_t *cfg)

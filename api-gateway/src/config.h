@@ -21,6 +21,7 @@ typedef struct {
     long max_connections;           /* GATEWAY_MAX_CONNECTIONS */
     long idle_timeout_ms;           /* GATEWAY_IDLE_TIMEOUT: whole seconds */
     long view_max_interviews;       /* GATEWAY_VIEW_MAX_INTERVIEWS */
+    char *base_path;                /* GATEWAY_BASE_PATH: "" or "/seg...", no trailing slash */
     ib_log_level_t log_level_value; /* LOG_LEVEL */
 } gw_config_t;
 

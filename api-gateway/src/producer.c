@@ -90,7 +90,6 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
 
 static rd_kafka_t *build_rk(gw_producer_t *p, char *errstr, size_t errstr_size)
 {
-    char why[512];
     char timeout[32];
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_t *rk = NULL;
@@ -112,12 +111,8 @@ static rd_kafka_t *build_rk(gw_producer_t *p, char *errstr, size_t errstr_size)
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_stats_cb(conf, on_stats);
     rd_kafka_conf_set_opaque(conf, p);
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
-    if (rk == NULL) {
-        snprintf(errstr, errstr_size, "producer: %s", why);
-        goto out;
-    }
-    conf = NULL; /* now owned by rk */
+    rk = ib_kafka_new(RD_KAFKA_PRODUCER, conf, "producer", errstr, errstr_size);
+    conf = NULL; /* stolen by ib_kafka_new */
 out:
     if (conf != NULL)
         rd_kafka_conf_destroy(conf);

@@ -55,7 +55,8 @@ static enum MHD_Result on_headers(gw_request_t *req)
     const gw_app_t *app = gw_app(req);
     gw_exchange_t *ex = gw_exchange(req);
 
-    gw_route_result_t rr = gw_route_match(req->url, req->method, &ex->route);
+    gw_route_result_t rr =
+        gw_route_match_under(app->cfg->base_path, req->url, req->method, &ex->route);
     if (rr == GW_ROUTE_NOT_FOUND)
         return gw_reject(req, 404, "Not Found", NULL, NULL);
     if (rr == GW_ROUTE_METHOD_NOT_ALLOWED)

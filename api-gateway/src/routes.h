@@ -38,8 +38,15 @@ typedef enum {
     GW_ROUTE_METHOD_NOT_ALLOWED /* the path matches, the method does not: 405 with route.allow */
 } gw_route_result_t;
 
-/* Matches path (no query string) and method. On GW_ROUTE_OK and GW_ROUTE_METHOD_NOT_ALLOWED
- * *route is filled; on GW_ROUTE_NOT_FOUND route->name is "unmatched". */
+/* Matches path (no query string) and method. The operations endpoints (the rows without
+ * authentication: /healthz, /readyz, /metrics) match exactly, at the root. Workable's endpoints
+ * match under base (GATEWAY_BASE_PATH: "" or "/seg[/seg...]" without a trailing slash) and only
+ * there, with one trailing slash allowed ("/interviews/" is "/interviews"). On GW_ROUTE_OK and
+ * GW_ROUTE_METHOD_NOT_ALLOWED *route is filled (name is the template without the base); on
+ * GW_ROUTE_NOT_FOUND route->name is "unmatched". */
+gw_route_result_t gw_route_match_under(const char *base, const char *path, const char *method,
+                                       gw_route_t *route);
+/* gw_route_match_under with no base path. */
 gw_route_result_t gw_route_match(const char *path, const char *method, gw_route_t *route);
 
 #endif

@@ -253,7 +253,6 @@ static void *tail_main(void *arg)
 ib_rc_t gw_tail_start(gw_tail_t *t, char *errstr, size_t errstr_size)
 {
     rd_kafka_conf_t *conf = NULL;
-    char why[512];
 
     conf =
         ib_kafka_conf_new(t->bootstrap, "interview-bridge-api-gateway-views", errstr, errstr_size);
@@ -278,12 +277,10 @@ ib_rc_t gw_tail_start(gw_tail_t *t, char *errstr, size_t errstr_size)
             IB_OK)
         goto fail;
     /* No group.id: offsets are never committed; every start reads every topic from the start. */
-    t->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
-    if (t->rk == NULL) {
-        snprintf(errstr, errstr_size, "view consumer: %s", why);
+    t->rk = ib_kafka_new(RD_KAFKA_CONSUMER, conf, "view consumer", errstr, errstr_size);
+    conf = NULL; /* stolen by ib_kafka_new */
+    if (t->rk == NULL)
         goto fail;
-    }
-    conf = NULL; /* now owned by rk */
     t->rkqu = rd_kafka_queue_new(t->rk);
     if (t->rkqu == NULL) {
         snprintf(errstr, errstr_size, "view consumer: cannot create a queue");

@@ -61,72 +61,57 @@ static void collect(void *opaque)
         ib_series_set(t->rebuilds, (double)gw_producer_rebuilds(s->producer));
 }
 
-static ib_series_t *single(ib_metrics_t *m, ib_metric_type_t type, const char *name,
-                           const char *help)
-{
-    ib_metric_t *f = ib_metrics_family(m, type, name, help, 0, NULL, NULL, 0);
-    return f != NULL ? ib_metric_single(f) : NULL;
-}
-
 gw_telemetry_t *gw_telemetry_new(void)
 {
     gw_telemetry_t *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return NULL;
-    ib_metrics_t *m = ib_metrics_new();
-    t->m = m;
-    if (m == NULL)
+    const ib_metric_desc_t rows[] = {
+        {IB_METRIC_COUNTER, "ib_gateway_http_requests_total",
+         "HTTP requests answered, by route template, method and status", 3, route_labels, NULL, 0,
+         &t->requests, NULL},
+        {IB_METRIC_HISTOGRAM, "ib_gateway_http_request_duration_seconds",
+         "Time from the request's headers to its completion, by route template", 1, route_only,
+         ib_metrics_latency_buckets, ib_metrics_latency_buckets_len, &t->duration, NULL},
+        {IB_METRIC_GAUGE, "ib_gateway_http_requests_in_flight",
+         "Requests received and not yet completed", .series = &t->in_flight},
+        {IB_METRIC_HISTOGRAM, "ib_gateway_kafka_produce_duration_seconds",
+         "Time from producing an interviews.requested event to its delivery report, by outcome", 1,
+         outcome_label, ib_metrics_latency_buckets, ib_metrics_latency_buckets_len,
+         &t->produce_duration, NULL},
+        {IB_METRIC_COUNTER, "ib_gateway_kafka_produce_errors_total",
+         "Creations answered 503 because Kafka did not acknowledge, by outcome", 1, outcome_label,
+         NULL, 0, &t->produce_errors, NULL},
+        {IB_METRIC_COUNTER, "ib_gateway_kafka_producer_rebuilds_total",
+         "Producer instances replaced after a fatal librdkafka error", .series = &t->rebuilds},
+        {IB_METRIC_GAUGE, "ib_gateway_views_caught_up",
+         "1 once the views reached the end offsets seen at start", .series = &t->ready},
+        {IB_METRIC_GAUGE, "ib_gateway_view_lag_messages",
+         "Records of the view's topic not yet applied", 1, view_label, NULL, 0, &t->view_lag, NULL},
+        {IB_METRIC_COUNTER, "ib_gateway_view_records_total",
+         "Records applied to the views (all topics)", .series = &t->view_records},
+        {IB_METRIC_GAUGE, "ib_gateway_view_catalog_tenants",
+         "Tenants with a catalog in the catalog view", .series = &t->catalog_tenants},
+        {IB_METRIC_GAUGE, "ib_gateway_view_interviews", "Interviews held in the interviews view",
+         .series = &t->interviews},
+        {IB_METRIC_GAUGE, "ib_gateway_view_interviews_with_status",
+         "Interviews of the view with a status event", .series = &t->interviews_with_status},
+        {IB_METRIC_GAUGE, "ib_gateway_view_interviews_unowned",
+         "Interviews of the view with a status event but no interviews.requested event",
+         .series = &t->interviews_unowned},
+        {IB_METRIC_GAUGE, "ib_gateway_view_interviews_bytes",
+         "Memory of the interviews view: table slots plus payload text", .series = &t->view_bytes},
+        {IB_METRIC_COUNTER, "ib_gateway_view_interviews_dropped_total",
+         "Interview ids not held because GATEWAY_VIEW_MAX_INTERVIEWS was reached",
+         .series = &t->view_dropped},
+        {IB_METRIC_COUNTER, "ib_gateway_view_records_refused_total",
+         "interviews.requested/status records that were not valid events",
+         .series = &t->view_refused},
+    };
+    t->m = ib_metrics_new();
+    if (t->m == NULL || ib_metrics_register(t->m, rows, IB_ARRAY_LEN(rows)) != IB_OK)
         goto fail;
-    t->requests = ib_metrics_family(m, IB_METRIC_COUNTER, "ib_gateway_http_requests_total",
-                                    "HTTP requests answered, by route template, method and status",
-                                    3, route_labels, NULL, 0);
-    t->duration =
-        ib_metrics_family(m, IB_METRIC_HISTOGRAM, "ib_gateway_http_request_duration_seconds",
-                          "Time from the request's headers to its completion, by route template", 1,
-                          route_only, ib_metrics_latency_buckets, ib_metrics_latency_buckets_len);
-    t->in_flight = single(m, IB_METRIC_GAUGE, "ib_gateway_http_requests_in_flight",
-                          "Requests received and not yet completed");
-    t->produce_duration = ib_metrics_family(
-        m, IB_METRIC_HISTOGRAM, "ib_gateway_kafka_produce_duration_seconds",
-        "Time from producing an interviews.requested event to its delivery report, by outcome", 1,
-        outcome_label, ib_metrics_latency_buckets, ib_metrics_latency_buckets_len);
-    t->produce_errors =
-        ib_metrics_family(m, IB_METRIC_COUNTER, "ib_gateway_kafka_produce_errors_total",
-                          "Creations answered 503 because Kafka did not acknowledge, by outcome", 1,
-                          outcome_label, NULL, 0);
-    t->rebuilds = single(m, IB_METRIC_COUNTER, "ib_gateway_kafka_producer_rebuilds_total",
-                         "Producer instances replaced after a fatal librdkafka error");
-    t->ready = single(m, IB_METRIC_GAUGE, "ib_gateway_views_caught_up",
-                      "1 once the views reached the end offsets seen at start");
-    t->view_lag =
-        ib_metrics_family(m, IB_METRIC_GAUGE, "ib_gateway_view_lag_messages",
-                          "Records of the view's topic not yet applied", 1, view_label, NULL, 0);
-    t->view_records = single(m, IB_METRIC_COUNTER, "ib_gateway_view_records_total",
-                             "Records applied to the views (all topics)");
-    t->catalog_tenants = single(m, IB_METRIC_GAUGE, "ib_gateway_view_catalog_tenants",
-                                "Tenants with a catalog in the catalog view");
-    t->interviews = single(m, IB_METRIC_GAUGE, "ib_gateway_view_interviews",
-                           "Interviews held in the interviews view");
-    t->interviews_with_status = single(m, IB_METRIC_GAUGE, "ib_gateway_view_interviews_with_status",
-                                       "Interviews of the view with a status event");
-    t->interviews_unowned =
-        single(m, IB_METRIC_GAUGE, "ib_gateway_view_interviews_unowned",
-               "Interviews of the view with a status event but no interviews.requested event");
-    t->view_bytes = single(m, IB_METRIC_GAUGE, "ib_gateway_view_interviews_bytes",
-                           "Memory of the interviews view: table slots plus payload text");
-    t->view_dropped =
-        single(m, IB_METRIC_COUNTER, "ib_gateway_view_interviews_dropped_total",
-               "Interview ids not held because GATEWAY_VIEW_MAX_INTERVIEWS was reached");
-    t->view_refused = single(m, IB_METRIC_COUNTER, "ib_gateway_view_records_refused_total",
-                             "interviews.requested/status records that were not valid events");
-    if (t->requests == NULL || t->duration == NULL || t->in_flight == NULL ||
-        t->produce_duration == NULL || t->produce_errors == NULL || t->rebuilds == NULL ||
-        t->ready == NULL || t->view_lag == NULL || t->view_records == NULL ||
-        t->catalog_tenants == NULL || t->interviews == NULL || t->interviews_with_status == NULL ||
-        t->interviews_unowned == NULL || t->view_bytes == NULL || t->view_dropped == NULL ||
-        t->view_refused == NULL)
-        goto fail;
-    ib_metrics_on_collect(m, collect, t);
+    ib_metrics_on_collect(t->m, collect, t);
     return t;
 fail:
     gw_telemetry_free(t);

@@ -9,13 +9,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
-
+#include "ib/callback_url.h"
 #include "ib/json.h"
 
 #define ID_MAX_LEN     256
 #define TEXT_MAX_LEN   1024
-#define URL_MAX_LEN    2048
+#define URL_MAX_LEN    IB_CALLBACK_URL_MAX
 #define EMAIL_MAX_LEN  254
 #define BODY_MAX_DEPTH IB_JSON_MAX_DEPTH
 
@@ -78,32 +77,84 @@ static ib_rc_t get_string(const json_t *obj, const char *key, const char *path, 
     return IB_OK;
 }
 
-int gw_email_plausible(const char *s)
+/* RFC 5321 atext (4.1.2), plus UTF-8 bytes (RFC 6531). */
+static int email_atext(unsigned char c)
 {
-    size_t len = strlen(s);
-    const char *at = strchr(s, '@');
+    return isalnum(c) || c >= 0x80 || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
 
-    if (len < 3 || len > EMAIL_MAX_LEN || at == NULL || strchr(at + 1, '@') != NULL)
+/* Local-part = Dot-string / Quoted-string. s..end, end exclusive. */
+static int email_local_ok(const char *s, const char *end)
+{
+    if (s == end)
         return 0;
-    if (at == s || at - s > 64)
-        return 0;
-    for (const char *p = s; *p != '\0'; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c <= 0x20 || c == 0x7f || strchr("()<>[]\\,;:\"", c) != NULL)
+    if (*s == '"') {
+        if (end - s < 2 || end[-1] != '"')
             return 0;
+        for (const char *p = s + 1; p < end - 1; p++) {
+            unsigned char c = (unsigned char)*p;
+            if (c == '\\') {
+                p++;
+                if (p >= end - 1 || (unsigned char)*p < 32 || (unsigned char)*p > 126)
+                    return 0;
+            } else if (c < 32 || c == '"' || c == 127) {
+                return 0;
+            }
+        }
+        return 1;
     }
-    /* Domain: dot-separated non-empty labels of letters, digits, '-' (or UTF-8 bytes). */
-    const char *d = at + 1;
-    if (strchr(d, '.') == NULL)
+    for (const char *p = s; p < end; p++) {
+        if (*p == '.') {
+            if (p == s || p + 1 == end || p[1] == '.')
+                return 0;
+        } else if (!email_atext((unsigned char)*p)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Domain (labels of letters, digits, '-' or UTF-8, at most 63 bytes, no leading or trailing
+ * '-') or address-literal ("[" IPv4 "]", "[IPv6:" IPv6 "]", "[" tag ":" dcontent "]"). */
+static int email_domain_ok(const char *d)
+{
+    size_t len = strlen(d);
+    char buf[256];
+
+    if (len == 0 || len > 255)
         return 0;
+    if (d[0] == '[') {
+        unsigned char addr[16];
+        if (d[len - 1] != ']' || len - 2 >= sizeof(buf))
+            return 0;
+        memcpy(buf, d + 1, len - 2);
+        buf[len - 2] = '\0';
+        if (strncasecmp(buf, "IPv6:", 5) == 0)
+            return inet_pton(AF_INET6, buf + 5, addr) == 1;
+        char *colon = strchr(buf, ':');
+        if (colon == NULL)
+            return inet_pton(AF_INET, buf, addr) == 1;
+        /* General-address-literal: Standardized-tag ":" 1*dcontent. */
+        if (colon == buf || colon[1] == '\0')
+            return 0;
+        for (const char *p = buf; p < colon; p++)
+            if (!isalnum((unsigned char)*p) && *p != '-')
+                return 0;
+        for (const char *p = colon + 1; *p != '\0'; p++) {
+            unsigned char c = (unsigned char)*p;
+            if (c < 33 || c > 126 || c == '[' || c == '\\' || c == ']')
+                return 0;
+        }
+        return 1;
+    }
     size_t label = 0;
     for (const char *p = d;; p++) {
         unsigned char c = (unsigned char)*p;
         if (c == '.' || c == '\0') {
-            if (label == 0 || p[-1] == '-' || (p - label)[0] == '-')
+            if (label == 0 || label > 63 || p[-1] == '-' || (p - label)[0] == '-')
                 return 0;
             if (c == '\0')
-                break;
+                return 1;
             label = 0;
             continue;
         }
@@ -111,96 +162,30 @@ int gw_email_plausible(const char *s)
             return 0;
         label++;
     }
-    return 1;
 }
 
-static int host_is_loopback(const char *host)
+int gw_email_valid(const char *s)
 {
-    char buf[256];
-    unsigned char addr[16];
-    size_t len = strlen(host);
+    size_t len = strlen(s);
+    const char *at = strrchr(s, '@');
 
-    if (len == 0 || len >= sizeof(buf))
+    if (len > EMAIL_MAX_LEN || at == NULL || at - s > 64)
         return 0;
-    if (strcasecmp(host, "localhost") == 0 ||
-        (len > 10 && strcasecmp(host + len - 10, ".localhost") == 0))
-        return 1;
-    if (inet_pton(AF_INET, host, addr) == 1)
-        return addr[0] == 127 || (addr[0] | addr[1] | addr[2] | addr[3]) == 0;
-    if (host[0] == '[' && host[len - 1] == ']') {
-        memcpy(buf, host + 1, len - 2);
-        buf[len - 2] = '\0';
-        char *zone = strchr(buf, '%');
-        if (zone != NULL)
-            *zone = '\0';
-        if (inet_pton(AF_INET6, buf, addr) != 1)
-            return 0;
-        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        int zero_prefix = 1;
-        for (int i = 0; i < 15; i++)
-            if (addr[i] != 0)
-                zero_prefix = 0;
-        if (zero_prefix && (addr[15] == 1 || addr[15] == 0)) /* ::1 and :: */
-            return 1;
-        if (memcmp(addr, v4mapped, sizeof(v4mapped)) == 0)
-            return addr[12] == 127 || (addr[12] | addr[13] | addr[14] | addr[15]) == 0;
-    }
-    return 0;
+    return email_local_ok(s, at) && email_domain_ok(at + 1);
 }
 
 ib_rc_t gw_validate_callback_url(const gw_validate_ctx_t *ctx, const char *url, gw_error_t *err)
 {
-    ib_rc_t rc = IB_ERR;
-    CURLU *u = NULL;
-    char *scheme = NULL;
-    char *host = NULL;
-    char *user = NULL;
-    char *password = NULL;
-
-    for (const char *p = url; *p != '\0'; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c <= 0x20 || c == 0x7f) {
-            set_err(err, 400, "Invalid field: callback_url should be an absolute URL");
-            goto out;
-        }
-    }
-    u = curl_url();
-    if (u == NULL) {
+    char why[160];
+    ib_callback_url_verdict_t v = ib_callback_url_check(
+        url, ctx->tenant, ctx->allow_insecure_callbacks, NULL, why, sizeof(why));
+    if (v == IB_CALLBACK_URL_OK)
+        return IB_OK;
+    if (strcmp(why, "out of memory") == 0)
         set_err(err, 500, "Internal Server Error");
-        goto out;
-    }
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
-        set_err(err, 400, "Invalid field: callback_url should be an absolute URL");
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK) {
-        set_err(err, 422, "Invalid field: callback_url must not contain user information");
-        goto out;
-    }
-    if (strcasecmp(scheme, "https") != 0 &&
-        !(ctx->allow_insecure_callbacks && strcasecmp(scheme, "http") == 0)) {
-        set_err(err, 422, "Invalid field: callback_url should use https");
-        goto out;
-    }
-    if (!ctx->allow_insecure_callbacks && host_is_loopback(host)) {
-        set_err(err, 422, "Invalid field: callback_url must not point to a loopback address");
-        goto out;
-    }
-    if (!ib_tenant_host_allowed(ctx->tenant, host)) {
-        set_err(err, 422, "Invalid field: callback_url host is not allowed for this account");
-        goto out;
-    }
-    rc = IB_OK;
-out:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(user);
-    curl_free(password);
-    curl_url_cleanup(u);
-    return rc;
+    else
+        set_err(err, 400, "Invalid field: %s", why);
+    return IB_ERR;
 }
 
 static ib_rc_t validate_candidate(const json_t *root, json_t **out, gw_error_t *err)
@@ -212,7 +197,7 @@ static ib_rc_t validate_candidate(const json_t *root, json_t **out, gw_error_t *
         size_t max_len;
     } fields[] = {
         {"first_name", "candidate.first_name", 1, TEXT_MAX_LEN},
-        {"last_name", "candidate.last_name", 1, TEXT_MAX_LEN},
+        {"last_name", "candidate.last_name", 0, TEXT_MAX_LEN},
         {"email", "candidate.email", 1, EMAIL_MAX_LEN},
         {"phone", "candidate.phone", 0, ID_MAX_LEN},
     };
@@ -238,7 +223,7 @@ static ib_rc_t validate_candidate(const json_t *root, json_t **out, gw_error_t *
             goto fail;
         if (s == NULL)
             continue;
-        if (strcmp(fields[i].key, "email") == 0 && !gw_email_plausible(s)) {
+        if (strcmp(fields[i].key, "email") == 0 && !gw_email_valid(s)) {
             set_err(err, 400, "Invalid field: candidate.email should be an email address");
             goto fail;
         }
@@ -276,7 +261,7 @@ ib_rc_t gw_validate_interview(const gw_validate_ctx_t *ctx, const char *body, si
         goto fail;
     if (ctx->template_known == NULL ||
         !ctx->template_known(ctx->tenant->id, r.interview_template_id, ctx->opaque)) {
-        set_err(err, 422, "Invalid field: interview_template_id is not a known interview template");
+        set_err(err, 400, "Invalid field: interview_template_id is not a known interview template");
         goto fail;
     }
     if (get_string(root, "job_id", "job_id", TYPE_STRING_ID, 0, ID_MAX_LEN, &r.job_id, err) !=
@@ -284,7 +269,7 @@ ib_rc_t gw_validate_interview(const gw_validate_ctx_t *ctx, const char *body, si
         goto fail;
     if (r.job_id != NULL && ctx->job_known != NULL &&
         ctx->job_known(ctx->tenant->id, r.job_id, ctx->opaque) == 0) {
-        set_err(err, 422, "Invalid field: job_id is not a known job");
+        set_err(err, 400, "Invalid field: job_id is not a known job");
         goto fail;
     }
     if (get_string(root, "job_title", "job_title", TYPE_STRING, 1, TEXT_MAX_LEN, &r.job_title,

@@ -23,7 +23,7 @@ typedef struct {
     char *job_id;                /* NULL when absent; normalised like the template id */
     char *job_title;
     char *callback_url;  /* as sent; parsed and vetted */
-    json_t *candidate;   /* new: {first_name, last_name, email, phone?}; unknown keys dropped */
+    json_t *candidate;   /* new: {first_name, email, last_name?, phone?}; unknown keys dropped */
     json_t *preferences; /* new reference or NULL when absent */
 } gw_interview_request_t;
 
@@ -36,24 +36,29 @@ typedef int gw_job_known_fn(const char *tenant_id, const char *job_id, void *opa
 
 typedef struct {
     const ib_tenant_t *tenant;    /* borrowed: the authenticated tenant */
-    int allow_insecure_callbacks; /* ALLOW_INSECURE_CALLBACKS: http and loopback allowed */
+    int allow_insecure_callbacks; /* ALLOW_INSECURE_CALLBACKS: http, loopback, any loopback port */
     gw_template_known_fn *template_known;
     gw_job_known_fn *job_known; /* NULL: job_id not checked */
     void *opaque;               /* passed to template_known and job_known */
 } gw_validate_ctx_t;
 
 /* Validates len bytes of body. IB_OK: out is filled (caller clears it). IB_ERR: err holds the
- * status (400 or 422) and the message, out is zeroed. The first problem found, in field order,
- * wins. Unknown fields are ignored. */
+ * status and the message: 422 only for "Missing field: ..." (absent, null or ""), 400 for every
+ * "Invalid field: ..." (wrong type, too long, unknown template or job, refused callback_url), out
+ * is zeroed. The first problem found, in field order, wins. Unknown fields are ignored. */
 ib_rc_t gw_validate_interview(const gw_validate_ctx_t *ctx, const char *body, size_t len,
                               gw_interview_request_t *out, gw_error_t *err) IB_WUR;
 void gw_interview_request_clear(gw_interview_request_t *r);
 
-/* Vets a callback URL for ctx's tenant (the same checks as in gw_validate_interview). */
+/* Vets a callback URL for ctx's tenant with the policy the worker applies again before it
+ * delivers (ib_callback_url_check): every refusal is a 400 "Invalid field: callback_url ...". */
 ib_rc_t gw_validate_callback_url(const gw_validate_ctx_t *ctx, const char *url,
                                  gw_error_t *err) IB_WUR;
-/* Basic syntax of an e-mail address: one '@', a local part and a dotted domain, no spaces or
- * control characters. 1 when acceptable. */
-int gw_email_plausible(const char *s);
+/* 1 when s has the syntax of an e-mail address as RFC 5321 (4.1.2, 4.5.3.1) writes one, with
+ * RFC 6531's UTF-8: local-part "@" domain; the local part a dot-string or a quoted string of at
+ * most 64 bytes; the domain dot-separated labels (at most 63 bytes each, 255 in all) or an
+ * address literal ([192.0.2.1], [IPv6:2001:db8::1]); 254 bytes in all. A syntax check, not a
+ * plausibility filter: "a@b" passes, as SMTP would take it. */
+int gw_email_valid(const char *s);
 
 #endif

@@ -99,18 +99,12 @@ const ib_conf_desc_t rw_config_table[] = {
 
 const size_t rw_config_table_len = IB_ARRAY_LEN(rw_config_table);
 
-static const char *env_get(const char *name, void *opaque)
-{
-    (void)opaque;
-    return getenv(name);
-}
-
 ib_rc_t rw_config_load(rw_config_t *cfg, ib_getenv_fn *get, void *opaque, char *errstr,
                        size_t errstr_size)
 {
     memset(cfg, 0, sizeof(*cfg));
-    return ib_config_load_from(rw_config_table, rw_config_table_len, cfg,
-                               get != NULL ? get : env_get, opaque, errstr, errstr_size);
+    return ib_config_load_from(rw_config_table, rw_config_table_len, cfg, get, opaque, errstr,
+                               errstr_size);
 }
 
 void rw_config_free(rw_config_t *cfg)

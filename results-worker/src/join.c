@@ -1,10 +1,10 @@
 #include "join.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ib/callback_url.h"
 #include "ib/json.h"
 #include "ib/map.h"
 
@@ -69,6 +69,10 @@ const char *rw_join_state_reason(rw_join_state_t s)
         return "callback_url scheme is not allowed (https only)";
     case RW_JOIN_HOST_NOT_ALLOWED:
         return "callback_url host is not in the tenant's callback_hosts";
+    case RW_JOIN_LOOPBACK:
+        return "callback_url host is a loopback address (localhost, 127.0.0.0/8, ::1, 0.0.0.0, ::)";
+    case RW_JOIN_PORT_NOT_ALLOWED:
+        return "callback_url port is neither 443 nor in the tenant's callback_ports";
     }
     return "unknown";
 }
@@ -238,40 +242,22 @@ size_t rw_join_remove_partition(rw_join_t *j, int32_t partition)
 
 rw_join_state_t rw_callback_url_check(const ib_tenant_t *t, const char *url, int allow_insecure)
 {
-    rw_join_state_t st = RW_JOIN_BAD_URL;
-    CURLU *u = curl_url();
-    char *scheme = NULL;
-    char *host = NULL;
-    char *user = NULL;
-    char *password = NULL;
-
-    if (u == NULL)
-        goto done;
-    for (const char *p = url; *p != '\0'; p++) {
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-            goto done;
+    switch (ib_callback_url_check(url, t, allow_insecure, NULL, NULL, 0)) {
+    case IB_CALLBACK_URL_OK:
+        return RW_JOIN_OK;
+    case IB_CALLBACK_URL_MALFORMED:
+    case IB_CALLBACK_URL_USERINFO:
+        return RW_JOIN_BAD_URL;
+    case IB_CALLBACK_URL_SCHEME:
+        return RW_JOIN_SCHEME_REJECTED;
+    case IB_CALLBACK_URL_HOST:
+        return RW_JOIN_HOST_NOT_ALLOWED;
+    case IB_CALLBACK_URL_LOOPBACK:
+        return RW_JOIN_LOOPBACK;
+    case IB_CALLBACK_URL_PORT:
+        return RW_JOIN_PORT_NOT_ALLOWED;
     }
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
-        goto done;
-    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
-        goto done;
-    if (curl_url_get(u, CURLUPART_USER, &user, 0) != CURLUE_NO_USER ||
-        curl_url_get(u, CURLUPART_PASSWORD, &password, 0) != CURLUE_NO_PASSWORD)
-        goto done;
-    if (strcmp(scheme, "https") != 0 && !(allow_insecure && strcmp(scheme, "http") == 0)) {
-        st = RW_JOIN_SCHEME_REJECTED;
-        goto done;
-    }
-    /* curl keeps IPv6 brackets in the host; callback_hosts holds names, never literals. */
-    st = ib_tenant_host_allowed(t, host) ? RW_JOIN_OK : RW_JOIN_HOST_NOT_ALLOWED;
-done:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(user);
-    curl_free(password);
-    curl_url_cleanup(u);
-    return st;
+    return RW_JOIN_BAD_URL;
 }
 
 static int printable_id(const char *id)

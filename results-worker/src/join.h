@@ -18,9 +18,11 @@
  * dead-lettered with the precise reason instead of "unknown interview". */
 typedef enum {
     RW_JOIN_OK = 0,
-    RW_JOIN_BAD_URL,         /* not an absolute URL curl can parse, or has userinfo */
-    RW_JOIN_SCHEME_REJECTED, /* not https (http only with ALLOW_INSECURE_CALLBACKS=1) */
-    RW_JOIN_HOST_NOT_ALLOWED /* host outside the tenant's callback_hosts */
+    RW_JOIN_BAD_URL,          /* not an absolute URL curl can parse, or has userinfo */
+    RW_JOIN_SCHEME_REJECTED,  /* not https (http only with ALLOW_INSECURE_CALLBACKS=1) */
+    RW_JOIN_HOST_NOT_ALLOWED, /* host outside the tenant's callback_hosts */
+    RW_JOIN_LOOPBACK,         /* a loopback host without ALLOW_INSECURE_CALLBACKS=1 */
+    RW_JOIN_PORT_NOT_ALLOWED  /* a port besides 443 outside the tenant's callback_ports */
 } rw_join_state_t;
 
 const char *rw_join_state_reason(rw_join_state_t s);
@@ -78,8 +80,9 @@ ib_rc_t rw_join_ingest(rw_join_t *j, const ib_tenants_t *ts, int allow_insecure,
                        rw_join_state_t *state_out, char *id_out, char *errstr,
                        size_t errstr_size) IB_WUR;
 
-/* Checks a callback URL against the tenant's rules (curl URL API, scheme, no userinfo, host in
- * callback_hosts). Pure apart from curl's parser. */
+/* Checks a callback URL against the tenant's rules: the gateway's own policy,
+ * ib_callback_url_check, so an accepted interview is never refused here for what its URL shows.
+ * Pure apart from curl's parser. */
 rw_join_state_t rw_callback_url_check(const ib_tenant_t *t, const char *url, int allow_insecure);
 
 #endif

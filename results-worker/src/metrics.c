@@ -10,138 +10,111 @@ const char *rw_dlq_class_name(rw_dlq_class_t c)
     return (size_t)c < RW_DLQ_REASON_COUNT ? names[c] : "unknown";
 }
 
-static ib_series_t *single(ib_metrics_t *r, ib_metric_type_t type, const char *name,
-                           const char *help, const double *buckets, size_t nbuckets, int *bad)
-{
-    ib_metric_t *f = ib_metrics_family(r, type, name, help, 0, NULL, buckets, nbuckets);
-    if (f == NULL) {
-        *bad = 1;
-        return NULL;
-    }
-    return ib_metric_single(f);
-}
-
 ib_rc_t rw_metrics_init(rw_metrics_t *m)
 {
     static const char *const outcome_label[] = {"outcome"};
-    static const char *const kind_label[] = {"kind"};
     static const char *const reason_label[] = {"reason"};
+    static const char *const kind_label[] = {"kind"};
     static const char *const host_label[] = {"host"};
     static const char *const lag_labels[] = {"topic", "partition"};
     static const double attempt_buckets[] = {1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30};
     static const double e2e_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1,    2.5,  5,     10,
                                          30,   60,   120, 300,  600, 1800, 3600, 21600, 86400};
-    int bad = 0;
+    ib_metric_t *deliveries = NULL;
+    ib_metric_t *dead_letters = NULL;
+    ib_metric_t *fixes = NULL;
 
     memset(m, 0, sizeof(*m));
     atomic_init(&m->assigned, 0);
     atomic_init(&m->ready, 0);
+    const ib_metric_desc_t rows[] = {
+        {IB_METRIC_COUNTER, "ib_worker_deliveries_total",
+         "Callback attempts by outcome (deferred: breaker open, aborted: shutdown or revocation).",
+         1, outcome_label, NULL, 0, &deliveries, NULL},
+        {IB_METRIC_COUNTER, "ib_worker_dead_letters_total",
+         "Dead letters acknowledged by Kafka, by reason class.", 1, reason_label, NULL, 0,
+         &dead_letters, NULL},
+        {IB_METRIC_COUNTER, "ib_worker_payload_fixes_total",
+         "Fields of status events repaired or left out so that the rest could be delivered, by "
+         "kind (docs/DEAD-LETTERS.md, partial records).",
+         1, kind_label, NULL, 0, &fixes, NULL},
+        {IB_METRIC_COUNTER, "ib_worker_partial_records_total",
+         "Partial records (kind \"partial\") acknowledged on the dead-letter topic.",
+         .series = &m->partial_records},
+        {IB_METRIC_COUNTER, "ib_worker_lifecycle_refused_total",
+         "Status events not sent because they break the lifecycle: another finished state after a "
+         "finished one.",
+         .series = &m->lifecycle_refused},
+        {IB_METRIC_HISTOGRAM, "ib_worker_delivery_attempts",
+         "Attempts a delivered state took (1 = first try).", 0, NULL, attempt_buckets,
+         IB_ARRAY_LEN(attempt_buckets), NULL, &m->attempts},
+        {IB_METRIC_HISTOGRAM, "ib_worker_event_to_delivered_seconds",
+         "From the status event's Kafka timestamp to the callback's 2xx.", 0, NULL, e2e_buckets,
+         IB_ARRAY_LEN(e2e_buckets), NULL, &m->latency},
+        {IB_METRIC_HISTOGRAM, "ib_worker_callback_put_seconds", "Duration of one PUT.", 0, NULL,
+         ib_metrics_latency_buckets, ib_metrics_latency_buckets_len, NULL, &m->put_seconds},
+        {IB_METRIC_COUNTER, "ib_worker_superseded_total",
+         "States not sent because a newer state of the interview is known.",
+         .series = &m->superseded},
+        {IB_METRIC_COUNTER, "ib_worker_details_coercions_total",
+         "details values rewritten into the contract's two-level form.", .series = &m->coercions},
+        {IB_METRIC_COUNTER, "ib_worker_retry_records_total",
+         "Records written to the retry topic and acknowledged.", .series = &m->retries_produced},
+        {IB_METRIC_GAUGE, "ib_worker_retry_backlog",
+         "Retry records read and waiting for their due time.", .series = &m->retry_backlog},
+        {IB_METRIC_GAUGE, "ib_worker_retry_next_due_timestamp_seconds",
+         "Earliest due time among waiting retry records (0: none).", .series = &m->retry_next_due},
+        {IB_METRIC_GAUGE, "ib_worker_retry_overdue_seconds",
+         "How late the most overdue waiting retry record is.", .series = &m->retry_oldest_due},
+        {IB_METRIC_GAUGE, "ib_worker_retry_oldest_age_seconds",
+         "Age (since its first attempt) of the oldest delivery waiting in the retry topic.",
+         .series = &m->retry_oldest_age},
+        {IB_METRIC_COUNTER, "ib_worker_kafka_produce_errors_total",
+         "Retry and dead-letter records whose delivery report carried an error (they are "
+         "produced again).",
+         .series = &m->produce_errors},
+        {IB_METRIC_GAUGE, "ib_worker_ready",
+         "1 when partitions are assigned and the join is rebuilt (/readyz).",
+         .series = &m->ready_gauge},
+        {IB_METRIC_COUNTER, "ib_worker_requested_events_total", "interviews.requested events read.",
+         .series = &m->requested_events},
+        {IB_METRIC_COUNTER, "ib_worker_requested_invalid_total",
+         "interviews.requested events skipped as invalid.", .series = &m->requested_invalid},
+        {IB_METRIC_COUNTER, "ib_worker_status_events_total",
+         "interviews.status events handled (live, not history).", .series = &m->status_events},
+        {IB_METRIC_GAUGE, "ib_worker_join_entries", "Interviews known from interviews.requested.",
+         .series = &m->join_entries},
+        {IB_METRIC_GAUGE, "ib_worker_join_bytes", "Bytes requested from malloc by the join.",
+         .series = &m->join_bytes},
+        {IB_METRIC_GAUGE, "ib_worker_paused_partitions",
+         "Partitions paused (catch-up gate, full window).", .series = &m->paused},
+        {IB_METRIC_GAUGE, "ib_worker_callbacks_in_flight", "PUTs in flight.",
+         .series = &m->inflight},
+        {IB_METRIC_GAUGE, "ib_worker_callbacks_queued", "PUTs waiting for a connection slot.",
+         .series = &m->queued},
+        {IB_METRIC_GAUGE, "ib_worker_pending_messages",
+         "Consumed messages whose offset is not stored yet.", .series = &m->pending_jobs},
+        {IB_METRIC_GAUGE, "ib_worker_breaker_state",
+         "Circuit breaker per callback host: 0 closed, 1 open, 2 half-open.", 1, host_label, NULL,
+         0, &m->breaker, NULL},
+        {IB_METRIC_GAUGE, "ib_worker_consumer_lag", "High watermark minus the consumer's position.",
+         2, lag_labels, NULL, 0, &m->lag, NULL},
+    };
     m->reg = ib_metrics_new();
-    if (m->reg == NULL)
-        return IB_ERR;
-    ib_metric_t *f = ib_metrics_family(m->reg, IB_METRIC_COUNTER, "ib_worker_deliveries_total",
-                                       "Callback attempts by outcome (deferred: breaker open, "
-                                       "aborted: shutdown or revocation).",
-                                       1, outcome_label, NULL, 0);
-    if (f == NULL)
+    if (m->reg == NULL || ib_metrics_register(m->reg, rows, IB_ARRAY_LEN(rows)) != IB_OK)
         goto fail;
     for (int i = 0; i < RW_OUTCOME_COUNT; i++) {
         const char *v[] = {rw_outcome_name((rw_outcome_t)i)};
-        m->deliveries[i] = ib_metric_series(f, v);
+        m->deliveries[i] = ib_metric_series(deliveries, v);
     }
-    f = ib_metrics_family(m->reg, IB_METRIC_COUNTER, "ib_worker_dead_letters_total",
-                          "Dead letters acknowledged by Kafka, by reason class.", 1, reason_label,
-                          NULL, 0);
-    if (f == NULL)
-        goto fail;
     for (int i = 0; i < RW_DLQ_REASON_COUNT; i++) {
         const char *v[] = {rw_dlq_class_name((rw_dlq_class_t)i)};
-        m->dead_letters[i] = ib_metric_series(f, v);
+        m->dead_letters[i] = ib_metric_series(dead_letters, v);
     }
-    f = ib_metrics_family(m->reg, IB_METRIC_COUNTER, "ib_worker_payload_fixes_total",
-                          "Fields of status events repaired or left out so that the rest could be "
-                          "delivered, by kind (docs/DEAD-LETTERS.md, partial records).",
-                          1, kind_label, NULL, 0);
-    if (f == NULL)
-        goto fail;
     for (int i = 0; i < IB_FIX_KIND_COUNT; i++) {
         const char *v[] = {ib_fix_kind_name((ib_fix_kind_t)i)};
-        m->fixes[i] = ib_metric_series(f, v);
+        m->fixes[i] = ib_metric_series(fixes, v);
     }
-    m->partial_records = single(
-        m->reg, IB_METRIC_COUNTER, "ib_worker_partial_records_total",
-        "Partial records (kind \"partial\") acknowledged on the dead-letter topic.", NULL, 0, &bad);
-    m->lifecycle_refused = single(
-        m->reg, IB_METRIC_COUNTER, "ib_worker_lifecycle_refused_total",
-        "Status events not sent because they break the lifecycle: another finished state after a "
-        "finished one.",
-        NULL, 0, &bad);
-    m->attempts = single(m->reg, IB_METRIC_HISTOGRAM, "ib_worker_delivery_attempts",
-                         "Attempts a delivered state took (1 = first try).", attempt_buckets,
-                         IB_ARRAY_LEN(attempt_buckets), &bad);
-    m->latency = single(m->reg, IB_METRIC_HISTOGRAM, "ib_worker_event_to_delivered_seconds",
-                        "From the status event's Kafka timestamp to the callback's 2xx.",
-                        e2e_buckets, IB_ARRAY_LEN(e2e_buckets), &bad);
-    m->put_seconds = single(m->reg, IB_METRIC_HISTOGRAM, "ib_worker_callback_put_seconds",
-                            "Duration of one PUT.", ib_metrics_latency_buckets,
-                            ib_metrics_latency_buckets_len, &bad);
-    m->superseded =
-        single(m->reg, IB_METRIC_COUNTER, "ib_worker_superseded_total",
-               "States not sent because a newer state of the interview is known.", NULL, 0, &bad);
-    m->coercions =
-        single(m->reg, IB_METRIC_COUNTER, "ib_worker_details_coercions_total",
-               "details values rewritten into the contract's two-level form.", NULL, 0, &bad);
-    m->retries_produced =
-        single(m->reg, IB_METRIC_COUNTER, "ib_worker_retry_records_total",
-               "Records written to the retry topic and acknowledged.", NULL, 0, &bad);
-    m->retry_backlog = single(m->reg, IB_METRIC_GAUGE, "ib_worker_retry_backlog",
-                              "Retry records read and waiting for their due time.", NULL, 0, &bad);
-    m->retry_next_due =
-        single(m->reg, IB_METRIC_GAUGE, "ib_worker_retry_next_due_timestamp_seconds",
-               "Earliest due time among waiting retry records (0: none).", NULL, 0, &bad);
-    m->retry_oldest_due =
-        single(m->reg, IB_METRIC_GAUGE, "ib_worker_retry_overdue_seconds",
-               "How late the most overdue waiting retry record is.", NULL, 0, &bad);
-    m->retry_oldest_age =
-        single(m->reg, IB_METRIC_GAUGE, "ib_worker_retry_oldest_age_seconds",
-               "Age (since its first attempt) of the oldest delivery waiting in the retry topic.",
-               NULL, 0, &bad);
-    m->produce_errors =
-        single(m->reg, IB_METRIC_COUNTER, "ib_worker_kafka_produce_errors_total",
-               "Retry and dead-letter records whose delivery report carried an error (they are "
-               "produced again).",
-               NULL, 0, &bad);
-    m->ready_gauge =
-        single(m->reg, IB_METRIC_GAUGE, "ib_worker_ready",
-               "1 when partitions are assigned and the join is rebuilt (/readyz).", NULL, 0, &bad);
-    m->requested_events = single(m->reg, IB_METRIC_COUNTER, "ib_worker_requested_events_total",
-                                 "interviews.requested events read.", NULL, 0, &bad);
-    m->requested_invalid = single(m->reg, IB_METRIC_COUNTER, "ib_worker_requested_invalid_total",
-                                  "interviews.requested events skipped as invalid.", NULL, 0, &bad);
-    m->status_events =
-        single(m->reg, IB_METRIC_COUNTER, "ib_worker_status_events_total",
-               "interviews.status events handled (live, not history).", NULL, 0, &bad);
-    m->join_entries = single(m->reg, IB_METRIC_GAUGE, "ib_worker_join_entries",
-                             "Interviews known from interviews.requested.", NULL, 0, &bad);
-    m->join_bytes = single(m->reg, IB_METRIC_GAUGE, "ib_worker_join_bytes",
-                           "Bytes requested from malloc by the join.", NULL, 0, &bad);
-    m->paused = single(m->reg, IB_METRIC_GAUGE, "ib_worker_paused_partitions",
-                       "Partitions paused (catch-up gate, full window).", NULL, 0, &bad);
-    m->inflight = single(m->reg, IB_METRIC_GAUGE, "ib_worker_callbacks_in_flight",
-                         "PUTs in flight.", NULL, 0, &bad);
-    m->queued = single(m->reg, IB_METRIC_GAUGE, "ib_worker_callbacks_queued",
-                       "PUTs waiting for a connection slot.", NULL, 0, &bad);
-    m->pending_jobs = single(m->reg, IB_METRIC_GAUGE, "ib_worker_pending_messages",
-                             "Consumed messages whose offset is not stored yet.", NULL, 0, &bad);
-    m->breaker = ib_metrics_family(m->reg, IB_METRIC_GAUGE, "ib_worker_breaker_state",
-                                   "Circuit breaker per callback host: 0 closed, 1 open, 2 "
-                                   "half-open.",
-                                   1, host_label, NULL, 0);
-    m->lag =
-        ib_metrics_family(m->reg, IB_METRIC_GAUGE, "ib_worker_consumer_lag",
-                          "High watermark minus the consumer's position.", 2, lag_labels, NULL, 0);
-    if (bad || m->breaker == NULL || m->lag == NULL)
-        goto fail;
     return IB_OK;
 fail:
     rw_metrics_free(m);

@@ -58,12 +58,10 @@ rw_producer_t *rw_producer_new(const char *bootstrap, rw_produced_fn *cb, void *
     }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, p);
-    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
-    if (p->rk == NULL) {
-        snprintf(errstr, errstr_size, "kafka producer: %s", why);
+    p->rk = ib_kafka_new(RD_KAFKA_PRODUCER, conf, "kafka producer", errstr, errstr_size);
+    conf = NULL; /* stolen by ib_kafka_new */
+    if (p->rk == NULL)
         goto fail;
-    }
-    conf = NULL; /* now owned by rk */
     p->main_q = rd_kafka_queue_get_main(p->rk);
     return p;
 fail:

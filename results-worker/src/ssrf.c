@@ -1,7 +1,6 @@
 #include "ssrf.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,20 +60,28 @@ static uint32_t v4_at(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
+/* Plain IPv6 prefixes refused whatever they carry; pairwise disjoint, so order is free. */
+static const struct {
+    uint8_t prefix[16];
+    unsigned bits;
+    const char *why;
+} v6_refused[] = {
+    {{0x00, 0x64, 0xff, 0x9b}, 96, "64:ff9b::/96 (NAT64: reaches IPv4 through a translator)"},
+    {{0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}, 48, "64:ff9b:1::/48 (local-use NAT64)"},
+    {{0x01, 0x00}, 64, "100::/64 (discard)"},
+    {{0x20, 0x01, 0x00, 0x00}, 32, "2001::/32 (Teredo tunnel)"},
+    {{0x20, 0x01, 0x0d, 0xb8}, 32, "2001:db8::/32 (documentation)"},
+    {{0xfc}, 7, "fc00::/7 (unique local)"},
+    {{0xfe, 0x80}, 10, "fe80::/10 (link-local)"},
+    {{0xfe, 0xc0}, 10, "fec0::/10 (site-local, deprecated)"},
+    {{0xff}, 8, "ff00::/8 (multicast)"},
+};
+
 const char *rw_ipv6_refusal(const uint8_t a[16], int allow_loopback)
 {
     static const uint8_t zero[16] = {0};
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
-    static const uint8_t nat64_local[6] = {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01};
     static const uint8_t six_to_four[2] = {0x20, 0x02};
-    static const uint8_t teredo[4] = {0x20, 0x01, 0x00, 0x00};
-    static const uint8_t doc[4] = {0x20, 0x01, 0x0d, 0xb8};
-    static const uint8_t ula[1] = {0xfc};
-    static const uint8_t link_local[2] = {0xfe, 0x80};
-    static const uint8_t site_local[2] = {0xfe, 0xc0};
-    static const uint8_t multicast[1] = {0xff};
-    static const uint8_t discard[8] = {0x01, 0x00};
 
     if (memcmp(a, zero, 16) == 0)
         return ":: (unspecified)";
@@ -89,29 +96,11 @@ const char *rw_ipv6_refusal(const uint8_t a[16], int allow_loopback)
         const char *why = rw_ipv4_refusal(v4_at(a + 12), allow_loopback);
         return why != NULL ? why : "::/96 (IPv4-compatible, deprecated)";
     }
-    if (prefix_eq(a, nat64, 96))
-        return "64:ff9b::/96 (NAT64: reaches IPv4 through a translator)";
-    if (prefix_eq(a, nat64_local, 48))
-        return "64:ff9b:1::/48 (local-use NAT64)";
-    if (prefix_eq(a, discard, 64))
-        return "100::/64 (discard)";
-    if (prefix_eq(a, six_to_four, 16)) {
-        const char *why = rw_ipv4_refusal(v4_at(a + 2), 0);
-        if (why != NULL)
-            return "2002::/16 (6to4) wrapping a refused IPv4 address";
-    }
-    if (prefix_eq(a, teredo, 32))
-        return "2001::/32 (Teredo tunnel)";
-    if (prefix_eq(a, doc, 32))
-        return "2001:db8::/32 (documentation)";
-    if (prefix_eq(a, ula, 7))
-        return "fc00::/7 (unique local)";
-    if (prefix_eq(a, link_local, 10))
-        return "fe80::/10 (link-local)";
-    if (prefix_eq(a, site_local, 10))
-        return "fec0::/10 (site-local, deprecated)";
-    if (prefix_eq(a, multicast, 8))
-        return "ff00::/8 (multicast)";
+    if (prefix_eq(a, six_to_four, 16) && rw_ipv4_refusal(v4_at(a + 2), 0) != NULL)
+        return "2002::/16 (6to4) wrapping a refused IPv4 address";
+    for (size_t i = 0; i < IB_ARRAY_LEN(v6_refused); i++)
+        if (prefix_eq(a, v6_refused[i].prefix, v6_refused[i].bits))
+            return v6_refused[i].why;
     return NULL;
 }
 
@@ -161,77 +150,16 @@ const char *rw_ip_text_refusal(const char *ip, int allow_loopback)
 ib_rc_t rw_target_parse(const char *url, int allow_http, rw_target_t *out, char *errstr,
                         size_t errstr_size)
 {
-    ib_rc_t rc = IB_ERR;
-    CURLU *u = NULL;
-    char *scheme = NULL;
-    char *host = NULL;
-    char *port = NULL;
-    char *part = NULL;
-    struct in_addr a4;
+    ib_callback_url_t cu;
 
     memset(out, 0, sizeof(*out));
-    if (url == NULL || url[0] == '\0') {
-        snprintf(errstr, errstr_size, "callback_url is empty");
-        goto done;
-    }
-    for (const char *p = url; *p != '\0'; p++) {
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
-            snprintf(errstr, errstr_size, "callback_url contains spaces or control characters");
-            goto done;
-        }
-    }
-    u = curl_url();
-    if (u == NULL) {
-        snprintf(errstr, errstr_size, "out of memory");
-        goto done;
-    }
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
-        snprintf(errstr, errstr_size, "callback_url is not an absolute URL");
-        goto done;
-    }
-    if (curl_url_get(u, CURLUPART_USER, &part, 0) != CURLUE_NO_USER ||
-        curl_url_get(u, CURLUPART_PASSWORD, &part, 0) != CURLUE_NO_PASSWORD ||
-        curl_url_get(u, CURLUPART_OPTIONS, &part, 0) != CURLUE_NO_OPTIONS) {
-        snprintf(errstr, errstr_size, "callback_url carries userinfo");
-        goto done;
-    }
-    if (curl_url_get(u, CURLUPART_ZONEID, &part, 0) != CURLUE_NO_ZONEID) {
-        snprintf(errstr, errstr_size, "callback_url has an IPv6 zone id");
-        goto done;
-    }
-    if (strcmp(scheme, "https") == 0) {
-        out->https = 1;
-    } else if (!(allow_http && strcmp(scheme, "http") == 0)) {
-        snprintf(errstr, errstr_size, "callback_url scheme '%.16s' is not allowed (https only)",
-                 scheme);
-        goto done;
-    }
-    if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-        snprintf(errstr, errstr_size, "callback_url has no usable port");
-        goto done;
-    }
-    if (strlen(host) >= sizeof(out->host)) {
-        snprintf(errstr, errstr_size, "callback_url host is too long");
-        goto done;
-    }
-    memcpy(out->host, host, strlen(host) + 1);
-    for (char *p = out->host; *p != '\0'; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
-    out->port = strtol(port, NULL, 10);
-    if (out->port <= 0 || out->port > 65535) {
-        snprintf(errstr, errstr_size, "callback_url port is out of range");
-        goto done;
-    }
-    out->literal = out->host[0] == '[' || inet_pton(AF_INET, out->host, &a4) == 1;
-    rc = IB_OK;
-done:
-    curl_free(part);
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
-    return rc;
+    /* No tenant: the join already held the URL to the tenant's policy; this reads its target. */
+    if (ib_callback_url_check(url, NULL, allow_http, &cu, errstr, errstr_size) !=
+        IB_CALLBACK_URL_OK)
+        return IB_ERR;
+    memcpy(out->host, cu.host, sizeof(out->host));
+    out->port = cu.port;
+    out->literal = cu.literal;
+    out->https = cu.https;
+    return IB_OK;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "ib/callback_url.h"
 #include "ib/common.h"
 
 /* Why an IPv4 address (host byte order) is refused, or NULL when it is public. allow_loopback
@@ -30,14 +31,16 @@ const char *rw_ip_text_refusal(const char *ip, int allow_loopback);
 
 /* The parts of a callback URL the deliverer needs. */
 typedef struct {
-    char host[256]; /* as curl normalises it: lowercase name, dotted IPv4, or [IPv6] */
-    long port;      /* explicit or the scheme's default */
-    int literal;    /* 1 when host is an IP address literal */
-    int https;      /* 0 for http (allowed only with ALLOW_INSECURE_CALLBACKS=1) */
+    char host[IB_CALLBACK_URL_HOST_MAX +
+              1]; /* as curl normalises it: lowercase name, dotted IPv4, or [IPv6] */
+    long port;    /* explicit or the scheme's default */
+    int literal;  /* 1 when host is an IP address literal */
+    int https;    /* 0 for http (allowed only with ALLOW_INSECURE_CALLBACKS=1) */
 } rw_target_t;
 
-/* Parses url with the curl URL API: absolute, http(s) only, no userinfo, no control characters
- * or spaces, no IPv6 zone id, host non-empty. https required unless allow_http. IB_ERR with the
+/* Reads url's target with the shared policy's syntax and scheme checks (ib_callback_url_check
+ * without a tenant): absolute, http(s) only, no userinfo, no control characters or spaces, no
+ * IPv6 zone id, host non-empty, port 1..65535. https required unless allow_http. IB_ERR with the
  * reason in errstr. */
 ib_rc_t rw_target_parse(const char *url, int allow_http, rw_target_t *out, char *errstr,
                         size_t errstr_size) IB_WUR;

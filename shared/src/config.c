@@ -223,6 +223,19 @@ static int has_bounds(const ib_conf_desc_t *d)
     return !(d->min == 0 && d->max == 0);
 }
 
+/* Stores n (an IB_CONF_INT, or an IB_CONF_DURATION in ms: unit " ms") into field after the
+ * row's bounds check. */
+static ib_rc_t store_long(const ib_conf_desc_t *d, long n, const char *unit, char *field, char *why,
+                          size_t why_size)
+{
+    if (has_bounds(d) && (n < d->min || n > d->max)) {
+        snprintf(why, why_size, "%ld%s is outside [%ld, %ld]%s", n, unit, d->min, d->max, unit);
+        return IB_ERR;
+    }
+    *(long *)(void *)field = n;
+    return IB_OK;
+}
+
 static ib_rc_t load_one(const ib_conf_desc_t *d, const char *value, char *field, char *why,
                         size_t why_size)
 {
@@ -260,12 +273,7 @@ static ib_rc_t load_one(const ib_conf_desc_t *d, const char *value, char *field,
             snprintf(why, why_size, "'%s' is not an integer", value);
             return IB_ERR;
         }
-        if (has_bounds(d) && (n < d->min || n > d->max)) {
-            snprintf(why, why_size, "%ld is outside [%ld, %ld]", n, d->min, d->max);
-            return IB_ERR;
-        }
-        *(long *)(void *)field = n;
-        return IB_OK;
+        return store_long(d, n, "", field, why, why_size);
     }
     case IB_CONF_BOOL: {
         int b = 0;
@@ -282,12 +290,7 @@ static ib_rc_t load_one(const ib_conf_desc_t *d, const char *value, char *field,
             snprintf(why, why_size, "'%s' is not a duration (e.g. 500ms, 5s, 2m, 1h, 1d)", value);
             return IB_ERR;
         }
-        if (has_bounds(d) && (ms < d->min || ms > d->max)) {
-            snprintf(why, why_size, "%ld ms is outside [%ld, %ld] ms", ms, d->min, d->max);
-            return IB_ERR;
-        }
-        *(long *)(void *)field = ms;
-        return IB_OK;
+        return store_long(d, ms, " ms", field, why, why_size);
     }
     case IB_CONF_DURATIONS:
         return parse_durations(value != NULL ? value : "0", (ib_durations_t *)(void *)field, why,
@@ -309,9 +312,18 @@ static ib_rc_t load_one(const ib_conf_desc_t *d, const char *value, char *field,
     return IB_ERR;
 }
 
+static const char *env_get(const char *name, void *opaque)
+{
+    (void)opaque;
+    const char *v = getenv(name);
+    return v;
+}
+
 ib_rc_t ib_config_load_from(const ib_conf_desc_t *table, size_t n, void *base, ib_getenv_fn *get,
                             void *opaque, char *errstr, size_t errstr_size)
 {
+    if (get == NULL)
+        get = env_get;
     char why[256];
     for (size_t i = 0; i < n; i++) {
         const ib_conf_desc_t *d = &table[i];
@@ -328,17 +340,10 @@ ib_rc_t ib_config_load_from(const ib_conf_desc_t *table, size_t n, void *base, i
     return IB_OK;
 }
 
-static const char *env_get(const char *name, void *opaque)
-{
-    (void)opaque;
-    const char *v = getenv(name);
-    return v;
-}
-
 ib_rc_t ib_config_load(const ib_conf_desc_t *table, size_t n, void *base, char *errstr,
                        size_t errstr_size)
 {
-    return ib_config_load_from(table, n, base, env_get, NULL, errstr, errstr_size);
+    return ib_config_load_from(table, n, base, NULL, NULL, errstr, errstr_size);
 }
 
 void ib_config_free(const ib_conf_desc_t *table, size_t n, void *base)

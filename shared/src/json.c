@@ -6,6 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int depth_of(const json_t *v, int limit);
+
+/* Folds one child's depth into *max; non-zero when the walk can stop (over the limit). */
+static int fold_child(const json_t *child, int limit, int *max)
+{
+    int d = depth_of(child, limit - 1);
+    if (d > *max)
+        *max = d;
+    return *max > limit;
+}
+
 /* Recursion depth is bounded by limit: a subtree deeper than the limit stops the walk. */
 static int depth_of(const json_t *v, int limit)
 {
@@ -17,10 +28,7 @@ static int depth_of(const json_t *v, int limit)
         json_t *child;
         json_object_foreach((json_t *)(uintptr_t)v, key, child)
         {
-            int d = depth_of(child, limit - 1);
-            if (d > max)
-                max = d;
-            if (max > limit)
+            if (fold_child(child, limit, &max))
                 break;
         }
         return max + 1;
@@ -30,10 +38,7 @@ static int depth_of(const json_t *v, int limit)
         json_t *child;
         json_array_foreach(v, i, child)
         {
-            int d = depth_of(child, limit - 1);
-            if (d > max)
-                max = d;
-            if (max > limit)
+            if (fold_child(child, limit, &max))
                 break;
         }
         return max + 1;

@@ -57,6 +57,18 @@ ib_rc_t ib_kafka_conf_default(rd_kafka_conf_t *conf, const char *name, const cha
     return ib_kafka_conf_set(conf, name, value, errstr, errstr_size);
 }
 
+rd_kafka_t *ib_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, const char *what,
+                         char *errstr, size_t errstr_size)
+{
+    char why[512];
+    rd_kafka_t *rk = rd_kafka_new(type, conf, why, sizeof(why));
+    if (rk == NULL) {
+        snprintf(errstr, errstr_size, "%s: %s", what, why);
+        rd_kafka_conf_destroy(conf); /* rd_kafka_new takes it only on success */
+    }
+    return rk;
+}
+
 /* KAFKA_SASL_MECHANISMS=PLAIN -> sasl.mechanisms=PLAIN. Skips the variables we own. */
 static ib_rc_t apply_env_passthrough(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size)
 {

@@ -69,62 +69,74 @@ static void line_end(ib_jw_t *w)
     ib_jw_free(w);
 }
 
-void ib_log_fields(ib_log_level_t level, json_t *fields, const char *fmt, ...)
+/* fields' members, in their order, except the base keys line_begin wrote. */
+static void put_fields(ib_jw_t *w, json_t *fields)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach(fields, key, value)
+    {
+        if (is_base_key(key))
+            continue;
+        IB_JW_LIT(w, ",");
+        ib_jw_str(w, key, strlen(key));
+        IB_JW_LIT(w, ":");
+        ib_jw_value(w, value);
+    }
+}
+
+/* kv's members, skipping unset ones and base keys. */
+static void put_kv(ib_jw_t *w, const ib_log_kv_t *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (kv[i].key == NULL || (kv[i].str == NULL && !kv[i].is_int) || is_base_key(kv[i].key))
+            continue;
+        IB_JW_LIT(w, ",");
+        ib_jw_str(w, kv[i].key, strlen(kv[i].key));
+        IB_JW_LIT(w, ":");
+        if (kv[i].is_int)
+            ib_jw_int(w, kv[i].num);
+        else
+            ib_jw_str(w, kv[i].str, kv[i].len == IB_LOG_KV_CSTR ? strlen(kv[i].str) : kv[i].len);
+    }
+}
+
+/* One line: the base members, then fields' (may be NULL), then kv's (n may be 0). */
+IB_PRINTF(5, 0)
+static void emit(ib_log_level_t level, json_t *fields, const ib_log_kv_t *kv, size_t n,
+                 const char *fmt, va_list ap)
 {
     char msg[1024];
     char storage[LINE_STORAGE];
-    va_list ap;
     ib_jw_t w;
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    ib_jw_init(&w, storage, sizeof(storage));
+    line_begin(&w, level, fields, msg);
+    if (fields != NULL)
+        put_fields(&w, fields);
+    put_kv(&w, kv, n);
+    line_end(&w);
+}
+
+void ib_log_fields(ib_log_level_t level, json_t *fields, const char *fmt, ...)
+{
+    va_list ap;
 
     if (!ib_log_enabled(level))
         return;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    emit(level, fields, NULL, 0, fmt, ap);
     va_end(ap);
-
-    ib_jw_init(&w, storage, sizeof(storage));
-    line_begin(&w, level, fields, msg);
-    if (fields != NULL) {
-        const char *key;
-        json_t *value;
-        json_object_foreach(fields, key, value)
-        {
-            if (is_base_key(key))
-                continue;
-            IB_JW_LIT(&w, ",");
-            ib_jw_str(&w, key, strlen(key));
-            IB_JW_LIT(&w, ":");
-            ib_jw_value(&w, value);
-        }
-    }
-    line_end(&w);
 }
 
 void ib_log_kv(ib_log_level_t level, const ib_log_kv_t *kv, size_t n, const char *fmt, ...)
 {
-    char msg[1024];
-    char storage[LINE_STORAGE];
     va_list ap;
-    ib_jw_t w;
 
     if (!ib_log_enabled(level))
         return;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    emit(level, NULL, kv, n, fmt, ap);
     va_end(ap);
-
-    ib_jw_init(&w, storage, sizeof(storage));
-    line_begin(&w, level, NULL, msg);
-    for (size_t i = 0; i < n; i++) {
-        if (kv[i].key == NULL || (kv[i].str == NULL && !kv[i].is_int) || is_base_key(kv[i].key))
-            continue;
-        IB_JW_LIT(&w, ",");
-        ib_jw_str(&w, kv[i].key, strlen(kv[i].key));
-        IB_JW_LIT(&w, ":");
-        if (kv[i].is_int)
-            ib_jw_int(&w, kv[i].num);
-        else
-            ib_jw_str(&w, kv[i].str, kv[i].len == IB_LOG_KV_CSTR ? strlen(kv[i].str) : kv[i].len);
-    }
-    line_end(&w);
 }

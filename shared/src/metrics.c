@@ -1,5 +1,6 @@
 #include "ib/metrics.h"
 
+#include <assert.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -160,6 +161,26 @@ static int labels_equal(const ib_series_t *s, const char *const *values, size_t 
         if (strcmp(s->labels[i], values[i] != NULL ? values[i] : "") != 0)
             return 0;
     return 1;
+}
+
+ib_rc_t ib_metrics_register(ib_metrics_t *m, const ib_metric_desc_t *rows, size_t n)
+{
+    ib_rc_t rc = IB_OK;
+    for (size_t i = 0; i < n; i++) {
+        const ib_metric_desc_t *d = &rows[i];
+        ib_metric_t *f = NULL;
+        assert((d->family == NULL) != (d->series == NULL));
+        if (rc == IB_OK)
+            f = ib_metrics_family(m, d->type, d->name, d->help, d->nlabels, d->label_names,
+                                  d->buckets, d->nbuckets);
+        if (f == NULL)
+            rc = IB_ERR;
+        if (d->family != NULL)
+            *d->family = f;
+        else
+            *d->series = f != NULL ? ib_metric_single(f) : NULL;
+    }
+    return rc;
 }
 
 ib_series_t *ib_metric_series(ib_metric_t *f, const char *const *label_values)
@@ -323,14 +344,22 @@ static void out_labels(out_t *o, const ib_metric_t *f, const ib_series_t *s, con
     out_str(o, "}");
 }
 
+/* One sample line: name, suffix ("" or "_bucket", "_sum", "_count"), labels, value. */
+static void out_sample(out_t *o, const ib_metric_t *f, const ib_series_t *s, const char *suffix,
+                       const char *le, double v)
+{
+    out_str(o, f->name);
+    out_str(o, suffix);
+    out_labels(o, f, s, le);
+    out_str(o, " ");
+    out_double(o, v);
+    out_str(o, "\n");
+}
+
 static void render_series(out_t *o, const ib_metric_t *f, const ib_series_t *s)
 {
     if (f->type != IB_METRIC_HISTOGRAM) {
-        out_str(o, f->name);
-        out_labels(o, f, s, NULL);
-        out_str(o, " ");
-        out_double(o, load_d(&s->value));
-        out_str(o, "\n");
+        out_sample(o, f, s, "", NULL, load_d(&s->value));
         return;
     }
     uint64_t cumulative = 0;
@@ -339,33 +368,13 @@ static void render_series(out_t *o, const ib_metric_t *f, const ib_series_t *s)
         cumulative += atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&s->buckets[i],
                                            memory_order_relaxed);
         snprintf(le, sizeof(le), "%.9g", f->bounds[i]);
-        out_str(o, f->name);
-        out_str(o, "_bucket");
-        out_labels(o, f, s, le);
-        out_str(o, " ");
-        out_double(o, (double)cumulative);
-        out_str(o, "\n");
+        out_sample(o, f, s, "_bucket", le, (double)cumulative);
     }
     uint64_t count =
         atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&s->count, memory_order_relaxed);
-    out_str(o, f->name);
-    out_str(o, "_bucket");
-    out_labels(o, f, s, "+Inf");
-    out_str(o, " ");
-    out_double(o, (double)count);
-    out_str(o, "\n");
-    out_str(o, f->name);
-    out_str(o, "_sum");
-    out_labels(o, f, s, NULL);
-    out_str(o, " ");
-    out_double(o, load_d(&s->value));
-    out_str(o, "\n");
-    out_str(o, f->name);
-    out_str(o, "_count");
-    out_labels(o, f, s, NULL);
-    out_str(o, " ");
-    out_double(o, (double)count);
-    out_str(o, "\n");
+    out_sample(o, f, s, "_bucket", "+Inf", (double)count);
+    out_sample(o, f, s, "_sum", NULL, load_d(&s->value));
+    out_sample(o, f, s, "_count", NULL, (double)count);
 }
 
 char *ib_metrics_render(ib_metrics_t *m, size_t *len)

@@ -26,6 +26,7 @@ static void tenant_clear(ib_tenant_t *t)
     for (size_t i = 0; i < t->callback_host_count; i++)
         free(t->callback_hosts[i]);
     free(t->callback_hosts);
+    free(t->callback_ports);
     memset(t, 0, sizeof(*t));
 }
 
@@ -226,6 +227,30 @@ static ib_rc_t parse_tenant(json_t *jt, ib_tenant_t *t, const char *base_dir, ch
         }
         t->callback_host_count++;
     }
+
+    /* Optional: the ports besides 443 this account's callback URLs may name. */
+    v = json_object_get(jt, "callback_ports");
+    if (v != NULL) {
+        if (!json_is_array(v) || json_array_size(v) == 0) {
+            snprintf(why, why_size, "callback_ports: must be a non-empty array of port numbers");
+            return IB_ERR;
+        }
+        t->callback_ports = calloc(json_array_size(v), sizeof(long));
+        if (t->callback_ports == NULL) {
+            snprintf(why, why_size, "out of memory");
+            return IB_ERR;
+        }
+        json_t *port;
+        json_array_foreach(v, i, port)
+        {
+            if (!json_is_integer(port) || json_integer_value(port) < 1 ||
+                json_integer_value(port) > 65535) {
+                snprintf(why, why_size, "callback_ports[%zu]: must be a port number 1..65535", i);
+                return IB_ERR;
+            }
+            t->callback_ports[t->callback_port_count++] = (long)json_integer_value(port);
+        }
+    }
     return IB_OK;
 }
 
@@ -368,6 +393,16 @@ const ib_tenant_t *ib_tenants_find(const ib_tenants_t *ts, const char *id)
         if (strcmp(ts->tenants[i].id, id) == 0)
             return &ts->tenants[i];
     return NULL;
+}
+
+int ib_tenant_port_allowed(const ib_tenant_t *t, long port)
+{
+    if (port == 443)
+        return 1;
+    for (size_t i = 0; i < t->callback_port_count; i++)
+        if (t->callback_ports[i] == port)
+            return 1;
+    return 0;
 }
 
 int ib_tenant_host_allowed(const ib_tenant_t *t, const char *host)

@@ -12,9 +12,18 @@ Environment:
   IB_TEST_KAFKA_BOOTSTRAP         use this broker instead (never started/stopped/paused by us)
   IB_TEST_ARTIFACTS_DIR           where service logs go [a fresh temp dir]; kept on failure
   IB_TEST_DEFAULT_TOPICS=1        use the design's topic names instead of per-class topics
+  IB_TEST_PATIENCE                factor applied to every wait's deadline [3]
 
 Synchronisation rule: tests await events (the simulator's /_sim/wait long-poll, a topic or an
 endpoint polled against a deadline); they never sleep for a fixed time.
+
+Deadlines are hang guards, not performance bounds: a wait returns as soon as its event happens,
+so only a test that fails anyway waits the whole deadline. Every deadline given to await_true,
+Sim.wait (and what is built on them) is multiplied by IB_TEST_PATIENCE, so the deadlines
+written in the tests (what an idle developer machine needs) also hold under ASan or valgrind on
+two busy cores: a slow machine makes a test slower, never makes it fail. A bound that is itself
+the promise under test (a connection cut at a 2 s deadline, a retry not before Retry-After) is
+measured explicitly in the test, never through a deadline.
 """
 
 import atexit
@@ -99,6 +108,13 @@ def completed_status_event(interview_id, occurred_at="2026-11-28T20:00:00Z"):
 
 _PORTS_HANDED_OUT = set()
 
+PATIENCE = float(os.environ.get("IB_TEST_PATIENCE") or 3)
+
+
+def patience(seconds):
+    """A wait's deadline as the test states it, stretched for slow machines (see above)."""
+    return seconds * PATIENCE
+
 
 def free_port():
     """A free loopback port below the kernel's ephemeral range (32768-60999 here), so an outgoing
@@ -124,7 +140,9 @@ def sha256_hex(text):
 
 
 def await_true(fn, timeout, what, interval=0.1):
-    """Poll fn() until it returns a truthy value or the deadline passes (then AssertionError)."""
+    """Poll fn() until it returns a truthy value or the deadline (patience(timeout)) passes
+    (then AssertionError)."""
+    timeout = patience(timeout)
     deadline = time.monotonic() + timeout
     last = None
     while True:
@@ -477,7 +495,9 @@ class Sim:
         return http_request(self.base, "GET", "/_sim/requests" + q).json()
 
     def wait(self, count, timeout=30, path=None):
-        """Requests recorded (for path), once at least count exist; AssertionError on timeout."""
+        """Requests recorded (for path), once at least count exist; AssertionError after
+        patience(timeout)."""
+        timeout = patience(timeout)
         q = {"count": count, "timeout": timeout}
         if path:
             q["path"] = path

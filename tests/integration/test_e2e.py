@@ -9,7 +9,7 @@ import signal
 import time
 import unittest
 
-from harness import (CONTRACT_POST_BODY, CONTRACT_RESULT, StackTestCase,
+from harness import (CONTRACT_POST_BODY, CONTRACT_RESULT, StackTestCase, patience,
                      completed_status_event)
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
@@ -158,7 +158,7 @@ class KafkaOutageTest(StackTestCase):
 
         # Broker back: the same request succeeds again (reconnecting takes a moment: every
         # answer until then must be a 503, never anything else).
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + patience(60)
         answers = []
         while True:
             r = s.gw("POST", "/interviews", body, token=token, timeout=30)

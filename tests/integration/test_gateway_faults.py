@@ -26,7 +26,7 @@ import time
 import unittest
 
 import harness
-from harness import KafkaBroker, Stack, await_true, free_port, http_request
+from harness import KafkaBroker, Stack, await_true, free_port, http_request, patience
 
 CATALOG = {"interview_templates": [{"id": "12345", "name": "Operations Interview"}],
            "jobs": [{"id": "6789", "name": "Operations Manager"}]}
@@ -98,9 +98,12 @@ class OwnBroker(KafkaBroker):
 
 
 class Load:
-    """THREADS clients POSTing unique interviews until stopped (bounded by count and time)."""
+    """THREADS clients POSTing unique interviews until stopped (bounded by count and time; the
+    bounds only guard against a test that never stops it: the load must outlast every wait of
+    the test, however slow the machine, or a wait would see the load end instead of the
+    event)."""
 
-    def __init__(self, stack, base, max_per_thread=2000, max_seconds=75):
+    def __init__(self, stack, base, max_per_thread=20000, max_seconds=1800):
         self.stack = stack
         self.base = base
         self.results = []  # (t_sent, t_done, status or error name, interview_id or None, body)
@@ -138,6 +141,7 @@ class Load:
         return self
 
     def wait_for(self, pred, timeout, what):
+        timeout = patience(timeout)
         with self.cv:
             if not self.cv.wait_for(lambda: pred(self.results), timeout):
                 raise AssertionError(f"timed out after {timeout}s waiting for {what}; "
@@ -243,7 +247,7 @@ class GatewayFaultsTest(unittest.TestCase):
             with load.cv:
                 before = count(load.results, 201)
             svc.proc.send_signal(signal.SIGKILL)
-            svc.proc.wait(10)
+            svc.proc.wait(patience(10))
             t_kill = time.monotonic()
         finally:
             results = load.stop()

@@ -173,7 +173,7 @@ class InterviewEndpointsTest(_Base):
         self.assertError(self.get("/jobs", s.tenant_b), 404)
         # job_id is checked against A's jobs; B accepts any (Workable sends none to it).
         body = s.interview_body(job_id="no-such-job")
-        self.assertError(s.gw("POST", "/interviews", body, token=s.tenant_a["token"]), 422,
+        self.assertError(s.gw("POST", "/interviews", body, token=s.tenant_a["token"]), 400,
                          "Invalid field: job_id is not a known job")
         self.assertEqual(s.gw("POST", "/interviews", s.interview_body(job_id="yec3"),
                               token=s.tenant_a["token"]).status, 201)

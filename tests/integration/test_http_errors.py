@@ -7,7 +7,7 @@ Errors are {"status": N, "message": "..."} with Content-Type application/json (c
 import json
 import unittest
 
-from harness import StackTestCase, sha256_hex
+from harness import StackTestCase, await_true, sha256_hex
 
 CATALOG_A = {
     "interview_templates": [{"id": "12345", "name": "Operations Interview"},
@@ -143,7 +143,43 @@ class HttpErrorsTest(StackTestCase):
 
     def test_unknown_template(self):
         r = self.post(self.body(interview_template_id="no-such-template"))
-        self.assertError(r, 422)
+        self.assertError(r, 400,
+                         "Invalid field: interview_template_id is not a known interview template")
+
+    def test_invalid_is_400_missing_is_422(self):
+        """The page pairs them: "Invalid field: ..." is 400 (an unknown template or job and a
+        refused callback_url included), 422 is only "Missing field: ..."."""
+        cases = [
+            ({"interview_template_id": "nope"},
+             "Invalid field: interview_template_id is not a known interview template"),
+            ({"job_id": "no-such-job"}, "Invalid field: job_id is not a known job"),
+            ({"callback_url": "https://evil.example/cb"},
+             "Invalid field: callback_url host is not allowed for this account"),
+            ({"callback_url": "ftp://localhost/cb"}, "Invalid field: callback_url should use https"),
+            ({"callback_url": "https://u:p@localhost/cb"},
+             "Invalid field: callback_url must not contain user information"),
+        ]
+        for override, message in cases:
+            with self.subTest(override=override):
+                self.assertError(self.post(self.body(**override)), 400, message)
+        body = self.body()
+        del body["candidate"]["email"]
+        self.assertError(self.post(body), 422, "Missing field: candidate.email should be provided")
+
+    def test_candidate_as_workable_sends_it(self):
+        """No last name, no phone, an address RFC 5321 allows: created, and the event carries
+        the candidate as sent."""
+        s = self.stack
+        for email in ("\"john doe\"@example.com", "a@b", "user@[192.0.2.1]", "o'neil@example.ie"):
+            body = self.body()
+            body["candidate"] = {"first_name": "Cher", "email": email}
+            with self.subTest(email=email):
+                r = self.post(body)
+                self.assertEqual(r.status, 201, r)
+                iid = r.json()["interview_id"]
+                ev = s.kcat.await_messages(s.topics["requested"], lambda m: m["key"] == iid)
+                self.assertEqual(ev[0]["value"]["candidate"],
+                                 {"first_name": "Cher", "email": email})
 
     def test_body_too_large(self):
         body = self.body(preferences={"blob": "x" * (70 * 1024)})
@@ -166,9 +202,9 @@ class HttpErrorsTest(StackTestCase):
         bad(401, self.body(), token=None)
         bad(401, self.body(), token="wrong")
         bad(400, self.body(job_title=1))
-        bad(422, self.body(interview_template_id="nope"))
+        bad(400, self.body(interview_template_id="nope"))
         b = self.body()
-        del b["candidate"]["last_name"]
+        del b["candidate"]["email"]
         bad(422, b)
         good = self.body()
         r = self.post(good)
@@ -181,6 +217,18 @@ class HttpErrorsTest(StackTestCase):
         self.assertFalse(urls & set(bad_urls), urls & set(bad_urls))
 
     # -- routing ------------------------------------------------------------------------------
+
+    def test_trailing_slash(self):
+        """A client writing GET /interview-templates/ or POST /interviews/ reaches the route."""
+        s = self.stack
+        r = s.gw("GET", "/interview-templates/", token=s.tenant_a["token"])
+        self.assertEqual((r.status, r.json()),
+                         (200, {"interview_templates": CATALOG_A["interview_templates"]}), r)
+        r = s.gw("POST", "/interviews/", self.body(), token=s.tenant_a["token"])
+        self.assertEqual(r.status, 201, r)
+        iid = r.json()["interview_id"]
+        s.kcat.await_messages(s.topics["requested"], lambda m: m["key"] == iid)
+        self.assertError(s.gw("GET", "/healthz/"), 404)
 
     def test_unknown_path(self):
         r = self.stack.gw("GET", "/no-such-endpoint", token=self.stack.tenant_a["token"])
@@ -206,7 +254,7 @@ class HttpErrorsTest(StackTestCase):
         self.assertEqual(rb.json(), {"interview_templates": CATALOG_B["interview_templates"]})
         # B cannot create an interview from A's template.
         r = self.post(self.body(), token=s.tenant_b["token"])
-        self.assertError(r, 422)
+        self.assertError(r, 400)
 
     def test_tenant_isolation_interview(self):
         s = self.stack
@@ -221,6 +269,46 @@ class HttpErrorsTest(StackTestCase):
         r = s.gw("GET", "/jobs", token=s.tenant_a["token"])
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json(), {"jobs": CATALOG_A["jobs"]})
+
+
+class BasePathTest(StackTestCase):
+    """GATEWAY_BASE_PATH=/workable: Workable's endpoints under /workable/..., with or without a
+    trailing slash; the operations endpoints at the root; nothing of the API at the root."""
+    with_worker = False
+    gateway_env = {"GATEWAY_BASE_PATH": "/workable/"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        s = cls.stack
+        s.publish_catalog(s.tenant_a, CATALOG_A)
+
+    def test_api_under_the_base_path(self):
+        s = self.stack
+        token = s.tenant_a["token"]
+        want = {"interview_templates": CATALOG_A["interview_templates"]}
+        await_true(lambda: s.gw("GET", "/workable/interview-templates", token=token).json() == want,
+                   20, "GET /workable/interview-templates to serve the published catalog",
+                   interval=0.2)
+        r = s.gw("GET", "/workable/interview-templates", token=token)
+        self.assertEqual(r.json(), {"interview_templates": CATALOG_A["interview_templates"]})
+        r = s.gw("GET", "/workable/interview-templates/", token=token)
+        self.assertEqual(r.status, 200, r)
+        r = s.gw("POST", "/workable/interviews/", s.interview_body(), token=token)
+        self.assertEqual(r.status, 201, r)
+        iid = r.json()["interview_id"]
+        s.kcat.await_messages(s.topics["requested"], lambda m: m["key"] == iid)
+        for path in ("/interview-templates", "/workable", "/workable/healthz"):
+            with self.subTest(path=path):
+                self.assertError(s.gw("GET", path, token=token), 404)
+        self.assertError(s.gw("POST", "/interviews", s.interview_body(), token=token), 404)
+        for path in ("/healthz", "/readyz", "/metrics"):
+            with self.subTest(path=path):
+                self.assertEqual(s.gw("GET", path).status, 200, path)
+
+    def assertError(self, resp, status):
+        self.assertEqual(resp.status, status, resp)
+        self.assertEqual(resp.json()["status"], status, resp)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Tenant isolation: one tenant's token never reads another tenant's templates,
 jobs, interviews or shared links, on the replica that answered the 201 (read-your-write) and on
 another replica that learnt the interviews from Kafka; a template or job of the other tenant is
-refused (422); the same callback_url from two tenants gives two interviews; a forged
+refused (400); the same callback_url from two tenants gives two interviews; a forged
 interviews.requested record claiming another tenant's interview changes nothing.
 
 Another tenant's id is answered exactly like an unknown id (no existence oracle).
@@ -98,7 +98,7 @@ class TenantIsolationTest(StackTestCase):
                 if tenant is s.tenant_b and "job_id" not in overrides:
                     body["job_id"] = "b-job"
                 refused.append(body["callback_url"])
-                self.assertError(self.post(tenant, body), 422, message)
+                self.assertError(self.post(tenant, body), 400, message)
         # Own template and job: accepted (the refusals above were about ownership).
         ok = self.post(s.tenant_b, s.interview_body(interview_template_id="b-only",
                                                     job_id="b-job"))

@@ -60,7 +60,7 @@ class WorkerSsrfTest(StackTestCase):
             "private-10": ("https://10.1.2.3/cb", "10.0.0.0/8"),
             "private-192": ("https://192.168.1.1/cb", "192.168.0.0/16"),
             "cgnat": ("https://100.64.0.1/cb", "100.64.0.0/10"),
-            "unspecified": ("https://0.0.0.0/cb", "0.0.0.0/8"),
+            "unspecified": ("https://0.0.0.0/cb", "0.0.0.0"),
             "link-local-v6": ("https://[fe80::1]/cb", "callback_hosts"),
             "nat64": ("https://[64:ff9b::a9fe:a9fe]/cb", "callback_hosts"),
             "multicast": ("https://224.0.0.1/cb", "224.0.0.0/4"),
@@ -75,14 +75,19 @@ class WorkerSsrfTest(StackTestCase):
                 f"https://groove-tech.workable.com@127.0.0.1:{port}/cb", "userinfo"),
             "userinfo-allowed-host-as-password": (
                 "https://x:groove-tech.workable.com@evil.example/cb", "userinfo"),
+            # the callback-URL policy the gateway applies too (shared/src/callback_url.c)
+            "port-not-allowed": ("https://groove-tech.workable.com:8443/cb", "callback_ports"),
+            "port-zero": ("https://groove-tech.workable.com:0/cb", "callback_url"),
+            "zone-id": ("https://[fe80::1%25eth0]/cb", "callback_url"),
+            "login-options": ("https://;o@groove-tech.workable.com/cb", "userinfo"),
             "suffix-of-allowed-host": ("https://groove-tech.workable.com.evil.example/cb",
                                        "callback_hosts"),
             "allowed-host-as-suffix": ("https://evilgroove-tech.workable.com/cb",
                                        "callback_hosts"),
         }
         if PRIVATE_NAME:  # a name in callback_hosts that resolves to a private address
-            cases["name-resolving-to-private"] = (f"https://{PRIVATE_NAME}:{port}/cb",
-                                                  "resolves to")
+            # No port: the tenant allows none besides 443, and the address check is the point.
+            cases["name-resolving-to-private"] = (f"https://{PRIVATE_NAME}/cb", "resolves to")
         ids = {}
         now = int(time.time() * 1000)
         for name, (url, _) in cases.items():

@@ -1,6 +1,6 @@
 /* Proves that Debian's librdkafka 2.0.2 keeps its idempotent producer and its group consumer
  * against the broker scripts/kafka runs (Kafka 4 removed the protocol versions 2.0.2 gates these
- * features on; librdkafka issue 4948). Needs IB_TEST_KAFKA_BOOTSTRAP. */
+ * features on; librdkafka fixed that in 2.8). Needs IB_TEST_KAFKA_BOOTSTRAP. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -106,7 +106,7 @@ extern const ib_conf_enum_t ib_conf_log_levels[];
  * and returns IB_ERR (fields already loaded are freed). */
 ib_rc_t ib_config_load(const ib_conf_desc_t *table, size_t n, void *base, char *errstr,
                        size_t errstr_size) IB_WUR;
-/* Same, with a lookup function instead of getenv (tests). */
+/* Same, with a lookup function instead of getenv (tests); get == NULL: getenv. */
 typedef const char *ib_getenv_fn(const char *name, void *opaque);
 ib_rc_t ib_config_load_from(const ib_conf_desc_t *table, size_t n, void *base, ib_getenv_fn *get,
                             void *opaque, char *errstr, size_t errstr_size) IB_WUR;

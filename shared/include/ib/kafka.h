@@ -22,6 +22,11 @@ ib_rc_t ib_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *v
 ib_rc_t ib_kafka_conf_default(rd_kafka_conf_t *conf, const char *name, const char *value,
                               char *errstr, size_t errstr_size) IB_WUR;
 
+/* A new client of type from conf, which is stolen: owned by the client, or destroyed on failure.
+ * Returns NULL with "what: reason" in errstr. Caller owns the result (rd_kafka_destroy). */
+rd_kafka_t *ib_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, const char *what,
+                         char *errstr, size_t errstr_size) IB_WUR;
+
 /* CloudEvents 1.0 binary-mode headers for an event we emit: ce_specversion, ce_id, ce_source,
  * ce_type, ce_time (now), content-type application/json, plus traceparent when not NULL. Returns a
  * new header list (owned by the caller until passed to producev with RD_KAFKA_V_HEADERS). */

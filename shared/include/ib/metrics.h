@@ -37,6 +37,26 @@ ib_metric_t *ib_metrics_family(ib_metrics_t *m, ib_metric_type_t type, const cha
                                const char *help, size_t nlabels, const char *const *label_names,
                                const double *buckets, size_t nbuckets);
 
+/* One row of a registration table: the arguments of ib_metrics_family (name, help, labels:
+ * borrowed, as there) and where the result goes: *family for a family with labels, *series (its
+ * only series) for one without. Exactly one of family and series is set. */
+typedef struct {
+    ib_metric_type_t type;
+    const char *name;
+    const char *help;
+    size_t nlabels;
+    const char *const *label_names;
+    const double *buckets;
+    size_t nbuckets;
+    ib_metric_t **family;
+    ib_series_t **series;
+} ib_metric_desc_t;
+
+/* Registers every row of the table in order and stores each result where the row says. IB_ERR
+ * when a row fails (out of memory, invalid arguments): the rows before it stay registered and
+ * are freed with the registry; the stores of the failed row and the rows after it are NULL. */
+ib_rc_t ib_metrics_register(ib_metrics_t *m, const ib_metric_desc_t *rows, size_t n) IB_WUR;
+
 /* The series of these label values (nlabels strings, copied), created on first use. Borrowed;
  * valid until the registry is freed, so callers may cache it. Never NULL for a valid family:
  * when out of memory or over the cap, the overflow series is returned. */

@@ -18,6 +18,8 @@ typedef struct {
     /* Workable's word for a declined interview, in the PUT and on GET: "declined" (default) or
      * "rejected", from the tenant's optional "declined_status" key. Static string. */
     const char *declined_status;
+    long *callback_ports; /* "callback_ports": ports besides 443 a callback_url may name */
+    size_t callback_port_count;
 } ib_tenant_t;
 
 typedef struct {
@@ -40,5 +42,7 @@ const ib_tenant_t *ib_tenants_authenticate(const ib_tenants_t *ts, const char *t
 const ib_tenant_t *ib_tenants_find(const ib_tenants_t *ts, const char *id);
 /* 1 when host (case-insensitive, no port) matches one of the tenant's callback_hosts. */
 int ib_tenant_host_allowed(const ib_tenant_t *t, const char *host);
+/* 1 when a callback_url may name port: 443, or one of the tenant's callback_ports. */
+int ib_tenant_port_allowed(const ib_tenant_t *t, long port);
 
 #endif

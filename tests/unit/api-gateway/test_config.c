@@ -106,6 +106,7 @@ static void test_table(void **state)
     const char *names[] = {"KAFKA_BOOTSTRAP_SERVERS",
                            "TENANTS_FILE",
                            "GATEWAY_LISTEN",
+                           "GATEWAY_BASE_PATH",
                            "TOPIC_REQUESTED",
                            "TOPIC_CATALOG",
                            "TOPIC_STATUS",
@@ -172,6 +173,30 @@ static void test_listen(void **state)
     }
 }
 
+static void test_base_path(void **state)
+{
+    (void)state;
+    static const char *const ok[][2] = {{"", ""},
+                                        {"/", ""},
+                                        {"/workable", "/workable"},
+                                        {"/workable/", "/workable"},
+                                        {"/api/v1", "/api/v1"}};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        const char *env[] = {"TENANTS_FILE", "t", "GATEWAY_BASE_PATH", ok[i][0], NULL};
+        gw_config_t cfg;
+        char err[256] = "";
+        if (gw_config_load(&cfg, lookup, (void *)env, err, sizeof(err)) != IB_OK)
+            fail_msg("%s: %s", ok[i][0], err);
+        assert_string_equal(cfg.base_path, ok[i][1]);
+        gw_config_free(&cfg);
+    }
+    static const char *const bad[] = {"workable", "/a//b", "/a b", "/a?x", "/a#x", "/a%2f"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *env[] = {"TENANTS_FILE", "t", "GATEWAY_BASE_PATH", bad[i], NULL};
+        expect_error(env, "GATEWAY_BASE_PATH: ");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_log_level_words),
         cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_base_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,14 +44,15 @@ static void test_interview_id(void **state)
     expect("/interviews/abc123/shared-link", "GET", GW_ROUTE_OK, GW_ROUTE_SHARED_LINK,
            "/interviews/{id}/shared-link", "abc123");
     /* Not routes: empty segment, extra segments, other suffixes, too long an id. */
-    const char *none[] = {"/interviews/",
-                          "/interviews//shared-link",
+    const char *none[] = {"/interviews//shared-link",
                           "/interviews/a/b",
-                          "/interviews/a/shared-link/",
+                          "/interviews/a/shared-link//",
                           "/interviews/a/link",
                           "/interviewsx",
-                          "/interviews/a/",
+                          "/interviews/a//",
+                          "/interviews//",
                           "/",
+                          "//",
                           "",
                           "/healthz/"};
     for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
@@ -64,6 +65,70 @@ static void test_interview_id(void **state)
     assert_int_equal(gw_route_match(path, "GET", &r), GW_ROUTE_OK);
     strcat(path, "a");
     assert_int_equal(gw_route_match(path, "GET", &r), GW_ROUTE_NOT_FOUND);
+}
+
+/* Clients write "/interview-templates/" and "POST /interviews/": one trailing slash on a
+ * Workable endpoint is the same route. The operations endpoints are probed by machines and stay
+ * exact. */
+static void test_trailing_slash(void **state)
+{
+    gw_route_t r;
+    (void)state;
+    expect("/interview-templates/", "GET", GW_ROUTE_OK, GW_ROUTE_TEMPLATES, "/interview-templates",
+           NULL);
+    expect("/jobs/", "GET", GW_ROUTE_OK, GW_ROUTE_JOBS, "/jobs", NULL);
+    expect("/interviews/", "POST", GW_ROUTE_OK, GW_ROUTE_INTERVIEWS, "/interviews", NULL);
+    expect("/interviews/abc/", "GET", GW_ROUTE_OK, GW_ROUTE_INTERVIEW, "/interviews/{id}", "abc");
+    expect("/interviews/abc/shared-link/", "GET", GW_ROUTE_OK, GW_ROUTE_SHARED_LINK,
+           "/interviews/{id}/shared-link", "abc");
+    assert_int_equal(gw_route_match("/interviews/", "GET", &r), GW_ROUTE_METHOD_NOT_ALLOWED);
+    assert_string_equal(r.allow, "POST");
+    assert_int_equal(gw_route_match("/healthz/", "GET", &r), GW_ROUTE_NOT_FOUND);
+    assert_int_equal(gw_route_match("/metrics/", "GET", &r), GW_ROUTE_NOT_FOUND);
+}
+
+/* GATEWAY_BASE_PATH=/workable: Workable's endpoints live under it (and only there), the
+ * operations endpoints stay at the root. */
+static void test_base_path(void **state)
+{
+    gw_route_t r;
+    (void)state;
+    static const struct {
+        const char *path;
+        const char *method;
+        gw_route_result_t rr;
+        gw_route_id_t id;
+    } rows[] = {
+        {"/workable/interview-templates", "GET", GW_ROUTE_OK, GW_ROUTE_TEMPLATES},
+        {"/workable/interview-templates/", "GET", GW_ROUTE_OK, GW_ROUTE_TEMPLATES},
+        {"/workable/jobs", "GET", GW_ROUTE_OK, GW_ROUTE_JOBS},
+        {"/workable/interviews", "POST", GW_ROUTE_OK, GW_ROUTE_INTERVIEWS},
+        {"/workable/interviews/", "POST", GW_ROUTE_OK, GW_ROUTE_INTERVIEWS},
+        {"/workable/interviews/x", "GET", GW_ROUTE_OK, GW_ROUTE_INTERVIEW},
+        {"/workable/interviews/x/shared-link", "GET", GW_ROUTE_OK, GW_ROUTE_SHARED_LINK},
+        {"/workable/interviews", "GET", GW_ROUTE_METHOD_NOT_ALLOWED, GW_ROUTE_INTERVIEWS},
+        {"/healthz", "GET", GW_ROUTE_OK, GW_ROUTE_HEALTHZ},
+        {"/readyz", "GET", GW_ROUTE_OK, GW_ROUTE_READYZ},
+        {"/metrics", "GET", GW_ROUTE_OK, GW_ROUTE_METRICS},
+        /* Not routes: outside the base, the base alone, a prefix of a segment, ops under it. */
+        {"/interviews", "POST", GW_ROUTE_NOT_FOUND, GW_ROUTE_NONE},
+        {"/interview-templates", "GET", GW_ROUTE_NOT_FOUND, GW_ROUTE_NONE},
+        {"/workable", "GET", GW_ROUTE_NOT_FOUND, GW_ROUTE_NONE},
+        {"/workable/", "GET", GW_ROUTE_NOT_FOUND, GW_ROUTE_NONE},
+        {"/workablex/interviews", "POST", GW_ROUTE_NOT_FOUND, GW_ROUTE_NONE},
+        {"/workable/healthz", "GET", GW_ROUTE_NOT_FOUND, GW_ROUTE_NONE},
+        {"/workable//interviews", "POST", GW_ROUTE_NOT_FOUND, GW_ROUTE_NONE},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        gw_route_result_t got = gw_route_match_under("/workable", rows[i].path, rows[i].method, &r);
+        if (got != rows[i].rr || (got != GW_ROUTE_NOT_FOUND && r.id != rows[i].id))
+            fail_msg("%s %s: got %d route %d", rows[i].method, rows[i].path, (int)got, (int)r.id);
+    }
+    /* A nested base and the empty base (the root). */
+    assert_int_equal(gw_route_match_under("/api/v1", "/api/v1/jobs/", "GET", &r), GW_ROUTE_OK);
+    assert_int_equal(r.id, GW_ROUTE_JOBS);
+    assert_int_equal(gw_route_match_under("", "/jobs", "GET", &r), GW_ROUTE_OK);
+    assert_int_equal(r.id, GW_ROUTE_JOBS);
 }
 
 static void test_method_not_allowed(void **state)
@@ -137,6 +202,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixed_paths),
         cmocka_unit_test(test_interview_id),
+        cmocka_unit_test(test_trailing_slash),
+        cmocka_unit_test(test_base_path),
         cmocka_unit_test(test_method_not_allowed),
         cmocka_unit_test(test_authentication_flags),
         cmocka_unit_test(test_rows_carry_their_handler),

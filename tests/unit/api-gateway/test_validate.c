@@ -12,7 +12,7 @@
 #include "validate.h"
 
 static ib_tenants_t *tenants;
-static const ib_tenant_t *groove;   /* templates "12345" and "2"; *.workable.com */
+static const ib_tenant_t *groove;   /* templates "12345" and "2"; *.workable.com; port 8443 */
 static const ib_tenant_t *localdev; /* template "t1"; callback hosts 127.0.0.1, localhost, ::1 */
 
 /* The catalogs: tenant -> known template ids. */
@@ -38,7 +38,7 @@ static int setup(void **state)
     snprintf(json, sizeof(json),
              "{\"tenants\":[{\"id\":\"groove-tech\",\"api_token_sha256\":[\"%s\"],"
              "\"workable_token\":\"wk-a\",\"callback_hosts\":[\"groove-tech.workable.com\","
-             "\"*.workable.com\"]},"
+             "\"*.workable.com\"],\"callback_ports\":[8443]},"
              "{\"id\":\"localdev\",\"api_token_sha256\":[\"%s\"],\"workable_token\":\"wk-b\","
              "\"callback_hosts\":[\"127.0.0.1\",\"localhost\"]}]}",
              a, b);
@@ -184,6 +184,40 @@ static void test_optional_fields_absent(void **state)
     gw_interview_request_clear(&r);
 }
 
+/* Workable candidates may lack a last name or a phone: only first_name and email are needed. */
+static void test_candidate_without_last_name_or_phone(void **state)
+{
+    (void)state;
+    const char *raw[] = {NULL, "null", "\"\""};
+    gw_validate_ctx_t ctx = ctx_for(groove, 0);
+    for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+        json_t *root = json_loads(CONTRACT_BODY, 0, NULL);
+        json_t *c = json_object_get(root, "candidate");
+        if (raw[i] == NULL) {
+            json_object_del(c, "last_name");
+            json_object_del(c, "phone");
+        } else {
+            json_object_set_new(c, "last_name", json_loads(raw[i], JSON_DECODE_ANY, NULL));
+            json_object_set_new(c, "phone", json_loads(raw[i], JSON_DECODE_ANY, NULL));
+        }
+        char *text = json_dumps(root, 0);
+        json_decref(root);
+        gw_interview_request_t r;
+        gw_error_t err = {0};
+        if (gw_validate_interview(&ctx, text, strlen(text), &r, &err) != IB_OK)
+            fail_msg("%s refused: %u %s", text, err.status, err.message);
+        json_t *expect =
+            json_pack("{s:s,s:s}", "first_name", "Lakita", "email", "lakita_marrero@gmail.com");
+        assert_true(json_equal(r.candidate, expect));
+        json_decref(expect);
+        gw_interview_request_clear(&r);
+        free(text);
+    }
+    /* A wrong type is still invalid. */
+    expect_candidate_error("last_name", "7", 400,
+                           "Invalid field: candidate.last_name should be a string");
+}
+
 static void test_number_template_id_normalised(void **state)
 {
     (void)state;
@@ -215,9 +249,9 @@ static void test_number_template_id_normalised(void **state)
     }
     expect_field_error("interview_template_id", "12345.5", 400,
                        "Invalid field: interview_template_id should be a string");
-    expect_field_error("interview_template_id", "-12345", 422,
+    expect_field_error("interview_template_id", "-12345", 400,
                        "Invalid field: interview_template_id is not a known interview template");
-    expect_field_error("interview_template_id", "99", 422,
+    expect_field_error("interview_template_id", "99", 400,
                        "Invalid field: interview_template_id is not a known interview template");
 }
 
@@ -287,8 +321,6 @@ static void test_missing_fields(void **state)
     expect_field_error("candidate", NULL, 422, "Missing field: candidate should be provided");
     expect_candidate_error("first_name", NULL, 422,
                            "Missing field: candidate.first_name should be provided");
-    expect_candidate_error("last_name", NULL, 422,
-                           "Missing field: candidate.last_name should be provided");
     expect_candidate_error("email", NULL, 422, "Missing field: candidate.email should be provided");
     expect_error("{}", 422, "Missing field: interview_template_id should be provided");
 }
@@ -297,9 +329,9 @@ static void test_unknown_template(void **state)
 {
     (void)state;
     const char *msg = "Invalid field: interview_template_id is not a known interview template";
-    expect_field_error("interview_template_id", "\"no-such-template\"", 422, msg);
+    expect_field_error("interview_template_id", "\"no-such-template\"", 400, msg);
     /* Another tenant's template is unknown here. */
-    expect_field_error("interview_template_id", "\"t1\"", 422, msg);
+    expect_field_error("interview_template_id", "\"t1\"", 400, msg);
 }
 
 static void expect_callback(const ib_tenant_t *t, int insecure, const char *url,
@@ -331,14 +363,24 @@ static void test_callback_url(void **state)
     expect_callback(groove, 0, "https://groove-tech.workable.com/interviews/8823119", 0, NULL);
     expect_callback(groove, 0, "https://GROOVE-TECH.Workable.com/x?y=1#z", 0, NULL);
     expect_callback(groove, 0, "https://other.workable.com:8443/x", 0, NULL);
-    expect_callback(groove, 0, "https://workable.com/x", 422, not_allowed); /* apex */
-    expect_callback(groove, 0, "https://evil.com/x", 422, not_allowed);
-    expect_callback(groove, 0, "https://groove-tech.workable.com.evil.com/x", 422, not_allowed);
-    expect_callback(groove, 0, "https://evil.com/groove-tech.workable.com", 422, not_allowed);
-    expect_callback(groove, 0, "http://groove-tech.workable.com/x", 422, https);
-    expect_callback(groove, 1, "ftp://groove-tech.workable.com/x", 422, https);
-    expect_callback(groove, 0, "https://user:pw@groove-tech.workable.com/x", 422, userinfo);
-    expect_callback(groove, 0, "https://user@groove-tech.workable.com/x", 422, userinfo);
+    /* Ports: 443 or the tenant's callback_ports; any port on loopback in development mode. */
+    expect_callback(groove, 0, "https://other.workable.com:443/x", 0, NULL);
+    expect_callback(groove, 0, "https://other.workable.com:8444/x", 400,
+                    "Invalid field: callback_url port 8444 is not allowed for this account");
+    expect_callback(groove, 0, "https://other.workable.com:0/x", 400,
+                    "Invalid field: callback_url port should be 1 to 65535");
+    expect_callback(groove, 0, "https://[fe80::1%25eth0]/x", 400,
+                    "Invalid field: callback_url must not carry an IPv6 zone id");
+    expect_callback(groove, 0, "https://;opt@groove-tech.workable.com/x", 400, userinfo);
+    expect_callback(localdev, 1, "http://localhost:1/cb", 0, NULL);
+    expect_callback(groove, 0, "https://workable.com/x", 400, not_allowed); /* apex */
+    expect_callback(groove, 0, "https://evil.com/x", 400, not_allowed);
+    expect_callback(groove, 0, "https://groove-tech.workable.com.evil.com/x", 400, not_allowed);
+    expect_callback(groove, 0, "https://evil.com/groove-tech.workable.com", 400, not_allowed);
+    expect_callback(groove, 0, "http://groove-tech.workable.com/x", 400, https);
+    expect_callback(groove, 1, "ftp://groove-tech.workable.com/x", 400, https);
+    expect_callback(groove, 0, "https://user:pw@groove-tech.workable.com/x", 400, userinfo);
+    expect_callback(groove, 0, "https://user@groove-tech.workable.com/x", 400, userinfo);
     expect_callback(groove, 0, "groove-tech.workable.com/x", 400, not_url);
     expect_callback(groove, 0, "/interviews/1", 400, not_url);
     expect_callback(groove, 0, "not a url", 400, not_url);
@@ -347,21 +389,22 @@ static void test_callback_url(void **state)
     expect_callback(groove, 0, "", 400, not_url);
 
     /* http and loopback only with ALLOW_INSECURE_CALLBACKS=1, and still only listed hosts. */
-    expect_callback(localdev, 0, "http://127.0.0.1:8099/cb", 422, https);
-    expect_callback(localdev, 0, "https://127.0.0.1:8099/cb", 422, loopback);
-    expect_callback(localdev, 0, "https://localhost/cb", 422, loopback);
-    expect_callback(localdev, 0, "https://[::1]/cb", 422, loopback);
+    expect_callback(localdev, 0, "http://127.0.0.1:8099/cb", 400, https);
+    expect_callback(localdev, 0, "https://127.0.0.1:8099/cb", 400, loopback);
+    expect_callback(localdev, 0, "https://localhost/cb", 400, loopback);
+    /* Not a listed host: refused for that first. */
+    expect_callback(localdev, 0, "https://[::1]/cb", 400, not_allowed);
     expect_callback(localdev, 1, "http://127.0.0.1:8099/cb", 0, NULL);
     expect_callback(localdev, 1, "http://localhost:8099/cb", 0, NULL);
     expect_callback(localdev, 1, "https://127.0.0.1/cb", 0, NULL);
-    expect_callback(localdev, 1, "http://127.0.0.2/cb", 422, not_allowed);
-    expect_callback(groove, 1, "http://127.0.0.1/cb", 422, not_allowed);
+    expect_callback(localdev, 1, "http://127.0.0.2/cb", 400, not_allowed);
+    expect_callback(groove, 1, "http://127.0.0.1/cb", 400, not_allowed);
     /* Odd IPv4 spellings are normalised by the URL parser before the check. */
-    expect_callback(localdev, 0, "https://2130706433/cb", 422, loopback);
+    expect_callback(localdev, 0, "https://2130706433/cb", 400, loopback);
 
     /* Through the whole body, too. */
-    expect_field_error("callback_url", "\"https://evil.com/x\"", 422, not_allowed);
-    expect_field_error("callback_url", "\"http://groove-tech.workable.com/x\"", 422, https);
+    expect_field_error("callback_url", "\"https://evil.com/x\"", 400, not_allowed);
+    expect_field_error("callback_url", "\"http://groove-tech.workable.com/x\"", 400, https);
 }
 
 static void test_insecure_body(void **state)
@@ -378,25 +421,84 @@ static void test_insecure_body(void **state)
     gw_interview_request_clear(&r);
     ctx = ctx_for(localdev, 0);
     assert_int_equal(gw_validate_interview(&ctx, text, strlen(text), &r, &err), IB_ERR);
-    assert_int_equal(err.status, 422);
+    assert_int_equal(err.status, 400);
     assert_string_equal(err.message, "Invalid field: callback_url should use https");
 }
 
+/* RFC 5321's shape (RFC 6531's UTF-8 allowed): a syntax check, not a plausibility filter. */
 static void test_email_syntax(void **state)
 {
     (void)state;
-    const char *good[] = {"lakita_marrero@gmail.com",       "a@b.co",
-                          "first.last+tag@sub.example.org", "o'neil@example.ie",
-                          "x@xn--bcher-kva.example",        "δοκιμή@παράδειγμα.δοκιμή"};
-    const char *bad[] = {"",         "no-at-sign", "a@b",      "@b.co",    "a@",        "a@@b.co",
-                         "a@b@c.co", "a b@c.de",   "a@b..co",  "a@-b.co",  "a@b.co-",   "a@.b.co",
-                         "a@b.co.",  "<a@b.co>",   "a@b.co\n", "a,b@c.de", "\"a\"@b.co"};
+    char local64[80], local65[80], domain[300], total255[300];
+    memset(local64, 'a', 64);
+    strcpy(local64 + 64, "@b.co");
+    memset(local65, 'a', 65);
+    strcpy(local65 + 65, "@b.co");
+    /* 254 characters in all: the longest an address may be (60 + 1 + 193). */
+    memset(domain, 'a', 60);
+    domain[60] = '@';
+    memset(domain + 61, 'b', 193);
+    domain[61 + 62] = domain[61 + 125] = domain[61 + 188] = '.';
+    domain[254] = '\0';
+    memcpy(total255, domain, sizeof(domain));
+    strcat(total255, "b"); /* 255: too long */
+    const char *good[] = {"lakita_marrero@gmail.com",
+                          "a@b.co",
+                          "first.last+tag@sub.example.org",
+                          "o'neil@example.ie",
+                          "x@xn--bcher-kva.example",
+                          "\xce\xb4\xce\xbf\xce\xba@\xcf\x80\xce\xb1.\xce\xb4\xce\xbf",
+                          "a@b",
+                          "\"a\"@b.co",
+                          "\"john doe\"@example.com",
+                          "\"a@b\"@example.com",
+                          "\"a\\\"b\"@example.com",
+                          "!#$%&'*+-/=?^_`{|}~@example.com",
+                          "user@[192.0.2.1]",
+                          "user@[IPv6:2001:db8::1]",
+                          local64,
+                          domain};
+    const char *bad[] = {"",
+                         "no-at-sign",
+                         "@b.co",
+                         "a@",
+                         "a@@b.co",
+                         "a@b@c.co",
+                         "a b@c.de",
+                         "a@b..co",
+                         "a@-b.co",
+                         "a@b.co-",
+                         "a@.b.co",
+                         "a@b.co.",
+                         "<a@b.co>",
+                         "a@b.co\n",
+                         "a,b@c.de",
+                         ".a@b.co",
+                         "a.@b.co",
+                         "a..b@c.co",
+                         "\"a@b.co",
+                         "\"a\"b@c.co",
+                         "user@[192.0.2.300]",
+                         "user@[:db8]", /* a general literal needs a tag */
+                         "user@[IPv6:nope]",
+                         "user@b.co]",
+                         "a@b_c.co",
+                         local65,
+                         total255};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-        if (!gw_email_plausible(good[i]))
+        if (!gw_email_valid(good[i]))
             fail_msg("refused %s", good[i]);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (gw_email_plausible(bad[i]))
+        if (gw_email_valid(bad[i]))
             fail_msg("accepted %s", bad[i]);
+    /* A domain label of 64 characters is too long. */
+    char label64[100];
+    strcpy(label64, "a@");
+    memset(label64 + 2, 'b', 64);
+    strcpy(label64 + 66, ".co");
+    assert_false(gw_email_valid(label64));
+    label64[3] = '.'; /* 1 + 62 */
+    assert_true(gw_email_valid(label64));
     expect_candidate_error("email", "\"not-an-email\"", 400,
                            "Invalid field: candidate.email should be an email address");
 }
@@ -415,7 +517,7 @@ static void test_job_id_checked_against_jobs(void **state)
     gw_interview_request_clear(&r);
     char *text = with_field("job_id", "\"nope\"");
     assert_int_equal(gw_validate_interview(&ctx, text, strlen(text), &r, &err), IB_ERR);
-    assert_int_equal(err.status, 422);
+    assert_int_equal(err.status, 400);
     assert_string_equal(err.message, "Invalid field: job_id is not a known job");
     free(text);
     /* A number is normalised before the check. */
@@ -436,6 +538,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_contract_body),
         cmocka_unit_test(test_optional_fields_absent),
+        cmocka_unit_test(test_candidate_without_last_name_or_phone),
         cmocka_unit_test(test_number_template_id_normalised),
         cmocka_unit_test(test_job_id_checked_against_jobs),
         cmocka_unit_test(test_invalid_json),

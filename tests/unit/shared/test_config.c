@@ -378,6 +378,25 @@ static void test_string_min_length(void **state)
     assert_null(c.path);
 }
 
+/* get == NULL reads the process environment. */
+static void test_null_get_reads_getenv(void **state)
+{
+    (void)state;
+    char err[256];
+    cfg_t c;
+    setenv("WORKERS", "17", 1);
+    setenv("SECRET", "s", 1);
+    memset(&c, 0, sizeof(c));
+    ib_rc_t rc = ib_config_load_from(table, IB_ARRAY_LEN(table), &c, NULL, NULL, err, sizeof(err));
+    if (rc != IB_OK)
+        fail_msg("%s", err);
+    unsetenv("WORKERS");
+    unsetenv("SECRET");
+    assert_int_equal(c.workers, 17);
+    assert_string_equal(c.bootstrap, "127.0.0.1:9092");
+    ib_config_free(table, IB_ARRAY_LEN(table), &c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_listen_refused),
         cmocka_unit_test(test_listen_addr_parse_bounds),
         cmocka_unit_test(test_string_min_length),
+        cmocka_unit_test(test_null_get_reads_getenv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,11 +79,58 @@ static void test_series_cap(void **state)
     ib_metrics_free(m);
 }
 
+static void test_register_table(void **state)
+{
+    (void)state;
+    static const char *const route[] = {"route"};
+    static const char *const too_many[] = {"a", "b", "c", "d", "e"};
+    static const double bounds[] = {1, 2};
+    ib_metrics_t *m = ib_metrics_new();
+    ib_metric_t *req = NULL;
+    ib_series_t *up = NULL;
+    ib_series_t *lat = NULL;
+    ib_series_t *bad = (ib_series_t *)&up; /* any non-NULL value: it must be overwritten */
+    ib_series_t *after = (ib_series_t *)&up;
+    const ib_metric_desc_t good[] = {
+        {IB_METRIC_COUNTER, "ib_req_total", "Requests.", 1, route, NULL, 0, &req, NULL},
+        {IB_METRIC_GAUGE, "ib_up", "Up.", .series = &up},
+        {IB_METRIC_HISTOGRAM, "ib_lat", "Lat.", 0, NULL, bounds, 2, NULL, &lat},
+    };
+    assert_int_equal(ib_metrics_register(m, good, 3), IB_OK);
+    assert_non_null(req);
+    assert_non_null(up);
+    assert_non_null(lat);
+    const char *v[] = {"/x"};
+    ib_metric_inc(req, v);
+    ib_series_set(up, 1);
+    ib_series_observe(lat, 1.5);
+
+    const ib_metric_desc_t broken[] = {
+        {IB_METRIC_GAUGE, "ib_bad", "Bad.", 5, too_many, NULL, 0, NULL, &bad},
+        {IB_METRIC_GAUGE, "ib_after", "After.", .series = &after},
+    };
+    assert_int_equal(ib_metrics_register(m, broken, 2), IB_ERR);
+    assert_null(bad);
+    assert_null(after);
+
+    char *text = ib_metrics_render(m, NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "# TYPE ib_req_total counter\n"));
+    assert_non_null(strstr(text, "ib_req_total{route=\"/x\"} 1\n"));
+    assert_non_null(strstr(text, "# HELP ib_up Up.\n# TYPE ib_up gauge\nib_up 1\n"));
+    assert_non_null(strstr(text, "ib_lat_bucket{le=\"1\"} 0\nib_lat_bucket{le=\"2\"} 1\n"));
+    assert_null(strstr(text, "ib_bad"));
+    assert_null(strstr(text, "ib_after"));
+    free(text);
+    ib_metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render),
         cmocka_unit_test(test_series_cap),
+        cmocka_unit_test(test_register_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

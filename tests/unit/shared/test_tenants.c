@@ -157,6 +157,45 @@ static void test_invalid_files_name_the_key(void **state)
     }
 }
 
+/* "callback_ports": optional, ports besides 443 a callback_url may name. */
+static void test_callback_ports(void **state)
+{
+    (void)state;
+    char text[600], err[512] = "";
+    snprintf(text, sizeof(text),
+             "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":[\"%s\"],"
+             "\"workable_token\":\"w\",\"callback_hosts\":[\"h\"],"
+             "\"callback_ports\":[8443,65535]},{\"id\":\"b\",\"api_token_sha256\":[\"%s\"],"
+             "\"workable_token\":\"w\",\"callback_hosts\":[\"h\"]}]}",
+             dig_a1, dig_b);
+    ib_tenants_t *ts = parse(text, err, sizeof(err));
+    if (ts == NULL)
+        fail_msg("%s", err);
+    const ib_tenant_t *a = ib_tenants_find(ts, "a");
+    const ib_tenant_t *b = ib_tenants_find(ts, "b");
+    assert_true(ib_tenant_port_allowed(a, 443));
+    assert_true(ib_tenant_port_allowed(a, 8443));
+    assert_true(ib_tenant_port_allowed(a, 65535));
+    assert_false(ib_tenant_port_allowed(a, 8080));
+    assert_true(ib_tenant_port_allowed(b, 443));
+    assert_false(ib_tenant_port_allowed(b, 8443));
+    ib_tenants_free(ts);
+
+    const char *bad[] = {"[]", "[0]", "[65536]", "[\"8443\"]", "[443.5]", "8443"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text),
+                 "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":[\"%s\"],"
+                 "\"workable_token\":\"w\",\"callback_hosts\":[\"h\"],"
+                 "\"callback_ports\":%s}]}",
+                 dig_a1, bad[i]);
+        ts = parse(text, err, sizeof(err));
+        if (ts != NULL)
+            fail_msg("callback_ports %s accepted", bad[i]);
+        if (strstr(err, "tenants[0].callback_ports") == NULL)
+            fail_msg("callback_ports %s: error '%s'", bad[i], err);
+    }
+}
+
 static void test_token_file_and_load(void **state)
 {
     (void)state;
@@ -226,6 +265,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_design_shape_and_auth),
         cmocka_unit_test(test_callback_hosts),
+        cmocka_unit_test(test_callback_ports),
         cmocka_unit_test(test_invalid_files_name_the_key),
         cmocka_unit_test(test_token_file_and_load),
         cmocka_unit_test(test_declined_status),
