@@ -88,6 +88,8 @@ static enum MHD_Result interview_view(gw_request_t *req, int shared_link)
     case GW_IV_NO_LINK:
         return gw_respond_error(req, 404, "Not Found: no shared link for this interview", NULL,
                                 NULL);
+    case GW_IV_LINK_EXPIRED:
+        return gw_respond_error(req, 404, "Not Found: the shared link has expired", NULL, NULL);
     case GW_IV_NOMEM:
         return gw_respond_error(req, 500, "Internal Server Error", NULL, NULL);
     case GW_IV_UNKNOWN:

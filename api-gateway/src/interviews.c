@@ -408,13 +408,43 @@ out:
 gw_iv_result_t gw_interviews_payload(gw_interviews_t *v, const ib_tenant_t *tenant, const char *id,
                                      char **text)
 {
-    return lookup(v, tenant, id, 0, text);
+    gw_iv_result_t r = lookup(v, tenant, id, 0, text);
+    if (r != GW_IV_FOUND || tenant->declined_status == NULL ||
+        strcmp(tenant->declined_status, "declined") == 0)
+        return r;
+    /* The tenant's word for a declined interview, as in the worker's PUT. */
+    size_t len = 0;
+    char *worded = ib_payload_declined_as(*text, strlen(*text), tenant->declined_status, &len);
+    free(*text);
+    *text = worded;
+    return worded != NULL ? GW_IV_FOUND : GW_IV_NOMEM;
+}
+
+gw_iv_result_t gw_interviews_shared_link_at(gw_interviews_t *v, const ib_tenant_t *tenant,
+                                            const char *id, long long now_wall_ms, char **text)
+{
+    char jerr[160];
+    gw_iv_result_t r = lookup(v, tenant, id, 1, text);
+    if (r != GW_IV_FOUND)
+        return r;
+    json_t *stored = ib_json_parse(*text, strlen(*text), IB_JSON_MAX_DEPTH, jerr, sizeof(jerr));
+    json_t *answer = NULL;
+    free(*text);
+    *text = NULL;
+    int live = stored != NULL ? ib_shared_link_answer(stored, now_wall_ms, &answer) : -1;
+    json_decref(stored);
+    if (live == 0)
+        return GW_IV_LINK_EXPIRED;
+    if (live > 0)
+        *text = json_dumps(answer, JSON_COMPACT);
+    json_decref(answer);
+    return *text != NULL ? GW_IV_FOUND : GW_IV_NOMEM;
 }
 
 gw_iv_result_t gw_interviews_shared_link(gw_interviews_t *v, const ib_tenant_t *tenant,
                                          const char *id, char **text)
 {
-    return lookup(v, tenant, id, 1, text);
+    return gw_interviews_shared_link_at(v, tenant, id, ib_wall_ms(), text);
 }
 
 void gw_interviews_stats(gw_interviews_t *v, gw_interviews_stats_t *out)

@@ -24,7 +24,8 @@ typedef struct gw_interviews gw_interviews_t;
 typedef enum {
     GW_IV_UNKNOWN = 0, /* no such interview for this tenant (404) */
     GW_IV_FOUND,
-    GW_IV_NO_LINK, /* shared link: the interview exists, its latest state has none (404) */
+    GW_IV_NO_LINK,      /* shared link: the interview exists, its latest state has none (404) */
+    GW_IV_LINK_EXPIRED, /* shared link: its ttl in minutes or days has run out (404) */
     GW_IV_NOMEM
 } gw_iv_result_t;
 
@@ -64,10 +65,16 @@ void gw_interviews_on_requested(void *opaque, const rd_kafka_message_t *m);
 void gw_interviews_on_status(void *opaque, const rd_kafka_message_t *m);
 
 /* Workable's payload for GET /interviews/{id}: *text a new malloc'd compact JSON string
- * ({"status":"pending"} before any status event). GW_IV_UNKNOWN when tenant does not own id. */
+ * ({"status":"pending"} before any status event; a declined status in the tenant's word,
+ * ib_tenant_t.declined_status). GW_IV_UNKNOWN when tenant does not own id. */
 gw_iv_result_t gw_interviews_payload(gw_interviews_t *v, const ib_tenant_t *tenant, const char *id,
                                      char **text);
-/* {"url","ttl"?,"ttl_units"?} of the latest state, as a new string in *text. */
+/* {"url","ttl"?,"ttl_units"?} of the latest state at now_wall_ms, as a new string in *text: for
+ * minutes and days the whole units left until occurred_at + ttl (ib_shared_link_answer),
+ * GW_IV_LINK_EXPIRED once that has passed; views as the platform sent them. */
+gw_iv_result_t gw_interviews_shared_link_at(gw_interviews_t *v, const ib_tenant_t *tenant,
+                                            const char *id, long long now_wall_ms, char **text);
+/* gw_interviews_shared_link_at now (ib_wall_ms). */
 gw_iv_result_t gw_interviews_shared_link(gw_interviews_t *v, const ib_tenant_t *tenant,
                                          const char *id, char **text);
 

@@ -220,9 +220,56 @@ static void produce_again(rw_flow_t *f, rw_job_t *job)
         produce_retry(f, job);
 }
 
+/* The owner of every partial record's ticket: no job waits for it. */
+static char partial_owner;
+
+void rw_flow_partial(rw_flow_t *f, const rw_job_t *job, const char *fixes,
+                     const unsigned counts[IB_FIX_KIND_COUNT])
+{
+    char why[256];
+    char ce_id[400];
+    for (int k = 0; k < IB_FIX_KIND_COUNT; k++)
+        if (counts[k] > 0)
+            ib_series_add(f->m->fixes[k], counts[k]);
+    json_t *fields = rw_job_fields(job);
+    json_t *list = ib_json_parse(fixes, strlen(fixes), IB_JSON_MAX_DEPTH, why, sizeof(why));
+    if (fields != NULL && list != NULL)
+        json_object_set_new(fields, "fixes", list);
+    else
+        json_decref(list);
+    ib_log_fields(IB_LOG_WARN, fields,
+                  "status event with fields repaired or left out; the rest goes on, a partial "
+                  "record to the dead-letter topic");
+    json_decref(fields);
+    char *value = rw_job_partial_value(job, fixes, ib_wall_ms());
+    if (value == NULL) {
+        ib_series_add(f->m->produce_errors, 1);
+        IB_ERROR("out of memory: partial record of %s not written", rw_job_key(job));
+        return;
+    }
+    snprintf(ce_id, sizeof(ce_id), "partial:%s:%d:%" PRId64, job->origin_topic,
+             (int)job->origin_partition, job->origin_offset);
+    if (rw_producer_send(f->producer, f->cfg->topic_dlq, RD_KAFKA_PARTITION_UA, rw_job_key(job),
+                         value, strlen(value), ce_id, "interview.callback.partial", &partial_owner,
+                         why, sizeof(why)) == NULL) {
+        ib_series_add(f->m->produce_errors, 1);
+        IB_ERROR("partial record of %s to Kafka failed: %s", rw_job_key(job), why);
+    }
+    free(value);
+}
+
 void rw_flow_on_produced(void *owner, rd_kafka_resp_err_t err, void *opaque)
 {
     rw_flow_t *f = opaque;
+    if (owner == &partial_owner) {
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            ib_series_add(f->m->produce_errors, 1);
+            IB_ERROR("partial record to Kafka failed: %s", rd_kafka_err2str(err));
+        } else {
+            ib_series_add(f->m->partial_records, 1);
+        }
+        return;
+    }
     rw_job_t *job = owner;
     job->ticket = NULL;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -334,10 +381,39 @@ static void enqueue(rw_flow_t *f, rw_job_t *job)
     job->state = RW_JOB_QUEUED;
 }
 
+/* Logs and counts a state that breaks the lifecycle, then finishes the job unsent. */
+static void lifecycle_refused(rw_flow_t *f, rw_job_t *job, const char *why)
+{
+    ib_series_add(f->m->lifecycle_refused, 1);
+    json_t *fields = rw_job_fields(job);
+    ib_log_fields(IB_LOG_WARN, fields, "not sent: %s", why);
+    json_decref(fields);
+    job_finish(f, job);
+}
+
 /* The ordering gate: is this state still worth sending? */
 void rw_flow_admit(rw_flow_t *f, rw_job_t *job)
 {
+    ib_status_t latest;
+    long long latest_ms;
+    int known = rw_join_latest(f->join, job->interview_id, &latest, &latest_ms);
     rw_order_t o = rw_join_order(f->join, job->interview_id, job->status, job->occurred_ms, 1);
+    if (o == RW_ORDER_OLDER && known && ib_status_terminal(latest) &&
+        ib_status_terminal(job->status) && latest != job->status) {
+        lifecycle_refused(f, job, "the interview already finished in another state");
+        return;
+    }
+    if (job->status == IB_STATUS_PENDING && o != RW_ORDER_OLDER) {
+        /* Recorded by the join (it orders what comes next) but never PUT. */
+        if (ib_log_enabled(IB_LOG_INFO)) {
+            json_t *fields = rw_job_fields(job);
+            ib_log_fields(IB_LOG_INFO, fields,
+                          "not sent: pending is the starting state, not a change (served on GET)");
+            json_decref(fields);
+        }
+        job_finish(f, job);
+        return;
+    }
     if (o == RW_ORDER_OLDER) {
         job_superseded(f, job, "a newer state of this interview is known");
         return;

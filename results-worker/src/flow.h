@@ -54,6 +54,12 @@ void rw_flow_admit(rw_flow_t *f, rw_job_t *job);
 /* A job ready to be sent once job->due_wall has come (retry record): admitted now when due,
  * else held. IB_ERR when out of memory (the job is left to the caller). */
 ib_rc_t rw_flow_admit_at_due(rw_flow_t *f, rw_job_t *job) IB_WUR;
+/* Records what was repaired or left out of the job's event (fixes: compact JSON array, counts:
+ * per ib_fix_kind_t) before the job is admitted: counted by kind, logged with the interview id,
+ * and written as a partial record to the dead-letter topic (its delivery report is logged and
+ * counted; the job does not wait for it). */
+void rw_flow_partial(rw_flow_t *f, const rw_job_t *job, const char *fixes,
+                     const unsigned counts[IB_FIX_KIND_COUNT]);
 /* Sends the job to the dead-letter topic with class and reason (copied). */
 void rw_flow_dead_letter(rw_flow_t *f, rw_job_t *job, rw_dlq_class_t cls, const char *reason);
 

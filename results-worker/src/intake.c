@@ -110,9 +110,14 @@ void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg)
         return;
     }
     unsigned coercions = ev.coercions;
+    unsigned fix_counts[IB_FIX_KIND_COUNT];
+    memcpy(fix_counts, ev.fix_counts, sizeof(fix_counts));
+    char *fixes = ev.fixes; /* what was repaired or left out, recorded once the job is admitted */
+    ev.fixes = NULL;
     ib_rc_t set = rw_job_set_event(job, msg->payload, msg->len, &ev, why, sizeof(why));
     rw_status_parse_clear(&ev);
     if (set != IB_OK) {
+        free(fixes);
         rw_job_keep_raw(job, msg);
         snprintf(reason, sizeof(reason), "invalid status event: %s", why);
         rw_flow_dead_letter(f, job, RW_DLQ_INVALID_EVENT, reason);
@@ -120,22 +125,33 @@ void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg)
     }
     ib_series_add(f->m->coercions, coercions);
     if (reason[0] != '\0') {
+        free(fixes);
         rw_flow_dead_letter(f, job, RW_DLQ_UNKNOWN_INTERVIEW, reason);
         return;
     }
     rw_join_get(f->join, job->interview_id, &view);
     if (view.tenant >= f->tenants->count) {
+        free(fixes);
         rw_flow_dead_letter(f, job, RW_DLQ_CALLBACK_REFUSED, "tenant no longer configured");
         return;
     }
     job->tenant = &f->tenants->tenants[view.tenant];
     job->callback_url = strdup(view.callback_url);
     if (view.state != RW_JOIN_OK || job->callback_url == NULL) {
+        free(fixes);
         snprintf(reason, sizeof(reason), "callback refused: %s",
                  job->callback_url == NULL ? "out of memory" : rw_join_state_reason(view.state));
         rw_flow_dead_letter(f, job, RW_DLQ_CALLBACK_REFUSED, reason);
         return;
     }
+    if (rw_job_apply_tenant_word(job) != IB_OK) {
+        free(fixes);
+        rw_flow_dead_letter(f, job, RW_DLQ_INVALID_EVENT, "out of memory");
+        return;
+    }
+    if (fixes != NULL)
+        rw_flow_partial(f, job, fixes, fix_counts);
+    free(fixes);
     rw_flow_admit(f, job);
 }
 
@@ -178,6 +194,10 @@ void rw_intake_retry(rw_flow_t *f, const rd_kafka_message_t *msg)
         return;
     }
     rw_retry_rec_clear(&r);
+    if (rw_job_apply_tenant_word(job) != IB_OK) {
+        rw_flow_dead_letter(f, job, RW_DLQ_INVALID_EVENT, "out of memory");
+        return;
+    }
     rw_join_state_t st =
         rw_callback_url_check(job->tenant, job->callback_url, f->cfg->allow_insecure_callbacks);
     if (st != RW_JOIN_OK) {

@@ -120,6 +120,7 @@ void rw_status_parse_clear(rw_status_parse_t *sp)
 {
     free(sp->interview_id);
     free(sp->body);
+    free(sp->fixes);
     memset(sp, 0, sizeof(*sp));
 }
 
@@ -137,6 +138,23 @@ ib_rc_t rw_status_parse(const void *buf, size_t len, int want_body, rw_status_pa
     sp->status = ev.status;
     sp->occurred_ms = ev.occurred_ms;
     sp->coercions = ev.coercions;
+    if (ev.fixes != NULL) {
+        size_t i, n = 0;
+        json_t *fx;
+        json_array_foreach(ev.fixes, i, fx)
+        {
+            for (int k = 0; k < IB_FIX_KIND_COUNT; k++)
+                if (strcmp(ib_json_str(fx, "kind") ? ib_json_str(fx, "kind") : "",
+                           ib_fix_kind_name((ib_fix_kind_t)k)) == 0)
+                    sp->fix_counts[k]++;
+        }
+        sp->fixes = ib_json_dump_malloc(ev.fixes, 0, &n);
+        if (sp->fixes == NULL) {
+            snprintf(errstr, errstr_size, "out of memory");
+            rw_status_parse_clear(sp);
+            goto clear;
+        }
+    }
     if (want_body) {
         sp->body = ib_json_dump_malloc(ev.payload, 0, &sp->body_len);
         if (sp->body == NULL) {
@@ -176,6 +194,25 @@ ib_rc_t rw_job_set_event(rw_job_t *job, const void *buf, size_t len, rw_status_p
     sp->body = NULL;
     job->status = sp->status;
     job->occurred_ms = sp->occurred_ms;
+    return IB_OK;
+}
+
+ib_rc_t rw_job_apply_tenant_word(rw_job_t *job)
+{
+    if (job->tenant == NULL || job->status != IB_STATUS_DECLINED || job->body == NULL ||
+        job->tenant->declined_status == NULL ||
+        strcmp(job->tenant->declined_status, "declined") == 0)
+        return IB_OK;
+    size_t len = 0;
+    ib_json_arena_begin();
+    char *body =
+        ib_payload_declined_as(job->body, job->body_len, job->tenant->declined_status, &len);
+    ib_json_arena_end();
+    if (body == NULL)
+        return IB_ERR;
+    free(job->body);
+    job->body = body;
+    job->body_len = len;
     return IB_OK;
 }
 
@@ -301,4 +338,45 @@ char *rw_job_dead_letter_value(rw_job_t *job, long long now_wall)
     json_decref(extra);
     free(event_text);
     return dl;
+}
+
+char *rw_job_partial_value(const rw_job_t *job, const char *fixes, long long now_wall)
+{
+    char when[40];
+    char reason[200];
+    char jerr[160];
+    char *out = NULL;
+    json_t *list = ib_json_parse(fixes, strlen(fixes), IB_JSON_MAX_DEPTH, jerr, sizeof(jerr));
+    json_t *extra = json_object();
+    if (list == NULL || extra == NULL || job->event_text == NULL)
+        goto done;
+    size_t repaired = 0, omitted = 0, i;
+    json_t *fx;
+    json_array_foreach(list, i, fx)
+    {
+        const char *action = ib_json_str(fx, "action");
+        if (action != NULL && strcmp(action, "repaired") == 0)
+            repaired++;
+        else
+            omitted++;
+    }
+    snprintf(reason, sizeof(reason), "partial: %zu field(s) repaired and %zu left out", repaired,
+             omitted);
+    json_object_set_new(extra, "kind", json_string("partial"));
+    if (job->interview_id != NULL)
+        json_object_set_new(extra, "interview_id", json_string(job->interview_id));
+    if (job->tenant != NULL)
+        json_object_set_new(extra, "tenant", json_string(job->tenant->id));
+    json_object_set_new(extra, "status", json_string(ib_status_name(job->status)));
+    ib_format_rfc3339(job->occurred_ms, when, sizeof(when));
+    json_object_set_new(extra, "occurred_at", json_string(when));
+    json_object_set(extra, "fixes", list);
+    const char *key = rw_job_key(job);
+    out = rw_dead_letter_value_ex(reason, job->origin_topic != NULL ? job->origin_topic : "?",
+                                  job->origin_partition, job->origin_offset, key, strlen(key),
+                                  job->event_text, job->event_len, now_wall, extra);
+done:
+    json_decref(list);
+    json_decref(extra);
+    return out;
 }

@@ -110,6 +110,10 @@ typedef struct {
     ib_status_t status;
     long long occurred_ms;
     unsigned coercions;
+    /* malloc'd compact JSON of ib_status_event_t.fixes (what was repaired or left out), NULL when
+     * nothing was; fix_counts: how many of each ib_fix_kind_t */
+    char *fixes;
+    unsigned fix_counts[IB_FIX_KIND_COUNT];
     char *body; /* malloc'd: Workable's payload, compact; NULL unless asked for */
     size_t body_len;
 } rw_status_parse_t;
@@ -126,6 +130,10 @@ void rw_status_parse_clear(rw_status_parse_t *sp);
 ib_rc_t rw_job_set_event(rw_job_t *job, const void *buf, size_t len, rw_status_parse_t *sp,
                          char *errstr, size_t errstr_size) IB_WUR;
 
+/* Writes a declined status in the body as the job's tenant's word (declined_status), when that
+ * is not "declined". IB_ERR when out of memory (the body is then unchanged). */
+ib_rc_t rw_job_apply_tenant_word(rw_job_t *job) IB_WUR;
+
 /* Fills the job from a retry record (r: interview_id, callback_url, history and source topic
  * are taken), including its event; the tenant is looked up in tenants (NULL when gone). IB_ERR
  * with errstr when the record's event is not a valid status event. */
@@ -137,6 +145,11 @@ char *rw_job_retry_value(rw_job_t *job, long long now_wall) IB_WUR;
 /* The dead letter's value for the job (job->dlq_reason), without the source value when it would
  * exceed RW_DEAD_LETTER_MAX_BYTES: new malloc'd string, NULL when out of memory. */
 char *rw_job_dead_letter_value(rw_job_t *job, long long now_wall) IB_WUR;
+/* The partial record's value for the job (a dead letter of kind "partial",
+ * schemas/callbacks.dlq.schema.json): the status event as consumed (value), what was repaired or
+ * left out (fixes: the compact JSON of rw_status_parse_t.fixes) and the job's interview, tenant,
+ * status and occurred_at. New malloc'd string, NULL when out of memory. */
+char *rw_job_partial_value(const rw_job_t *job, const char *fixes, long long now_wall) IB_WUR;
 /* The key a retry record or dead letter of the job is produced with (borrowed, never NULL). */
 const char *rw_job_key(const rw_job_t *job);
 

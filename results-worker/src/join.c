@@ -184,6 +184,16 @@ int rw_join_get(const rw_join_t *j, const char *id, rw_join_view_t *out)
     return 1;
 }
 
+int rw_join_latest(const rw_join_t *j, const char *id, ib_status_t *status, long long *occurred_ms)
+{
+    const char *b = find(j, id);
+    if (b == NULL || (unsigned char)b[OFF_LATEST] == NO_LATEST)
+        return 0;
+    *status = (ib_status_t)(unsigned char)b[OFF_LATEST];
+    memcpy(occurred_ms, b + OFF_LATEST + 1, sizeof(*occurred_ms));
+    return 1;
+}
+
 rw_order_t rw_join_order(rw_join_t *j, const char *id, ib_status_t status, long long occurred_ms,
                          int update)
 {

@@ -59,6 +59,9 @@ int rw_join_get(const rw_join_t *j, const char *id, rw_join_view_t *out);
 typedef enum { RW_ORDER_UNKNOWN = 0, RW_ORDER_NEWER, RW_ORDER_SAME, RW_ORDER_OLDER } rw_order_t;
 rw_order_t rw_join_order(rw_join_t *j, const char *id, ib_status_t status, long long occurred_ms,
                          int update);
+/* 1 with the latest (status, occurred_at) recorded for id by rw_join_order, 0 when id is unknown
+ * or has none yet. */
+int rw_join_latest(const rw_join_t *j, const char *id, ib_status_t *status, long long *occurred_ms);
 /* Drops every entry that came from partition; returns how many. */
 size_t rw_join_remove_partition(rw_join_t *j, int32_t partition);
 void rw_join_clear(rw_join_t *j);

@@ -14,6 +14,7 @@ ib_rc_t rw_metrics_init(rw_metrics_t *m)
 {
     static const char *const outcome_label[] = {"outcome"};
     static const char *const reason_label[] = {"reason"};
+    static const char *const kind_label[] = {"kind"};
     static const char *const host_label[] = {"host"};
     static const char *const lag_labels[] = {"topic", "partition"};
     static const double attempt_buckets[] = {1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30};
@@ -21,6 +22,7 @@ ib_rc_t rw_metrics_init(rw_metrics_t *m)
                                          30,   60,   120, 300,  600, 1800, 3600, 21600, 86400};
     ib_metric_t *deliveries = NULL;
     ib_metric_t *dead_letters = NULL;
+    ib_metric_t *fixes = NULL;
 
     memset(m, 0, sizeof(*m));
     atomic_init(&m->assigned, 0);
@@ -32,6 +34,17 @@ ib_rc_t rw_metrics_init(rw_metrics_t *m)
         {IB_METRIC_COUNTER, "ib_worker_dead_letters_total",
          "Dead letters acknowledged by Kafka, by reason class.", 1, reason_label, NULL, 0,
          &dead_letters, NULL},
+        {IB_METRIC_COUNTER, "ib_worker_payload_fixes_total",
+         "Fields of status events repaired or left out so that the rest could be delivered, by "
+         "kind (docs/DEAD-LETTERS.md, partial records).",
+         1, kind_label, NULL, 0, &fixes, NULL},
+        {IB_METRIC_COUNTER, "ib_worker_partial_records_total",
+         "Partial records (kind \"partial\") acknowledged on the dead-letter topic.",
+         .series = &m->partial_records},
+        {IB_METRIC_COUNTER, "ib_worker_lifecycle_refused_total",
+         "Status events not sent because they break the lifecycle: another finished state after a "
+         "finished one.",
+         .series = &m->lifecycle_refused},
         {IB_METRIC_HISTOGRAM, "ib_worker_delivery_attempts",
          "Attempts a delivered state took (1 = first try).", 0, NULL, attempt_buckets,
          IB_ARRAY_LEN(attempt_buckets), NULL, &m->attempts},
@@ -97,6 +110,10 @@ ib_rc_t rw_metrics_init(rw_metrics_t *m)
     for (int i = 0; i < RW_DLQ_REASON_COUNT; i++) {
         const char *v[] = {rw_dlq_class_name((rw_dlq_class_t)i)};
         m->dead_letters[i] = ib_metric_series(dead_letters, v);
+    }
+    for (int i = 0; i < IB_FIX_KIND_COUNT; i++) {
+        const char *v[] = {ib_fix_kind_name((ib_fix_kind_t)i)};
+        m->fixes[i] = ib_metric_series(fixes, v);
     }
     return IB_OK;
 fail:

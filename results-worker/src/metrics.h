@@ -10,6 +10,7 @@
 
 #include "delivery.h"
 #include "ib/metrics.h"
+#include "ib/payload.h"
 
 typedef enum {
     RW_DLQ_INVALID_EVENT = 0, /* status event or retry record that cannot be made valid */
@@ -26,12 +27,15 @@ typedef struct {
     ib_metrics_t *reg;
     ib_series_t *deliveries[RW_OUTCOME_COUNT]; /* rw_deliveries_total{outcome} */
     ib_series_t *dead_letters[RW_DLQ_REASON_COUNT];
-    ib_series_t *attempts;         /* histogram: attempts a delivery took (at 2xx) */
-    ib_series_t *latency;          /* histogram: event appended -> 2xx, seconds */
-    ib_series_t *put_seconds;      /* histogram: one PUT */
-    ib_series_t *superseded;       /* counter: states dropped for a newer one */
-    ib_series_t *coercions;        /* counter: details values rewritten */
-    ib_series_t *retries_produced; /* counter: records written to TOPIC_RETRY */
+    ib_series_t *attempts;                 /* histogram: attempts a delivery took (at 2xx) */
+    ib_series_t *latency;                  /* histogram: event appended -> 2xx, seconds */
+    ib_series_t *put_seconds;              /* histogram: one PUT */
+    ib_series_t *superseded;               /* counter: states dropped for a newer one */
+    ib_series_t *coercions;                /* counter: details values rewritten */
+    ib_series_t *fixes[IB_FIX_KIND_COUNT]; /* counter {kind}: fields repaired or left out */
+    ib_series_t *partial_records;          /* counter: partial records acknowledged */
+    ib_series_t *lifecycle_refused;        /* counter: states that break the lifecycle */
+    ib_series_t *retries_produced;         /* counter: records written to TOPIC_RETRY */
     ib_series_t *retry_backlog;    /* gauge: retry records held, waiting for their due time */
     ib_series_t *retry_next_due;   /* gauge: unix seconds of the earliest due time (0: none) */
     ib_series_t *retry_oldest_due; /* gauge: seconds the most overdue record is late (>= 0) */

@@ -212,6 +212,17 @@ static ib_rc_t parse_tenant(json_t *jt, ib_tenant_t *t, const char *base_dir, un
     }
 
 hosts:
+    v = json_object_get(jt, "declined_status");
+    t->declined_status = "declined";
+    if (v != NULL) {
+        const char *w = json_string_value(v);
+        if (w == NULL || (strcmp(w, "declined") != 0 && strcmp(w, "rejected") != 0)) {
+            snprintf(why, why_size, "declined_status: must be \"declined\" or \"rejected\"");
+            return IB_ERR;
+        }
+        t->declined_status = strcmp(w, "rejected") == 0 ? "rejected" : "declined";
+    }
+
     v = json_object_get(jt, "callback_hosts");
     if (!json_is_array(v) || json_array_size(v) == 0) {
         snprintf(why, why_size, "callback_hosts: must be a non-empty array of host names");

@@ -595,9 +595,11 @@ class Stack:
     """Broker (shared), per-class topics, tenants file, callback sim, gateway, worker."""
 
     def __init__(self, name, with_worker=True, gateway_env=None, worker_env=None,
-                 with_gateway=True, callback_hosts=None, kafka=None, callback_ports=None):
+                 with_gateway=True, callback_hosts=None, kafka=None, callback_ports=None,
+                 tenant_b_extra=None):
         """callback_ports: the tenants' "callback_ports" (the word "sim" stands for the callback
-        simulator's port), for callback URLs on a host name, where only 443 passes without it."""
+        simulator's port), for callback URLs on a host name, where only 443 passes without it.
+        tenant_b_extra: more keys of tenant_b's entry in the tenants file."""
         self.name = name
         self.run_id = secrets.token_hex(4)
         self.dir = os.environ.get("IB_TEST_ARTIFACTS_DIR") or tempfile.mkdtemp(prefix="ib-it-")
@@ -622,7 +624,8 @@ class Stack:
         self.tenants_file = os.path.join(self.dir, "tenants.json")
         tenants = [{"id": t["id"], "api_token_sha256": [sha256_hex(t["token"])],
                     "workable_token": t["workable_token"],
-                    "callback_hosts": list(callback_hosts or ["127.0.0.1", "localhost"])}
+                    "callback_hosts": list(callback_hosts or ["127.0.0.1", "localhost"]),
+                    **((tenant_b_extra or {}) if t is self.tenant_b else {})}
                    for t in (self.tenant_a, self.tenant_b)]
         if callback_ports is not None:
             ports = [self.sim.port if p == "sim" else p for p in callback_ports]
@@ -803,12 +806,13 @@ class StackTestCase(unittest.TestCase):
     callback_hosts = None
     callback_ports = None  # see Stack
     kafka_broker = None  # a dedicated, started KafkaBroker instead of the shared one
+    tenant_b_extra = None  # more keys of tenant_b's entry in the tenants file
 
     @classmethod
     def setUpClass(cls):
         cls.stack = Stack(cls.__name__, cls.with_worker, cls.gateway_env, cls.worker_env,
                           cls.with_gateway, cls.callback_hosts, kafka=cls.kafka_broker,
-                          callback_ports=cls.callback_ports)
+                          callback_ports=cls.callback_ports, tenant_b_extra=cls.tenant_b_extra)
 
     @classmethod
     def tearDownClass(cls):

@@ -8,6 +8,7 @@ shared library's unit tests also use.
 
 import json
 import os
+import time
 import unittest
 
 from harness import (CONTRACT_RESULT, REPO_ROOT, StackTestCase, await_true,
@@ -64,12 +65,14 @@ class InterviewEndpointsTest(_Base):
         # No status event yet: no shared link.
         self.assertError(self.get(f"/interviews/{iid}/shared-link"), 404)
 
-        s.publish_status(completed_status_event(iid), partition)
+        # Issued now: its 120 minutes count down from occurred_at.
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        s.publish_status(completed_status_event(iid, now), partition)
         self.await_get(f"/interviews/{iid}", CONTRACT_RESULT)
         link = self.get(f"/interviews/{iid}/shared-link")
         self.assertEqual(link.status, 200, link)
-        self.assertEqual(link.json(), {"url": "https://acme.com/interviews/2044922/link",
-                                       "ttl": "120", "ttl_units": "minutes"})
+        self.assertIn(link.json(), [{"url": "https://acme.com/interviews/2044922/link",
+                                     "ttl": t, "ttl_units": "minutes"} for t in ("119", "120")])
 
         # Another tenant: 404 on both, with the contract's error body; the ids do not leak.
         for path in (f"/interviews/{iid}", f"/interviews/{iid}/shared-link"):
@@ -105,8 +108,8 @@ class InterviewEndpointsTest(_Base):
         self.assertEqual(r.headers.get("Allow"), "GET", r)
 
     def test_latest_state_wins(self):
-        """Ordering by occurred_at (ib_status_supersedes): an older event and a pending after a
-        terminal state change nothing; a later terminal state replaces."""
+        """The lifecycle (ib_status_supersedes): an older event, a pending after a terminal state
+        and another finished state change nothing; a later event of the same state replaces."""
         s = self.stack
         iid, _, partition = s.create_interview(s.tenant_a)
         s.publish_status({"interview_id": iid, "status": "rejected",
@@ -123,8 +126,13 @@ class InterviewEndpointsTest(_Base):
         self.await_get(f"/interviews/{marker}", {"status": "expired"})
         r = self.get(f"/interviews/{iid}")
         self.assertEqual((r.status, r.json()), (200, {"status": "declined"}), r)
+        # A finished interview does not become another finished state, however late.
         s.publish_status(completed_status_event(iid, "2026-11-28T21:00:00Z"), partition)
-        self.await_get(f"/interviews/{iid}", CONTRACT_RESULT)
+        s.publish_status({"interview_id": iid, "status": "rejected",
+                          "occurred_at": "2026-11-28T22:00:00Z",
+                          "results_url": "https://acme.com/r/2"}, partition)
+        self.await_get(f"/interviews/{iid}",
+                       {"results_url": "https://acme.com/r/2", "status": "declined"})
 
     def test_payload_table(self):
         """Every valid case of payload_cases.json: GET answers its payload and shared link."""
@@ -144,8 +152,18 @@ class InterviewEndpointsTest(_Base):
                 link = self.get(f"/interviews/{iid}/shared-link")
                 if case.get("shared_link") is None:
                     self.assertError(link, 404)
-                else:
+                elif "expires_at_ms" not in case["shared_link"]:  # views, or no ttl
                     self.assertEqual((link.status, link.json()), (200, case["shared_link"]), link)
+                else:  # counts down to occurred_at + ttl; 404 once passed
+                    stored = case["shared_link"]
+                    unit = 86400000 if stored["ttl_units"] == "days" else 60000
+                    left = stored["expires_at_ms"] - int(time.time() * 1000)
+                    if left <= 0:
+                        self.assertError(link, 404)
+                    else:
+                        self.assertEqual(link.status, 200, link)
+                        self.assertIn(int(link.json()["ttl"]), (left // unit, left // unit - 1))
+                        self.assertEqual(link.json()["url"], stored["url"])
 
     def test_jobs(self):
         s = self.stack

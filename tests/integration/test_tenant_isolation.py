@@ -7,6 +7,7 @@ interviews.requested record claiming another tenant's interview changes nothing.
 Another tenant's id is answered exactly like an unknown id (no existence oracle).
 """
 
+import time
 import unittest
 
 from harness import StackTestCase, await_true, completed_status_event
@@ -113,8 +114,10 @@ class TenantIsolationTest(StackTestCase):
         ia, _, pa = s.create_interview(a)
         ib, _, pb = s.create_interview(b)
         unknown_id = "0" * 32
+        # Issued now: a shared link counts down from occurred_at and is 404 once expired.
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         for iid, part in ((ia, pa), (ib, pb)):
-            s.publish_status(completed_status_event(iid), part)
+            s.publish_status(completed_status_event(iid, now), part)
         for svc in (s.gateway, self.replica):
             for own, mine, theirs in ((a, ia, ib), (b, ib, ia)):
                 with self.subTest(svc=svc.name, tenant=own["id"]):

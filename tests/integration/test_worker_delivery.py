@@ -141,13 +141,14 @@ class QueuedRetrySupersededTest(StackTestCase):
         s = self.stack
         iid, path = self.interview()
         now = int(time.time() * 1000)
-        # pending fails with a long Retry-After: its retry record waits; meanwhile the newer
-        # completed state is delivered; when the record comes due it is dropped, not sent.
+        # completed fails with a long Retry-After: its retry record waits; meanwhile a later
+        # completed (an updated result) is delivered; when the record comes due it is dropped,
+        # not sent. (pending is never PUT, so the older state is a completed one.)
         # 10 s: the newer state must be delivered first, and its publication and delivery
         # take well under a second on an idle machine, a few under ASan on two busy cores.
         s.sim.script(path, [{"status": 503, "headers": {"Retry-After": "10"}}])
         before = _superseded(s)
-        self.publish(status_event(iid, "pending", now, 1))
+        self.publish(status_event(iid, "completed", now, 1))
         s.sim.wait(1, timeout=30, path=path)
         self.publish(status_event(iid, "completed", now + 1000, 2))
         s.sim.wait(2, timeout=30, path=path)

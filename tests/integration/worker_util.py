@@ -120,11 +120,14 @@ STATUS_ORDER = {"pending": 0, "completed": 1, "declined": 2, "expired": 3}
 
 
 def supersedes(cur, nxt):
-    """The worker's total order (ib_status_compare): nxt = (status, ms) is newer than cur. A
-    terminal status beats pending; then the later occurred_at; then the status order."""
-    def key(x):
-        return (x[0] in TERMINAL, x[1], STATUS_ORDER[x[0]])
-    return key(nxt) > key(cur)
+    """The worker's lifecycle rule (ib_status_compare): nxt = (status, ms) replaces cur. A
+    terminal status beats pending; a finished interview does not become another finished state;
+    otherwise the later occurred_at."""
+    if cur[0] in TERMINAL and nxt[0] in TERMINAL and cur[0] != nxt[0]:
+        return False
+    if (cur[0] in TERMINAL) != (nxt[0] in TERMINAL):
+        return nxt[0] in TERMINAL
+    return nxt[1] > cur[1]
 
 
 def sim_ts(entry):

@@ -16,6 +16,9 @@ typedef struct {
                             * when loaded with IB_TENANTS_NO_WORKABLE_TOKENS */
     char **callback_hosts; /* lowercase; "*.example.com" matches any subdomain, not the apex */
     size_t callback_host_count;
+    /* Workable's word for a declined interview, in the PUT and on GET: "declined" (default) or
+     * "rejected", from the tenant's optional "declined_status" key. Static string. */
+    const char *declined_status;
     long *callback_ports; /* "callback_ports": ports besides 443 a callback_url may name */
     size_t callback_port_count;
     /* POST /interviews quota of the gateway ("create_rate" per second, "create_burst"); -1 when

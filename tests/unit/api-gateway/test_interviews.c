@@ -22,7 +22,8 @@ static const char TENANTS[] =
     "\"workable_token\":\"w1\",\"callback_hosts\":[\"groove-tech.workable.com\"]},"
     "{\"id\":\"acme\",\"api_token_sha256\":"
     "[\"486ea46224d1bb4fb680f34f7c9ad96a8f24ec88be73ea8e5a6c65260e9cb8a7\"],"
-    "\"workable_token\":\"w2\",\"callback_hosts\":[\"acme.workable.com\"]}]}";
+    "\"workable_token\":\"w2\",\"callback_hosts\":[\"acme.workable.com\"],"
+    "\"declined_status\":\"rejected\"}]}";
 
 /* The status example of docs/DESIGN.md with the contract's results. %s: interview id, then
  * occurred_at. */
@@ -154,12 +155,25 @@ static void test_payload_is_the_workers(void **state)
     assert_int_equal(status_text(text), IB_OK);
     expect_payload(groove, id, want);
     char *link = NULL;
-    assert_int_equal(gw_interviews_shared_link(view, groove, id, &link), GW_IV_FOUND);
-    assert_string_equal(link, want_link);
+    long long t0 = 0;
+    assert_int_equal(ib_rfc3339_parse("2026-11-28T20:00:00Z", &t0), IB_OK);
+    /* The stored link is the expiry; the answer counts down from occurred_at + ttl. */
+    assert_string_equal(want_link, "{\"url\":\"https://acme.com/interviews/2044922/link\","
+                                   "\"ttl_units\":\"minutes\",\"expires_at_ms\":1795903200000}");
+    assert_int_equal(gw_interviews_shared_link_at(view, groove, id, t0, &link), GW_IV_FOUND);
     assert_string_equal(link,
                         "{\"url\":\"https://acme.com/interviews/2044922/link\",\"ttl\":\"120\","
                         "\"ttl_units\":\"minutes\"}");
     free(link);
+    assert_int_equal(gw_interviews_shared_link_at(view, groove, id, t0 + 30 * 60000, &link),
+                     GW_IV_FOUND);
+    assert_string_equal(link,
+                        "{\"url\":\"https://acme.com/interviews/2044922/link\",\"ttl\":\"90\","
+                        "\"ttl_units\":\"minutes\"}");
+    free(link);
+    assert_int_equal(gw_interviews_shared_link_at(view, groove, id, t0 + 120 * 60000, &link),
+                     GW_IV_LINK_EXPIRED);
+    assert_null(link);
     assert_int_equal(gw_interviews_shared_link(view, acme, id, &link), GW_IV_UNKNOWN);
     assert_null(link);
     free(want);
@@ -185,15 +199,44 @@ static void test_latest_state_wins(void **state)
     assert_int_equal(status(id, "expired", "2026-11-28T19:30:00Z"), IB_OK);
     assert_int_equal(status(id, "pending", "2026-11-29T00:00:00Z"), IB_OK);
     expect_payload(groove, id, "{\"status\":\"declined\"}");
-    /* Later terminal: replaces. */
+    /* A finished interview does not become another finished state; a later event of the same
+     * state updates it. */
     assert_int_equal(status(id, "expired", "2026-11-28T21:00:00Z"), IB_OK);
-    expect_payload(groove, id, "{\"status\":\"expired\"}");
+    assert_int_equal(status(id, "completed", "2026-11-28T22:00:00Z"), IB_OK);
+    expect_payload(groove, id, "{\"status\":\"declined\"}");
+    char later[256];
+    snprintf(later, sizeof(later),
+             "{\"interview_id\":\"%s\",\"status\":\"declined\",\"occurred_at\":"
+             "\"2026-11-28T23:00:00Z\",\"results_url\":\"https://a.b/r\"}",
+             id);
+    assert_int_equal(status_text(later), IB_OK);
+    expect_payload(groove, id, "{\"results_url\":\"https://a.b/r\",\"status\":\"declined\"}");
 
     gw_interviews_stats_t st;
     gw_interviews_stats(view, &st);
     assert_int_equal(st.interviews, 1);
     assert_int_equal(st.with_status, 1);
     assert_int_equal(st.unowned, 0);
+}
+
+/* A tenant whose Workable side expects "rejected" gets that word on GET; others "declined". */
+static void test_declined_word_per_tenant(void **state)
+{
+    char g[33], a[33];
+    (void)state;
+    make_id("groove-tech", 40, g);
+    make_id("acme", 41, a);
+    assert_int_equal(requested(g, "groove-tech"), IB_OK);
+    assert_int_equal(requested(a, "acme"), IB_OK);
+    expect_payload(acme, a, "{\"status\":\"pending\"}");
+    assert_int_equal(status(g, "declined", "2026-11-28T20:00:00Z"), IB_OK);
+    assert_int_equal(status(a, "declined", "2026-11-28T20:00:00Z"), IB_OK);
+    expect_payload(groove, g, "{\"status\":\"declined\"}");
+    expect_payload(acme, a, "{\"status\":\"rejected\"}");
+    make_id("acme", 42, a);
+    assert_int_equal(requested(a, "acme"), IB_OK);
+    assert_int_equal(status(a, "completed", "2026-11-28T20:00:00Z"), IB_OK);
+    expect_payload(acme, a, "{\"status\":\"completed\"}");
 }
 
 static void test_refused_records(void **state)
@@ -386,6 +429,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pending_unknown_and_isolation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_payload_is_the_workers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_latest_state_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_declined_word_per_tenant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_note_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owned_id_not_parsed, setup, teardown),

@@ -294,11 +294,13 @@ static void test_order(void **state)
     assert_int_equal(rw_join_order(j, "i1", IB_STATUS_COMPLETED, 200, 1), RW_ORDER_NEWER);
     /* pending never replaces a terminal status, however late. */
     assert_int_equal(rw_join_order(j, "i1", IB_STATUS_PENDING, 999, 1), RW_ORDER_OLDER);
-    /* A different terminal status at the same time: a fixed tie-break (enum order). */
-    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_EXPIRED, 200, 1), RW_ORDER_NEWER);
-    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_COMPLETED, 200, 1), RW_ORDER_OLDER);
-    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_EXPIRED, 200, 1), RW_ORDER_SAME);
-    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_DECLINED, 300, 1), RW_ORDER_NEWER);
+    /* A finished interview does not become another finished state, at any time. */
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_EXPIRED, 200, 1), RW_ORDER_OLDER);
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_EXPIRED, 900, 1), RW_ORDER_OLDER);
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_DECLINED, 300, 1), RW_ORDER_OLDER);
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_COMPLETED, 200, 1), RW_ORDER_SAME);
+    /* A later completed updates the result. */
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_COMPLETED, 300, 1), RW_ORDER_NEWER);
     /* Arrival order does not matter: a late pending seen first still loses to a terminal. */
     assert_int_equal(rw_join_put(j, "i2", 0, 0, RW_JOIN_OK, "https://x.workable.com/3"), IB_OK);
     assert_int_equal(rw_join_order(j, "i2", IB_STATUS_PENDING, 900, 1), RW_ORDER_NEWER);
@@ -307,8 +309,8 @@ static void test_order(void **state)
     /* A repeated requested event keeps the latest state. */
     assert_int_equal(rw_join_put(j, "i1", 0, 0, RW_JOIN_OK, "https://x.workable.com/2"), IB_OK);
     assert_int_equal(rw_join_order(j, "i1", IB_STATUS_COMPLETED, 200, 1), RW_ORDER_OLDER);
-    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_DECLINED, 300, 1), RW_ORDER_SAME);
-    /* The total order itself. */
+    assert_int_equal(rw_join_order(j, "i1", IB_STATUS_COMPLETED, 300, 1), RW_ORDER_SAME);
+    /* The order itself. */
     assert_true(ib_status_compare(IB_STATUS_PENDING, 5, IB_STATUS_EXPIRED, 1) > 0);
     assert_true(ib_status_compare(IB_STATUS_EXPIRED, 1, IB_STATUS_PENDING, 5) < 0);
     assert_true(ib_status_compare(IB_STATUS_PENDING, 1, IB_STATUS_PENDING, 5) > 0);

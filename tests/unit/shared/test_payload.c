@@ -65,11 +65,18 @@ static void run_cases(int arena)
             fail_msg("%s: rejected: %s", name, err);
         expect_equal_json(name, ev.payload, json_object_get(c, "payload"));
         json_t *link = json_object_get(c, "shared_link");
-        if (link != NULL)
+        if (json_is_null(link) && ev.shared_link != NULL)
+            fail_msg("%s: the shared link was kept", name);
+        else if (link != NULL && !json_is_null(link))
             expect_equal_json(name, ev.shared_link, link);
         json_t *coercions = json_object_get(c, "coercions");
         if (coercions != NULL)
             assert_int_equal(ev.coercions, json_integer_value(coercions));
+        json_t *want_fixes = json_object_get(c, "fixes");
+        if (want_fixes != NULL && json_array_size(want_fixes) > 0)
+            expect_equal_json(name, ev.fixes, want_fixes);
+        else if (ev.fixes != NULL)
+            expect_equal_json(name, ev.fixes, json_object_get(c, "no such key"));
         json_t *occurred = json_object_get(c, "occurred_ms");
         if (occurred != NULL)
             assert_int_equal(ev.occurred_ms, json_integer_value(occurred));
@@ -138,19 +145,30 @@ static void test_supersedes(void **state)
     (void)state;
     const ib_status_t P = IB_STATUS_PENDING, C = IB_STATUS_COMPLETED, D = IB_STATUS_DECLINED,
                       E = IB_STATUS_EXPIRED;
-    assert_true(ib_status_supersedes(P, 1000, C, 2000));  /* newer wins */
+    assert_true(ib_status_supersedes(P, 1000, C, 2000));  /* pending -> completed */
     assert_false(ib_status_supersedes(C, 2000, E, 1000)); /* older never replaces newer */
-    assert_true(ib_status_supersedes(C, 1000, E, 2000));
     assert_false(ib_status_supersedes(C, 1000, P, 5000)); /* pending never replaces terminal */
     assert_false(ib_status_supersedes(D, 1000, P, 1000));
     assert_true(ib_status_supersedes(P, 1000, D, 1000));  /* same instant: terminal wins */
     assert_false(ib_status_supersedes(C, 1000, C, 1000)); /* duplicate changes nothing */
     assert_true(ib_status_supersedes(P, 1000, P, 2000));
-    /* A total order: the outcome does not depend on arrival order. */
-    assert_true(ib_status_supersedes(P, 5000, C, 1000));  /* terminal beats a later pending */
-    assert_true(ib_status_compare(C, 1000, E, 1000) > 0); /* same instant: by status value */
-    assert_true(ib_status_compare(E, 1000, C, 1000) < 0);
+    assert_true(ib_status_supersedes(P, 5000, C, 1000)); /* terminal beats a later pending */
     assert_int_equal(ib_status_compare(D, 7, D, 7), 0);
+}
+
+/* pending -> completed | declined | expired: a finished interview does not become another
+ * finished state; a later event of the same finished state updates it. */
+static void test_lifecycle(void **state)
+{
+    (void)state;
+    const ib_status_t P = IB_STATUS_PENDING, C = IB_STATUS_COMPLETED, D = IB_STATUS_DECLINED,
+                      E = IB_STATUS_EXPIRED;
+    assert_false(ib_status_supersedes(C, 1000, E, 2000)); /* completed then expired: completed */
+    assert_false(ib_status_supersedes(E, 1000, C, 2000));
+    assert_false(ib_status_supersedes(D, 1000, C, 2000));
+    assert_false(ib_status_supersedes(C, 1000, D, 1000));
+    assert_true(ib_status_supersedes(C, 1000, C, 2000)); /* a later completed updates it */
+    assert_false(ib_status_supersedes(C, 2000, C, 1000));
     const ib_status_t all[] = {P, C, D, E};
     for (size_t a = 0; a < 4; a++)
         for (size_t b = 0; b < 4; b++)
@@ -158,8 +176,48 @@ static void test_supersedes(void **state)
                 for (long long tb = 0; tb < 3; tb++) {
                     int ab = ib_status_compare(all[a], ta, all[b], tb);
                     int ba = ib_status_compare(all[b], tb, all[a], ta);
-                    assert_true((ab > 0 && ba < 0) || (ab < 0 && ba > 0) || (ab == 0 && ba == 0));
+                    int finished_pair = a != b && all[a] != P && all[b] != P;
+                    if (finished_pair) /* neither replaces the other */
+                        assert_true(ab < 0 && ba < 0);
+                    else
+                        assert_true((ab > 0 && ba < 0) || (ab < 0 && ba > 0) ||
+                                    (ab == 0 && ba == 0));
                 }
+}
+
+/* A link's ttl counts down from occurred_at; expired: no answer. */
+static void test_shared_link_countdown(void **state)
+{
+    (void)state;
+    static const char ev_text[] =
+        "{\"interview_id\":\"x\",\"status\":\"completed\",\"occurred_at\":"
+        "\"2026-01-01T00:00:00Z\",\"shared_link\":{\"url\":\"https://a.b/l\",\"ttl\":120,"
+        "\"ttl_units\":\"minutes\"}}";
+    ib_status_event_t ev;
+    char err[256];
+    json_t *ans = NULL;
+    long long t0 = 0;
+    assert_int_equal(ib_rfc3339_parse("2026-01-01T00:00:00Z", &t0), IB_OK);
+    assert_int_equal(ib_status_event_parse(ev_text, strlen(ev_text), &ev, err, sizeof(err)), IB_OK);
+    assert_int_equal(ib_shared_link_answer(ev.shared_link, t0, &ans), 1);
+    assert_string_equal(ib_json_str(ans, "ttl"), "120");
+    assert_string_equal(ib_json_str(ans, "ttl_units"), "minutes");
+    assert_string_equal(ib_json_str(ans, "url"), "https://a.b/l");
+    assert_null(json_object_get(ans, "expires_at_ms"));
+    json_decref(ans);
+    assert_int_equal(ib_shared_link_answer(ev.shared_link, t0 + 30 * 60000 + 1, &ans), 1);
+    assert_string_equal(ib_json_str(ans, "ttl"), "89"); /* whole minutes left, rounded down */
+    json_decref(ans);
+    assert_int_equal(ib_shared_link_answer(ev.shared_link, t0 + 120 * 60000, &ans), 0);
+    assert_null(ans);
+    ib_status_event_clear(&ev);
+    /* views are passed through, whatever the time. */
+    json_t *views =
+        json_pack("{s:s,s:s,s:s}", "url", "https://a.b/v", "ttl", "3", "ttl_units", "views");
+    assert_int_equal(ib_shared_link_answer(views, 1LL << 50, &ans), 1);
+    assert_true(json_equal(ans, views));
+    json_decref(ans);
+    json_decref(views);
 }
 
 /* Found by tests/fuzz/fuzz_payload: 29 February was accepted in every year. */
@@ -183,6 +241,8 @@ int main(void)
         cmocka_unit_test(test_payload_key_order_matches_contract),
         cmocka_unit_test(test_oversize_and_status_helpers),
         cmocka_unit_test(test_supersedes),
+        cmocka_unit_test(test_lifecycle),
+        cmocka_unit_test(test_shared_link_countdown),
         cmocka_unit_test(test_rfc3339_leap_years),
         cmocka_unit_test(test_cases_in_arena), /* last: it installs the allocator */
     };

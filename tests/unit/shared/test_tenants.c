@@ -379,6 +379,37 @@ static void test_without_workable_tokens(void **state)
     }
 }
 
+#define DECLINED_FMT                                                                               \
+    "{\"tenants\":[{\"id\":\"a\",\"api_token_sha256\":[\"%s\"],\"workable_token\":\"w\","          \
+    "\"callback_hosts\":[\"h\"]%s},{\"id\":\"b\",\"api_token_sha256\":[\"%s\"],"                   \
+    "\"workable_token\":\"w\",\"callback_hosts\":[\"h\"]}]}"
+
+/* "declined_status": the word a declined interview is sent with; "declined" by default. */
+static void test_declined_status(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    char text[1024];
+    snprintf(text, sizeof(text), DECLINED_FMT, dig_a1, ",\"declined_status\":\"rejected\"", dig_b);
+    ib_tenants_t *ts = parse(text, err, sizeof(err));
+    assert_non_null(ts);
+    assert_string_equal(ib_tenants_find(ts, "a")->declined_status, "rejected");
+    assert_string_equal(ib_tenants_find(ts, "b")->declined_status, "declined");
+    ib_tenants_free(ts);
+    snprintf(text, sizeof(text), DECLINED_FMT, dig_a1, ",\"declined_status\":\"declined\"", dig_b);
+    ts = parse(text, err, sizeof(err));
+    assert_non_null(ts);
+    assert_string_equal(ib_tenants_find(ts, "a")->declined_status, "declined");
+    ib_tenants_free(ts);
+    const char *bad[] = {",\"declined_status\":\"Rejected\"", ",\"declined_status\":true"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(text, sizeof(text), DECLINED_FMT, dig_a1, bad[i], dig_b);
+        err[0] = '\0';
+        assert_null(parse(text, err, sizeof(err)));
+        assert_non_null(strstr(err, "tenants[0].declined_status"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_one_byte_off_digest_refused),
         cmocka_unit_test(test_parse_errors_never_echo_content),
         cmocka_unit_test(test_without_workable_tokens),
+        cmocka_unit_test(test_declined_status),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
