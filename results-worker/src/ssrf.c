@@ -9,9 +9,9 @@
 /* The refusal lists follow the IANA IPv4 and IPv6 Special-Purpose Address Registries
  * (https://www.iana.org/assignments/iana-ipv4-special-registry and iana-ipv6-special-registry):
  * every block there that is not globally reachable, plus the IPv4 private and shared ranges of
- * library-notes.md. Blocks the registries mark globally reachable (AS112, AMT, PCP anycast,
- * TURN) are ordinary servers and stay allowed. A new registry entry is a new row here and a new
- * case in test_ssrf.c. */
+ * docs/DESIGN.md ("Callback safety"). Blocks the registries mark globally reachable (AS112, AMT,
+ * PCP anycast, TURN) are ordinary servers and stay allowed. A new registry entry is a new row here
+ * and a new case in test_ssrf.c. */
 typedef struct {
     uint32_t net;
     unsigned bits;
