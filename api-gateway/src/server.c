@@ -478,6 +478,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                                 req->deferred_header, req->deferred_value);
     if (req->pending != NULL)
         return req->on_resume(req, gw_pending_outcome(req->pending));
+    /* Headers before the drain, body after it: the handler would start work (a produce) after
+     * the flush that shutdown waits for, and the request would be cut without an answer. */
+    if (gw_server_draining(srv))
+        return gw_respond_error(req, 503, "Shutting down", "Retry-After", "1");
     return srv->handler.complete(req);
 }
 

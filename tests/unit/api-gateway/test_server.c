@@ -70,6 +70,7 @@ static enum MHD_Result fake_headers(gw_request_t *req)
     fake_t *f = req->app;
     pthread_mutex_lock(&f->mu);
     f->headers_calls++;
+    pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
     if (strcmp(req->url, "/reject") == 0)
         return gw_reject(req, 404, "Not Found", "X-Rejected", "yes");
@@ -200,6 +201,15 @@ static void await_ends(fake_t *f, int n)
 {
     pthread_mutex_lock(&f->mu);
     while (f->ends < n)
+        pthread_cond_wait(&f->cv, &f->mu);
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* Waits until the handler has seen the headers of n requests. */
+static void await_headers(fake_t *f, int n)
+{
+    pthread_mutex_lock(&f->mu);
+    while (f->headers_calls < n)
         pthread_cond_wait(&f->cv, &f->mu);
     pthread_mutex_unlock(&f->mu);
 }
@@ -569,6 +579,28 @@ static void test_draining_rejects_new_requests(void **state)
     stop(srv, &f);
 }
 
+/* Headers before the drain, body after it: answered 503 by the transport, never handed to the
+ * handler, which would start work (a Kafka produce) that nobody waits for any more. */
+static void test_draining_body_after_quiesce(void **state)
+{
+    fake_t f;
+    response_t r;
+    (void)state;
+    gw_server_t *srv = start(&f, 30000);
+    int fd = connect_to(srv);
+
+    send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab");
+    await_headers(&f, 1);
+    gw_server_quiesce(srv);
+    send_str(fd, "cd");
+    read_response(fd, &r);
+    assert_int_equal(r.status, 503);
+    assert_true(has_header(&r, "\r\nRetry-After: 1"));
+    assert_int_equal(counter(&f, &f.complete_calls), 0);
+    close(fd);
+    stop(srv, &f);
+}
+
 static void test_incomplete_request_cut_at_deadline(void **state)
 {
     fake_t f;
@@ -682,6 +714,7 @@ int main(void)
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_shutdown_answers_suspended),
         cmocka_unit_test(test_draining_rejects_new_requests),
+        cmocka_unit_test(test_draining_body_after_quiesce),
         cmocka_unit_test(test_incomplete_request_cut_at_deadline),
         cmocka_unit_test(test_per_ip_connection_limit),
         cmocka_unit_test(test_second_bind_refused_without_reuse_port),
