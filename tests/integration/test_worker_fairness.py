@@ -131,12 +131,29 @@ class OrderingTest(StackTestCase):
         return seq[iid], regressions
 
     def test_pending_pair_out_of_order(self):
-        seq, regressions = self.pair("pending", "pending")
+        """Pending is served on GET, never PUT: two pending states out of order send nothing;
+        a later completed (the marker) is sent, and nothing older follows it."""
+        s = self.stack
+        iid = s.unique("ordp")
+        path = f"/ord/{iid}"
+        s.kcat.produce(s.topics["requested"], iid,
+                       requested_event(s.tenant_a, iid, s.sim.url(path)))
+        base = int(time.time() * 1000) - 60_000
+        states = {1: ("pending", base + 1000), 2: ("pending", base + 2000),
+                  3: ("completed", base + 3000)}
+        for v in (2, 1, 3):
+            s.kcat.produce(s.topics["status"], iid, status_event(iid, states[v][0],
+                                                                 states[v][1], v))
+        await_true(lambda: [r for r in s.sim.requests(path) if version_of(r["body"]) == 3], 30,
+                   "the completed marker delivered")
+        seq, regressions, _ = ledger(s.sim.requests(path), {iid: states})
         self.assertEqual(regressions, [])
-        self.assertEqual(seq, [2])
+        self.assertEqual(seq[iid], [3])
 
     def test_finished_pair_out_of_order(self):
-        seq, regressions = self.pair("declined", "completed")
+        """Two completed results (a later completed may update the result), newer first: the
+        older is superseded, never sent after the newer."""
+        seq, regressions = self.pair("completed", "completed")
         self.assertEqual(regressions, [])
         self.assertEqual(seq, [2])
 
