@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_THREADS 64
@@ -98,6 +99,7 @@ static void *run(void *arg)
         ssize_t w = write(r->pipe[1], "r", 1); /* full pipe: already readable */
         (void)w;
     }
+    pthread_cond_broadcast(&r->cv); /* rw_resolver_free may wait for the threads to leave */
     unref_locked(r);
     return NULL;
 }
@@ -154,6 +156,14 @@ void rw_resolver_free(rw_resolver_t *r)
     pthread_mutex_lock(&r->mu);
     r->stop = 1;
     pthread_cond_broadcast(&r->cv);
+    /* Idle threads leave at once: wait for them a little, so that none outlives its owner in
+     * the usual case. A thread still inside getaddrinfo keeps its reference, and the last one
+     * out frees. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 2;
+    while (r->refs > 1 && pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0)
+        ;
     unref_locked(r);
 }
 
