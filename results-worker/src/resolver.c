@@ -1,3 +1,5 @@
+#define _GNU_SOURCE /* pthread_timedjoin_np */
+
 #include "resolver.h"
 
 #include <errno.h>
@@ -28,6 +30,8 @@ struct rw_resolver {
     int stop;
     unsigned refs; /* the owner + every running thread; the last one frees */
     int pipe[2];
+    pthread_t threads[MAX_THREADS];
+    unsigned nthreads;
 };
 
 static void req_free(req_t *q)
@@ -99,7 +103,6 @@ static void *run(void *arg)
         ssize_t w = write(r->pipe[1], "r", 1); /* full pipe: already readable */
         (void)w;
     }
-    pthread_cond_broadcast(&r->cv); /* rw_resolver_free may wait for the threads to leave */
     unref_locked(r);
     return NULL;
 }
@@ -136,7 +139,7 @@ rw_resolver_t *rw_resolver_new(unsigned nthreads, char *errstr, size_t errstr_si
         pthread_mutex_unlock(&r->mu);
         int err = pthread_create(&t, NULL, run, r);
         if (err == 0)
-            err = pthread_detach(t);
+            r->threads[r->nthreads++] = t;
         if (err != 0) {
             pthread_mutex_lock(&r->mu);
             r->refs--;
@@ -156,14 +159,18 @@ void rw_resolver_free(rw_resolver_t *r)
     pthread_mutex_lock(&r->mu);
     r->stop = 1;
     pthread_cond_broadcast(&r->cv);
-    /* Idle threads leave at once: wait for them a little, so that none outlives its owner in
-     * the usual case. A thread still inside getaddrinfo keeps its reference, and the last one
-     * out frees. */
+    pthread_mutex_unlock(&r->mu);
+    /* Idle threads leave at once and are joined, so that none outlives its owner in the usual
+     * case. A thread still inside getaddrinfo after the deadline is detached: it keeps its
+     * reference, and the last one out frees. */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 2;
-    while (r->refs > 1 && pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0)
-        ;
+    for (unsigned i = 0; i < r->nthreads; i++)
+        if (pthread_timedjoin_np(r->threads[i], NULL, &until) != 0)
+            pthread_detach(r->threads[i]);
+    r->nthreads = 0;
+    pthread_mutex_lock(&r->mu);
     unref_locked(r);
 }
 
