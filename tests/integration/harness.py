@@ -258,6 +258,10 @@ class KafkaBroker:
         atexit.register(self.resume)
         os.kill(pid, signal.SIGSTOP)
         try:
+            # The stop is asynchronous: a thread running on another core finishes its time slice
+            # (and may answer one more request). Frozen means every thread shows state T.
+            await_true(lambda: all_threads_stopped(pid), patience(10), f"broker pid {pid} to stop",
+                       interval=0.01)
             yield pid
         finally:
             os.kill(pid, signal.SIGCONT)
@@ -300,6 +304,22 @@ def broker():
         _BROKER = KafkaBroker()
         _BROKER.ensure()
     return _BROKER
+
+
+def all_threads_stopped(pid):
+    """True when every thread of pid is in state T (stopped), from /proc/<pid>/task/*/stat."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", encoding="ascii") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] not in ("T", "t"):
+                    return False
+        except (OSError, IndexError):
+            continue  # a thread that exited
+    return True
 
 
 class Kcat:

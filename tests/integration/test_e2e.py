@@ -127,6 +127,15 @@ class EndToEndTest(StackTestCase):
         self.assertEqual(len(s.sim.requests(cb2)), 1, s.sim.requests(cb2))
 
 
+def process_state(pid):
+    """The state letter of /proc/<pid>/stat ("T" when stopped), or "?" when unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "?"
+
+
 class KafkaOutageTest(StackTestCase):
     """201 only after Kafka acknowledges: with the broker frozen the gateway answers 503."""
 
@@ -145,11 +154,16 @@ class KafkaOutageTest(StackTestCase):
         self.assertEqual(s.gw("POST", "/interviews", s.interview_body(), token=token).status, 201)
 
         body = s.interview_body()
-        with s.broker.paused():
+        with s.broker.paused() as pid:
+            frozen = process_state(pid)
             t0 = time.monotonic()
             r = s.gw("POST", "/interviews", body, token=token, timeout=30)
             elapsed = time.monotonic() - t0
-        self.assertNotEqual(r.status, 201, f"201 although Kafka could not acknowledge: {r!r}")
+            after = process_state(pid)
+        self.assertEqual(frozen, "T", f"broker pid {pid} not stopped by SIGSTOP")
+        self.assertNotEqual(r.status, 201, f"201 in {elapsed * 1000:.0f} ms although Kafka could "
+                            f"not acknowledge (broker pid {pid} state {frozen} -> {after}, "
+                            f"owned by this run: {s.broker.owned}): {r!r}")
         self.assertError(r, 503)
         retry_after = r.headers.get("Retry-After")
         self.assertIsNotNone(retry_after, r)
