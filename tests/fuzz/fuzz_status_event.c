@@ -102,9 +102,23 @@ static void check_payload(const ib_status_event_t *ev)
 
     if (ev->shared_link != NULL) {
         FUZZ_CHECK(https_url(json_object_get(ev->shared_link, "url")));
+        /* Stored forms: {url}; {url, ttl, ttl_units: views}; {url, ttl_units: minutes|days,
+         * expires_at_ms} (the countdown is answered from the expiry, payload.c). */
         v = json_object_get(ev->shared_link, "ttl");
+        json_t *units = json_object_get(ev->shared_link, "ttl_units");
+        json_t *expires = json_object_get(ev->shared_link, "expires_at_ms");
         FUZZ_CHECK(v == NULL || json_is_string(v));
-        FUZZ_CHECK((v == NULL) == (json_object_get(ev->shared_link, "ttl_units") == NULL));
+        if (units == NULL) {
+            FUZZ_CHECK(v == NULL && expires == NULL);
+        } else {
+            static const char *const timed[] = {"minutes", "days", NULL};
+            FUZZ_CHECK(json_is_string(units));
+            if (strcmp(json_string_value(units), "views") == 0)
+                FUZZ_CHECK(v != NULL && expires == NULL);
+            else
+                FUZZ_CHECK(one_of(json_string_value(units), timed) && v == NULL &&
+                           json_is_integer(expires));
+        }
     }
 
     /* The worker sends the payload as a PUT body: it must encode, and stay within the limits. */
