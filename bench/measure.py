@@ -37,6 +37,7 @@ from lib.systems import (Bench, await_sink, first_post_ok, gateway_view, sink_re
                          start_gateway, start_sink, start_tls_sink, start_worker)
 
 CONNS = (16, 64, 256)
+LOW_RATE = 100  # POST/s of the low-load latency (p50 target) and of the ack round trip
 GATEWAY_KINDS = ("ours", "benthos", "nginx")
 
 
@@ -103,10 +104,15 @@ def bench_gateway(b, R):
         if len(rates) == 2 and rates[1] < rates[0] * 1.15:
             rates = [rates[0]]
         R.values["post_rates"] = rates
+        # Workable's own load: an interview now and then; p50 there is what each POST waits for
+        low = capped(cfg, LOW_RATE)
+        R.values["post_low_rate"] = low
         get_rate = capped(cfg, 0.5 * (R.figures[key("ours", "get", "rps", 64)].med or 0))
         R.values["get_rate"] = get_rate
-        b.say(f"gateway: constant-rate latency (vegeta) at {rates} POST/s and {get_rate} GET/s")
-        plan = [("post", r, "POST", "/interviews", GATEWAY_KINDS) for r in rates]
+        b.say(f"gateway: constant-rate latency (vegeta) at {[low] + [r for r in rates if r != low]} POST/s "
+              f"and {get_rate} GET/s")
+        plan = [("post", low, "POST", "/interviews", GATEWAY_KINDS)] + \
+            [("post", r, "POST", "/interviews", GATEWAY_KINDS) for r in rates if r != low]
         plan.append(("get", get_rate, "GET", "/interview-templates", ("ours", "nginx")))
         for ep, rate, method, path, eks in plan:
             vals = {k: {"p50": [], "p99": [], "p999": [], "ok": []} for k in eks}
@@ -392,6 +398,26 @@ def bench_limits(b, R):
                 val = None
         cons.append(val)
         b.say(f"  run {i}: produce {prod[-1]} rec/s, consume {cons[-1]} rec/s")
+    # The acknowledgement round trip a POST waits for when the gateway is idle: one record of the
+    # requested event's size at a time, acks=all, idempotent, no linger (ibload ackrtt, franz-go).
+    rate = capped(cfg, LOW_RATE)
+    n = max(20, rate * cfg.lat_secs)
+    p50, p99 = [], []
+    for i in range(cfg.runs):
+        topic = f"bench.ackrtt.{os.getpid()}.{i}"
+        b.ibload.create(f"{topic}:6")
+        out = run(["taskset", "-c", CPU_LOAD, b.bins["ibload"], "ackrtt", "-brokers", b.brokers,
+                   "-topic", topic, "-n", str(n), "-rate", str(rate), "-size", str(req_size)]).stdout
+        m = re.search(r"p50_us=([\d.]+) p99_us=([\d.]+)", out)
+        if not m:
+            raise RuntimeError(f"ibload ackrtt printed no figures: {out!r}")
+        p50.append(float(m.group(1)) / 1000)
+        p99.append(float(m.group(2)) / 1000)
+    am = (f"ibload ackrtt: {n} records of {req_size} B one at a time at {rate}/s, acks=all, "
+          "idempotent, linger 0 (franz-go, on CPU 0): produce to acknowledgement")
+    f50 = R.figure(key("kafka", "ack_p50"), p50, "ms", "{:.3f}", f"{am}, p50")
+    f99 = R.figure(key("kafka", "ack_p99"), p99, "ms", "{:.3f}", f"{am}, p99")
+    b.say(f"  acknowledgement round trip @{rate}/s: p50 {f50} ms, p99 {f99} ms")
     if None in prod or None in cons:
         raise RuntimeError(f"Kafka's performance tools printed no rate (produce {prod}, consume {cons})")
     R.figure(key("kafka", "produce"), prod, "rec/s",

@@ -32,7 +32,8 @@ def run_of(date, commit, mode="quick", load="0.1 0.2 0.3"):
 def complete_run(date="2026-01-01 00:00 UTC", commit="aaaaaaa", value=10.0):
     """A run holding every figure and value the report shows (found by rendering an empty one)."""
     r = run_of(date, commit)
-    r.values.update({"post_rates": [100, 200], "get_rate": 50, "req_size": 407, "st_size": 640})
+    r.values.update({"post_rates": [150, 200], "post_low_rate": 100, "get_rate": 50, "req_size": 407,
+                     "st_size": 640})
     for c in report.CONNS:
         for k in ("ours", "benthos", "nginx"):
             r.values[key(k, "post", "bad", c)] = 0
@@ -153,10 +154,22 @@ class ReportTest(unittest.TestCase):
         r = complete_run()
         r.figures["ours/post/rps/64"] = Figure([300], "req/s")
         r.figures["benthos/post/rps/64"] = Figure([100], "req/s")
-        r.figures["ours/post/rss/256"] = Figure([40], "MiB")
+        r.figures["ours/post/rps/16"] = Figure([199], "req/s")
+        r.figures["benthos/post/rps/16"] = Figure([100], "req/s")
+        r.figures["ours/post/rss_fresh/256"] = Figure([40], "MiB", "{:.1f}")
+        r.figures["ours/post/p50/100"] = Figure([1.4], "ms", "{:.2f}")
+        r.figures["kafka/ack_p50"] = Figure([0.4], "ms", "{:.3f}")
+        r.figures["ours/post/p99/150"] = Figure([21], "ms")  # half of ours at 64 conns: 150/s
+        r.figures["nginx/post/p99/150"] = Figure([10], "ms")
         text, _ = report.render([r])
-        self.assertIn("| gateway ≥ 2× Benthos req/s (64 conns) | 3.00× | met |", text)
-        self.assertIn("| gateway RSS ≤ 32 MiB at 256 conns | 40.0 MiB | **missed** |", text)
+        self.assertIn("| POST req/s ≥ 3× Benthos at 64 conns | 3.00× | met |", text)
+        self.assertIn("| POST req/s ≥ 2× Benthos at 16 conns | 1.99× | **missed** |", text)
+        self.assertIn("| POST p50 ≤ 1.5 ms at 100/s (limit: the acknowledgement round trip, p50 0.400 ms) "
+                      "| 1.40 ms | met |", text)
+        self.assertIn("| POST p99 at half our saturation (150/s) ≤ 2× nginx's p99 at that rate | 2.10× "
+                      "| **missed** |", text)
+        self.assertIn("(holds the run's 11 interviews) | 40.0 MiB | **missed** |", text)
+        self.assertIn("| p50 ms @ 100/s | 1.40 |", text)
 
     def test_main_writes_the_report(self):
         with tempfile.TemporaryDirectory() as d:

@@ -5,6 +5,7 @@
 //	ibload requested -n N [-from F] -prefix P -tenant T -sink http://127.0.0.1:PORT
 //	ibload status    -n N [-from F] -prefix P [-rate R]
 //	ibload topics    -brokers B NAME[:PARTITIONS] ...   (creates them; 6 partitions by default)
+//	ibload ackrtt    -topic T -n N -rate R -size S   (the acknowledgement round trip, below)
 //
 // Interview ids are P (8 hex) followed by the index in 24 hex digits. A status event's
 // results_url carries its intended send time (Unix ns, from the constant-rate schedule, so a late
@@ -17,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -54,6 +56,56 @@ func topics(args []string) {
 	}
 }
 
+// ackrtt: the broker's acknowledgement round trip as a gateway's POST meets it when idle: one
+// record of S bytes at a time (acks=all, idempotent, no linger), each sent when the previous one
+// was acknowledged and no earlier than its slot of the constant rate R; prints the p50 and p99 of
+// produce-to-acknowledgement in microseconds.
+func ackrtt(args []string) {
+	fs := flag.NewFlagSet("ackrtt", flag.ExitOnError)
+	brokers := fs.String("brokers", "127.0.0.1:23092", "bootstrap servers")
+	topic := fs.String("topic", "", "topic")
+	n := fs.Int("n", 1000, "records")
+	rate := fs.Float64("rate", 100, "records per second")
+	size := fs.Int("size", 400, "value bytes")
+	_ = fs.Parse(args)
+	if *n < 1 || *rate <= 0 || *topic == "" {
+		fmt.Fprintln(os.Stderr, "ackrtt: -topic, -n >= 1 and -rate > 0 are required")
+		os.Exit(2)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...),
+		kgo.DefaultProduceTopic(*topic), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	value := []byte(strings.Repeat("x", *size))
+	// one unmeasured record: metadata, the connection and the producer id
+	if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte("warm"), Value: value}).FirstErr(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	rtts := make([]float64, 0, *n)
+	t0 := time.Now()
+	for i := 0; i < *n; i++ {
+		due := t0.Add(time.Duration(float64(i) / *rate * float64(time.Second)))
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		key := []byte(fmt.Sprintf("k%024x", i))
+		start := time.Now()
+		if err := cl.ProduceSync(ctx, &kgo.Record{Key: key, Value: value}).FirstErr(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		rtts = append(rtts, float64(time.Since(start).Nanoseconds())/1000)
+	}
+	sort.Float64s(rtts)
+	q := func(p float64) float64 { return rtts[int(p*float64(len(rtts)-1))] }
+	fmt.Printf("ackrtt: n=%d p50_us=%.1f p99_us=%.1f\n", len(rtts), q(0.5), q(0.99))
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: ibload requested|status [flags]")
@@ -62,6 +114,10 @@ func main() {
 	mode := os.Args[1]
 	if mode == "topics" {
 		topics(os.Args[2:])
+		return
+	}
+	if mode == "ackrtt" {
+		ackrtt(os.Args[2:])
 		return
 	}
 	fs := flag.NewFlagSet(mode, flag.ExitOnError)
