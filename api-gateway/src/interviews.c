@@ -420,11 +420,13 @@ static ib_rc_t apply_tombstone(gw_interviews_t *v, const rd_kafka_message_t *m, 
                                size_t why_size)
 {
     ib_rc_t rc = gw_interviews_erase(v, m->key, m->key_len, why, why_size);
-    if (rc == IB_OK && ib_log_enabled(IB_LOG_INFO)) {
+    /* Debug: every replica reads every tombstone at start (a tenant's erasure is thousands per
+     * partition until delete.retention.ms). */
+    if (rc == IB_OK && ib_log_enabled(IB_LOG_DEBUG)) {
         json_t *fields = json_pack("{s:s,s:i,s:I,s:s%}", "topic", rd_kafka_topic_name(m->rkt),
                                    "partition", (int)m->partition, "offset", (json_int_t)m->offset,
                                    "interview_id", (const char *)m->key, m->key_len);
-        ib_log_fields(IB_LOG_INFO, fields, "view: interview erased (tombstone)");
+        ib_log_fields(IB_LOG_DEBUG, fields, "view: interview erased (tombstone)");
         json_decref(fields);
     }
     return rc;

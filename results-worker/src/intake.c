@@ -17,12 +17,16 @@ static void erased(rw_flow_t *f, const char *topic, const rd_kafka_message_t *ms
     int known = forget_join && rw_join_remove(f->join, msg->key, msg->key_len);
     size_t dropped = rw_flow_erase(f, msg->key, msg->key_len);
     ib_series_add(f->m->tombstones, 1);
+    /* Debug: every assignment reads the requested topic's tombstones again (a tenant's erasure
+     * is thousands per partition until delete.retention.ms); the counter tells. */
+    if (!ib_log_enabled(IB_LOG_DEBUG))
+        return;
     json_t *fields = json_pack("{s:s,s:i,s:I,s:b,s:I}", "topic", topic, "partition",
                                (int)msg->partition, "offset", (json_int_t)msg->offset, "joined",
                                known, "dropped", (json_int_t)dropped);
     if (fields != NULL && msg->key != NULL)
         json_object_set_new(fields, "interview_id", json_stringn(msg->key, msg->key_len));
-    ib_log_fields(IB_LOG_INFO, fields, "tombstone: interview erased");
+    ib_log_fields(IB_LOG_DEBUG, fields, "tombstone: interview erased");
     json_decref(fields);
 }
 
@@ -86,9 +90,9 @@ void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg)
     /* Live: an unknown interview may mean requested p is behind; check before tracking. */
     rw_status_parse_t ev;
     rw_join_view_t view;
-    int parsed =
-        msg->len > 0 && rw_status_parse(msg->payload, msg->len, 1, &ev, why, sizeof(why)) == IB_OK;
-    if (!parsed && msg->len == 0)
+    int parsed = msg->payload != NULL && msg->len > 0 &&
+                 rw_status_parse(msg->payload, msg->len, 1, &ev, why, sizeof(why)) == IB_OK;
+    if (!parsed && (msg->payload == NULL || msg->len == 0))
         snprintf(why, sizeof(why), "empty value");
     if (parsed && !rw_join_get(f->join, ev.interview_id, &view)) {
         char check[256];
