@@ -42,6 +42,7 @@ struct gw_interviews {
     size_t doc_bytes;
     unsigned long long dropped;
     unsigned long long refused;
+    unsigned long long erased;
     unsigned long long probes; /* slots looked at by writers */
     long long last_drop_warn_ms;
 };
@@ -174,6 +175,40 @@ static slot_t *slot_for(gw_interviews_t *v, const uint8_t id[ID_BYTES])
     return s;
 }
 
+static size_t doc_bytes_of(const char *doc)
+{
+    size_t plen = strlen(doc);
+    return plen + strlen(doc + plen + 1) + 2;
+}
+
+/* Empties slot s and closes the gap it leaves (backward shift: linear probing has no deleted
+ * marker, so every later slot of the run that could sit at s moves up; the table stays as if the
+ * id had never been inserted). Under the write lock. */
+static void slot_remove(gw_interviews_t *v, slot_t *s)
+{
+    size_t mask = v->cap - 1;
+    size_t hole = (size_t)(s - v->slots);
+
+    if (s->owner != 0)
+        v->owned--;
+    if (s->status != 0)
+        v->with_status--;
+    if (s->doc != NULL)
+        v->doc_bytes -= doc_bytes_of(s->doc);
+    free(s->doc);
+    v->count--;
+    for (size_t j = (hole + 1) & mask; v->slots[j].used; j = (j + 1) & mask) {
+        size_t home = hash_id(v->slots[j].id) & mask;
+        /* Slot j stays when its home lies cyclically in (hole, j]. */
+        int stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+        if (stays)
+            continue;
+        v->slots[hole] = v->slots[j];
+        hole = j;
+    }
+    memset(&v->slots[hole], 0, sizeof(slot_t));
+}
+
 static uint32_t tenant_index(const gw_interviews_t *v, const ib_tenant_t *t)
 {
     if (t == NULL || v->tenants == NULL || t < v->tenants->tenants ||
@@ -244,6 +279,27 @@ out:
         pthread_rwlock_unlock(&v->lock);
     }
     return rc;
+}
+
+ib_rc_t gw_interviews_erase(gw_interviews_t *v, const void *key, size_t key_len, char *errstr,
+                            size_t errstr_size)
+{
+    uint8_t id[ID_BYTES];
+
+    if (key == NULL || !parse_id(key, key_len, id)) {
+        snprintf(errstr, errstr_size, "tombstone: key is not an interview id (32 lowercase hex)");
+        pthread_rwlock_wrlock(&v->lock);
+        v->refused++;
+        pthread_rwlock_unlock(&v->lock);
+        return IB_ERR;
+    }
+    pthread_rwlock_wrlock(&v->lock);
+    slot_t *s = probe(v->slots, v->cap, id, &v->probes);
+    if (s->used)
+        slot_remove(v, s);
+    v->erased++;
+    pthread_rwlock_unlock(&v->lock);
+    return IB_OK;
 }
 
 ib_rc_t gw_interviews_note_owner(gw_interviews_t *v, const ib_tenant_t *tenant, const char *id)
@@ -328,7 +384,7 @@ ib_rc_t gw_interviews_apply_status(gw_interviews_t *v, const void *value, size_t
         if (s->status == 0)
             v->with_status++;
         if (s->doc != NULL)
-            v->doc_bytes -= strlen(s->doc) + strlen(s->doc + strlen(s->doc) + 1) + 2;
+            v->doc_bytes -= doc_bytes_of(s->doc);
         free(s->doc);
         s->doc = doc;
         doc = NULL; /* now owned by the slot */
@@ -359,18 +415,41 @@ static void log_refused(const rd_kafka_message_t *m, const char *why)
     json_decref(fields);
 }
 
+/* A NULL value is a tombstone (an empty one is a value, and refused as such). */
+static ib_rc_t apply_tombstone(gw_interviews_t *v, const rd_kafka_message_t *m, char *why,
+                               size_t why_size)
+{
+    ib_rc_t rc = gw_interviews_erase(v, m->key, m->key_len, why, why_size);
+    /* Debug: every replica reads every tombstone at start (a tenant's erasure is thousands per
+     * partition until delete.retention.ms). */
+    if (rc == IB_OK && ib_log_enabled(IB_LOG_DEBUG)) {
+        json_t *fields = json_pack("{s:s,s:i,s:I,s:s%}", "topic", rd_kafka_topic_name(m->rkt),
+                                   "partition", (int)m->partition, "offset", (json_int_t)m->offset,
+                                   "interview_id", (const char *)m->key, m->key_len);
+        ib_log_fields(IB_LOG_DEBUG, fields, "view: interview erased (tombstone)");
+        json_decref(fields);
+    }
+    return rc;
+}
+
 void gw_interviews_on_requested(void *opaque, const rd_kafka_message_t *m)
 {
     char why[256] = "";
-    if (gw_interviews_apply_requested(opaque, m->key, m->key_len, m->payload, m->len, why,
-                                      sizeof(why)) == IB_ERR)
+    ib_rc_t rc = m->payload == NULL
+                     ? apply_tombstone(opaque, m, why, sizeof(why))
+                     : gw_interviews_apply_requested(opaque, m->key, m->key_len, m->payload, m->len,
+                                                     why, sizeof(why));
+    if (rc == IB_ERR)
         log_refused(m, why);
 }
 
 void gw_interviews_on_status(void *opaque, const rd_kafka_message_t *m)
 {
     char why[256] = "";
-    if (gw_interviews_apply_status(opaque, m->payload, m->len, why, sizeof(why)) == IB_ERR)
+    ib_rc_t rc = m->payload == NULL
+                     ? apply_tombstone(opaque, m, why, sizeof(why))
+                     : gw_interviews_apply_status(opaque, m->payload, m->len, why, sizeof(why));
+    if (rc == IB_ERR)
         log_refused(m, why);
 }
 
@@ -456,6 +535,7 @@ void gw_interviews_stats(gw_interviews_t *v, gw_interviews_stats_t *out)
     out->bytes = v->cap * sizeof(slot_t) + v->doc_bytes;
     out->dropped = v->dropped;
     out->refused = v->refused;
+    out->erased = v->erased;
     out->probes = v->probes;
     pthread_rwlock_unlock(&v->lock);
 }

@@ -36,6 +36,7 @@ typedef struct {
     size_t bytes;               /* table slots plus payload text held */
     unsigned long long dropped; /* ids not held: max_interviews reached */
     unsigned long long refused; /* records that were not valid events */
+    unsigned long long erased;  /* tombstones applied (whether or not the id was held) */
     unsigned long long probes;  /* table slots looked at by updates (tests bound the work) */
 } gw_interviews_stats_t;
 
@@ -45,8 +46,9 @@ void gw_interviews_free(gw_interviews_t *v);
 
 /* One interviews.requested record (key = interview id, value = the event; only interview_id and
  * tenant are read). IB_ERR with the reason when it is not one of ours (bad key, tenant not in the
- * tenants file, ...); IB_AGAIN when dropped because the view is full. IB_OK without reading
- * value when key is already owned (the event is idempotent: the id is derived from the tenant). */
+ * tenants file, a tombstone: that is gw_interviews_erase's, ...); IB_AGAIN when dropped because
+ * the view is full. IB_OK without reading value when key is already owned (the event is
+ * idempotent: the id is derived from the tenant). */
 ib_rc_t gw_interviews_apply_requested(gw_interviews_t *v, const void *key, size_t key_len,
                                       const void *value, size_t len, char *errstr,
                                       size_t errstr_size) IB_WUR;
@@ -54,13 +56,20 @@ ib_rc_t gw_interviews_apply_requested(gw_interviews_t *v, const void *key, size_
  * IB_ERR with the reason when it is not a valid status event; IB_AGAIN when dropped (full). */
 ib_rc_t gw_interviews_apply_status(gw_interviews_t *v, const void *value, size_t len, char *errstr,
                                    size_t errstr_size) IB_WUR;
+/* A tombstone (NULL value) keyed key on TOPIC_REQUESTED or TOPIC_STATUS: the interview is erased.
+ * Its owner and state are forgotten, so GET answers 404 for it; a status event read later holds
+ * a state again but no owner (still 404) until a new requested event. IB_OK whether or not the id
+ * was held; IB_ERR with the reason when key is not an interview id (32 lowercase hex). */
+ib_rc_t gw_interviews_erase(gw_interviews_t *v, const void *key, size_t key_len, char *errstr,
+                            size_t errstr_size) IB_WUR;
 /* Records that tenant owns id (32 lowercase hex) right after Kafka acknowledged its
  * interviews.requested event, so this replica answers GET /interviews/{id} before its consumer
  * reads the event back (the same fact the event states; the view stays rebuildable from Kafka).
  * IB_AGAIN when the view is full, IB_ERR on a bad id or tenant. */
 ib_rc_t gw_interviews_note_owner(gw_interviews_t *v, const ib_tenant_t *tenant,
                                  const char *id) IB_WUR;
-/* gw_tail_fn adapters (opaque is the view): apply and log what is refused. */
+/* gw_tail_fn adapters (opaque is the view): apply (a tombstone: gw_interviews_erase) and log what
+ * is refused. */
 void gw_interviews_on_requested(void *opaque, const rd_kafka_message_t *m);
 void gw_interviews_on_status(void *opaque, const rd_kafka_message_t *m);
 

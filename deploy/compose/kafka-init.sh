@@ -17,10 +17,11 @@ create() {
 }
 
 # interviews.requested and interviews.status: same partition count (the worker's co-partitioned
-# join); interviews.catalog: compacted, key = tenant id.
-create "${TOPIC_REQUESTED:-interviews.requested}" "$PARTITIONS" delete
-create "${TOPIC_STATUS:-interviews.status}" "$PARTITIONS" delete
+# join); interviews.catalog: compacted, key = tenant id. The topics carrying an interview's data:
+# compact,delete, key = interview id, so a tombstone (scripts/erase) erases it.
+create "${TOPIC_REQUESTED:-interviews.requested}" "$PARTITIONS" compact,delete
+create "${TOPIC_STATUS:-interviews.status}" "$PARTITIONS" compact,delete
 create "${TOPIC_CATALOG:-interviews.catalog}" 3 compact
-create "${TOPIC_RETRY:-interviews.callbacks.retry}" "$PARTITIONS" delete
-create "${TOPIC_DLQ:-interviews.callbacks.dlq}" 3 delete
+create "${TOPIC_RETRY:-interviews.callbacks.retry}" "$PARTITIONS" compact,delete
+create "${TOPIC_DLQ:-interviews.callbacks.dlq}" 3 compact,delete
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --describe --exclude-internal | grep -v '^\s*Topic: .*Partition:' || true

@@ -19,6 +19,11 @@ _Static_assert(RW_RETRY_MAX_ID_LEN <= RW_JOIN_MAX_ID_LEN, "retry record ids fit 
 #define REPRODUCE_DELAY_MS 1000
 #define SLOTS_MIN          1024
 
+/* rw_job_t.doomed: why the job is to go unsent. Revoked: its offset is not stored (the next owner
+ * redoes it); erased: its offset completes (nothing is left to do for it). */
+#define DOOM_REVOKED 1
+#define DOOM_ERASED  2
+
 /* The interview's in-flight PUT and the newest state waiting behind it. */
 typedef struct slot {
     rw_job_t *inflight;
@@ -466,6 +471,10 @@ void rw_flow_on_send_done(rw_send_t *x, void *opaque)
     ib_series_add(f->m->deliveries[r->outcome], 1);
     if (s != NULL && s->inflight == job)
         s->inflight = NULL;
+    if (job->doomed == DOOM_ERASED) {
+        job_finish(f, job);
+        return;
+    }
     if (job->doomed) {
         job_free(f, job);
         return;
@@ -604,6 +613,52 @@ void rw_flow_produce_pending(rw_flow_t *f)
     }
 }
 
+static int erased_pred(void *owner, void *arg)
+{
+    (void)arg;
+    return ((rw_job_t *)owner)->doomed == DOOM_ERASED;
+}
+
+size_t rw_flow_erase(rw_flow_t *f, const char *id, size_t id_len)
+{
+    char key[RW_JOIN_MAX_ID_LEN + 1];
+    size_t n = 0;
+    int sending = 0;
+    rw_job_t *job;
+    rw_job_t *next;
+
+    if (id_len == 0 || id_len > RW_JOIN_MAX_ID_LEN || memchr(id, '\0', id_len) != NULL)
+        return 0;
+    memcpy(key, id, id_len);
+    key[id_len] = '\0';
+    LIST_FOREACH(job, &f->jobs, all)
+    {
+        /* NEW: being built by the intake right now; PRODUCING: Kafka has it already. */
+        if (job->interview_id == NULL || job->doomed || job->state == RW_JOB_NEW ||
+            job->state == RW_JOB_PRODUCING || strcmp(job->interview_id, key) != 0)
+            continue;
+        job->doomed = DOOM_ERASED;
+        sending |= job->state == RW_JOB_SENDING;
+        n++;
+    }
+    if (n == 0)
+        return 0;
+    /* Done callbacks run before this returns: rw_flow_on_send_done finishes them. */
+    if (sending)
+        rw_sender_abort(f->sender, erased_pred, NULL);
+    for (job = LIST_FIRST(&f->jobs); job != NULL; job = next) {
+        next = LIST_NEXT(job, all);
+        if (job->doomed != DOOM_ERASED)
+            continue;
+        json_t *fields = rw_job_fields(job);
+        ib_log_fields(IB_LOG_INFO, fields, "not sent: the interview was erased");
+        json_decref(fields);
+        job_finish(f, job);
+    }
+    ib_series_add(f->m->erased_jobs, (double)n);
+    return n;
+}
+
 static int doomed_pred(void *owner, void *arg)
 {
     (void)arg;
@@ -620,7 +675,7 @@ size_t rw_flow_revoke(rw_flow_t *f, const rd_kafka_topic_partition_list_t *parts
         for (int i = 0; i < parts->cnt; i++) {
             if (parts->elems[i].partition == job->partition &&
                 rw_consumer_topic_is(f->consumer, parts->elems[i].topic, job->src)) {
-                job->doomed = 1;
+                job->doomed = DOOM_REVOKED;
                 n++;
                 break;
             }

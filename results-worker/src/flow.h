@@ -75,6 +75,14 @@ void rw_flow_produce_pending(rw_flow_t *f);
  * returns how many jobs. */
 size_t rw_flow_revoke(rw_flow_t *f, const rd_kafka_topic_partition_list_t *parts);
 
+/* The interview id (id_len bytes: a Kafka key) was erased: its waiting work, a retry record held
+ * until its due time, a state queued behind its PUT, a PUT queued or in flight (aborted), a retry
+ * record or dead letter waiting to be produced again, is finished unsent (offsets complete), so
+ * nothing is PUT nor written to Kafka for it afterwards. A record already being produced is left
+ * to finish. Returns how many jobs were dropped (counted in erased_jobs). Linear in the jobs held.
+ */
+size_t rw_flow_erase(rw_flow_t *f, const char *id, size_t id_len);
+
 /* The sender's done callback (opaque: the flow). */
 void rw_flow_on_send_done(rw_send_t *x, void *opaque);
 /* The producer's report callback (opaque: the flow). */

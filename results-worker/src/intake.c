@@ -9,6 +9,27 @@
 #include "ib/log.h"
 #include "retryrec.h"
 
+/* A tombstone (NULL value; an empty value is a value) keyed by an erased interview's id: its
+ * pending work goes (rw_flow_erase); forget_join: its join entry too. Logged and counted; never a
+ * job, so never delivered nor dead-lettered. */
+static void erased(rw_flow_t *f, const char *topic, const rd_kafka_message_t *msg, int forget_join)
+{
+    int known = forget_join && rw_join_remove(f->join, msg->key, msg->key_len);
+    size_t dropped = rw_flow_erase(f, msg->key, msg->key_len);
+    ib_series_add(f->m->tombstones, 1);
+    /* Debug: every assignment reads the requested topic's tombstones again (a tenant's erasure
+     * is thousands per partition until delete.retention.ms); the counter tells. */
+    if (!ib_log_enabled(IB_LOG_DEBUG))
+        return;
+    json_t *fields = json_pack("{s:s,s:i,s:I,s:b,s:I}", "topic", topic, "partition",
+                               (int)msg->partition, "offset", (json_int_t)msg->offset, "joined",
+                               known, "dropped", (json_int_t)dropped);
+    if (fields != NULL && msg->key != NULL)
+        json_object_set_new(fields, "interview_id", json_stringn(msg->key, msg->key_len));
+    ib_log_fields(IB_LOG_DEBUG, fields, "tombstone: interview erased");
+    json_decref(fields);
+}
+
 void rw_intake_requested(rw_flow_t *f, const rd_kafka_message_t *msg)
 {
     char why[256];
@@ -16,6 +37,11 @@ void rw_intake_requested(rw_flow_t *f, const rd_kafka_message_t *msg)
     rw_join_state_t state = RW_JOIN_OK;
 
     ib_series_add(f->m->requested_events, 1);
+    if (msg->payload == NULL) {
+        erased(f, f->cfg->topic_requested, msg, 1);
+        rw_consumer_requested_seen(f->consumer, msg->partition, msg->offset, 0);
+        return;
+    }
     if (rw_join_ingest(f->join, f->tenants, f->cfg->allow_insecure_callbacks, msg->partition,
                        msg->key, msg->key_len, msg->payload, msg->len, &state, id, why,
                        sizeof(why)) != IB_OK) {
@@ -47,6 +73,17 @@ void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg)
             rw_status_parse_clear(&sp);
         }
         rw_consumer_history_seen(f->consumer, msg->partition, msg->offset, 0);
+        return;
+    }
+
+    if (msg->payload == NULL) {
+        /* Erased, not invalid: its offset is stored like any other. */
+        unsigned tgen = 0;
+        if (rw_consumer_track(f->consumer, RW_T_STATUS, msg->partition, msg->offset, &tgen) !=
+            IB_OK)
+            return;
+        erased(f, f->cfg->topic_status, msg, 0);
+        rw_consumer_done(f->consumer, RW_T_STATUS, msg->partition, msg->offset, tgen);
         return;
     }
 
@@ -166,6 +203,11 @@ void rw_intake_retry(rw_flow_t *f, const rd_kafka_message_t *msg)
         return;
     if (rw_consumer_track(f->consumer, RW_T_RETRY, msg->partition, msg->offset, &gen) != IB_OK)
         return;
+    if (msg->payload == NULL) {
+        erased(f, f->cfg->topic_retry, msg, 0);
+        rw_consumer_done(f->consumer, RW_T_RETRY, msg->partition, msg->offset, gen);
+        return;
+    }
     rw_job_t *job = rw_flow_job_new(f, RW_T_RETRY, msg);
     if (job == NULL) {
         rw_consumer_done(f->consumer, RW_T_RETRY, msg->partition, msg->offset, gen);

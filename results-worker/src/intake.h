@@ -1,6 +1,9 @@
 /* Kafka messages into the flow: a requested event into the join; a status event or a retry
  * record into a job (validated, joined with its interview's callback), admitted or
- * dead-lettered. Messages are borrowed; everything runs on the worker thread. */
+ * dead-lettered. A tombstone (NULL value) on any of the three topics erases its key's interview:
+ * its pending work is dropped unsent (rw_flow_erase), on TOPIC_REQUESTED its join entry too (a
+ * later status event for it is then an unknown interview); it is counted, its offset stored,
+ * and it is never dead-lettered. Messages are borrowed; everything runs on the worker thread. */
 #ifndef RW_INTAKE_H
 #define RW_INTAKE_H
 

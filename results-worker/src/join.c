@@ -240,6 +240,16 @@ size_t rw_join_remove_partition(rw_join_t *j, int32_t partition)
     return ib_map_remove_if(j->map, in_partition, &a);
 }
 
+int rw_join_remove(rw_join_t *j, const char *id, size_t id_len)
+{
+    if (id_len == 0 || id_len > RW_JOIN_MAX_ID_LEN)
+        return 0;
+    void *blob = ib_map_remove(j->map, id, id_len);
+    if (blob == NULL)
+        return 0;
+    return drop_blob(blob, j);
+}
+
 rw_join_state_t rw_join_state_of_verdict(ib_callback_url_verdict_t v)
 {
     switch (v) {

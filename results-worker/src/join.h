@@ -62,6 +62,9 @@ rw_order_t rw_join_order(rw_join_t *j, const char *id, ib_status_t status, long 
 /* 1 with the latest (status, occurred_at) recorded for id by rw_join_order, 0 when id is unknown
  * or has none yet. */
 int rw_join_latest(const rw_join_t *j, const char *id, ib_status_t *status, long long *occurred_ms);
+/* Drops id's entry (id_len bytes, not terminated: a Kafka key), with the latest state recorded for
+ * it: the interview was erased. 1 when there was one, else 0. */
+int rw_join_remove(rw_join_t *j, const char *id, size_t id_len);
 /* Drops every entry that came from partition; returns how many. */
 size_t rw_join_remove_partition(rw_join_t *j, int32_t partition);
 void rw_join_clear(rw_join_t *j);

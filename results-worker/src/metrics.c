@@ -80,6 +80,14 @@ ib_rc_t rw_metrics_init(rw_metrics_t *m)
          .series = &m->requested_events},
         {IB_METRIC_COUNTER, "ib_worker_requested_invalid_total",
          "interviews.requested events skipped as invalid.", .series = &m->requested_invalid},
+        {IB_METRIC_COUNTER, "ib_worker_tombstones_total",
+         "Tombstones (null values: an erased interview) read on interviews.requested, "
+         "interviews.status and the retry topic; never delivered nor dead-lettered.",
+         .series = &m->tombstones},
+        {IB_METRIC_COUNTER, "ib_worker_erased_deliveries_total",
+         "Deliveries dropped unsent because their interview was erased (a held retry, a state "
+         "queued or in flight).",
+         .series = &m->erased_jobs},
         {IB_METRIC_COUNTER, "ib_worker_status_events_total",
          "interviews.status events handled (live, not history).", .series = &m->status_events},
         {IB_METRIC_GAUGE, "ib_worker_join_entries", "Interviews known from interviews.requested.",

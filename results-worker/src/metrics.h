@@ -44,6 +44,8 @@ typedef struct {
     ib_series_t *ready_gauge;      /* gauge: 1 when ready (from the ready flag, set at render) */
     ib_series_t *requested_events;
     ib_series_t *requested_invalid;
+    ib_series_t *tombstones;  /* counter: tombstones read (erased interviews), never delivered */
+    ib_series_t *erased_jobs; /* counter: deliveries dropped unsent, their interview erased */
     ib_series_t *status_events;
     ib_series_t *join_entries;
     ib_series_t *join_bytes;

@@ -632,9 +632,13 @@ class Stack:
         else:
             self.topics = {k: f"it-{self.run_id}.{v}" for k, v in DEFAULT_TOPICS.items()}
             t = self.topics
-            self.broker.create_topics([f"{t['requested']}:6:delete", f"{t['status']}:6:delete",
-                                       f"{t['catalog']}:3:compact", f"{t['retry']}:6:delete",
-                                       f"{t['dlq']}:3:delete"])
+            # The policies of scripts/kafka (docs/DESIGN.md): what carries an interview's data
+            # is compact,delete, so that a tombstone erases it.
+            self.broker.create_topics([f"{t['requested']}:6:compact,delete",
+                                       f"{t['status']}:6:compact,delete",
+                                       f"{t['catalog']}:3:compact",
+                                       f"{t['retry']}:6:compact,delete",
+                                       f"{t['dlq']}:3:compact,delete"])
         # Two tenants; ids unique per run so compacted catalogs of other runs never interfere.
         self.tenant_a = {"id": f"groove-tech-{self.run_id}", "token": "a-" + secrets.token_hex(16),
                          "workable_token": "wa-" + secrets.token_hex(16)}

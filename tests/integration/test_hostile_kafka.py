@@ -87,10 +87,15 @@ class HostileKafkaTest(StackTestCase):
             topic = s.topics["retry" if row.get("topic") == "retry" else "status"]
             for msg in row.get("messages") or [row]:
                 key = _expand(msg["key"], subst) if "key" in msg else iid
+                inputs += 1
+                if "refused_by_kafka" in row["expect"]:
+                    with self.assertRaises(RuntimeError, msg=row["name"]):
+                        s.kcat.produce_raw(topic, key, _value_bytes(msg, subst),
+                                           partition=part)
+                    continue
                 # The producer's own limit (1,000,000) raised; the broker's is the topic's.
                 s.kcat.produce_raw(topic, key, _value_bytes(msg, subst), partition=part,
                                    config={"message.max.bytes": BIG})
-                inputs += 1
             cases.append((row, iid, path, _expand(row["expect"], subst)))
 
         # Then a normal event: still consumed and delivered after all of the above.
@@ -123,11 +128,16 @@ class HostileKafkaTest(StackTestCase):
         # A partial record is not a dead letter: the event was delivered.
         all_dl_keys = {m["key"] for m in all_dls if m["key"] not in partials or
                        not (isinstance(m["value"], dict) and m["value"].get("kind") == "partial")}
-        outcomes = {"delivered": 0, "dead_letter": 0}
+        outcomes = {"delivered": 0, "dead_letter": 0, "skipped": 0, "refused_by_kafka": 0}
         for row, iid, path, e in cases:
             reqs = s.sim.requests(path)
             with self.subTest(row=row["name"]):
-                if "dead_letter" in e:
+                nothing = [k for k in ("skipped", "refused_by_kafka") if k in e]
+                if nothing:
+                    outcomes[nothing[0]] += 1
+                    self.assertNotIn(iid, all_dl_keys, "dead-lettered, wanted " + nothing[0])
+                    self.assertEqual(reqs, [], "reached its callback, wanted " + nothing[0])
+                elif "dead_letter" in e:
                     outcomes["dead_letter"] += 1
                     self.assertIn(iid, dls, "no dead letter")
                     reasons = [d["reason"] for d in dls[iid]]

@@ -1,10 +1,11 @@
 /* Unit tests of api-gateway/src/interviews.c: ownership, latest state (ib_status_supersedes), the
- * payload exactly as ib_status_event_parse builds it (the worker's PUT body), shared links, the
- * bound, and the memory one known interview costs. */
+ * payload exactly as ib_status_event_parse builds it (the worker's PUT body), shared links,
+ * erasure by tombstones, the bound, and the memory one known interview costs. */
 #include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +303,155 @@ static void test_owned_id_not_parsed(void **state)
     assert_int_equal(st.refused, 1);
 }
 
+/* A record as the view consumer hands it over: key, value (NULL: a tombstone), topic. */
+static void feed(const char *topic, const char *key, const char *value)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    assert_non_null(rk);
+    rd_kafka_message_t m;
+    memset(&m, 0, sizeof(m));
+    m.rkt = rd_kafka_topic_new(rk, topic, NULL);
+    assert_non_null(m.rkt);
+    m.key = (void *)(uintptr_t)key;
+    m.key_len = key != NULL ? strlen(key) : 0;
+    m.payload = (void *)(uintptr_t)value;
+    m.len = value != NULL ? strlen(value) : 0;
+    if (strcmp(topic, "interviews.requested") == 0)
+        gw_interviews_on_requested(view, &m);
+    else
+        gw_interviews_on_status(view, &m);
+    rd_kafka_topic_destroy(m.rkt);
+    rd_kafka_destroy(rk);
+}
+
+static void completed(const char *id)
+{
+    char value[2048];
+    snprintf(value, sizeof(value), COMPLETED, id, "2026-11-28T20:00:00Z");
+    assert_int_equal(status_text(value), IB_OK);
+}
+
+/* The erased id is gone whole: no owner, no state, no link, no bytes held; its neighbour stays. */
+static void expect_erased(const char *id, const char *kept, size_t baseline_bytes)
+{
+    char *text = NULL;
+    gw_interviews_stats_t st;
+    assert_null(payload_of(groove, id, GW_IV_UNKNOWN));
+    assert_int_equal(gw_interviews_shared_link(view, groove, id, &text), GW_IV_UNKNOWN);
+    assert_null(text);
+    expect_payload(groove, kept, "{\"status\":\"pending\"}");
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.interviews, 1);
+    assert_int_equal(st.with_status, 0);
+    assert_int_equal(st.unowned, 0);
+    assert_int_equal(st.bytes, baseline_bytes);
+    assert_int_equal(st.refused, 0);
+}
+
+static void erase_by(const char *topic)
+{
+    char id[33], kept[33];
+    gw_interviews_stats_t st;
+    make_id("groove-tech", 40, id);
+    make_id("groove-tech", 41, kept);
+    assert_int_equal(requested(kept, "groove-tech"), IB_OK);
+    gw_interviews_stats(view, &st);
+    size_t baseline = st.bytes;
+
+    assert_int_equal(requested(id, "groove-tech"), IB_OK);
+    completed(id);
+    char *text = payload_of(groove, id, GW_IV_FOUND);
+    free(text);
+    feed(topic, id, NULL);
+    expect_erased(id, kept, baseline);
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.erased, 1);
+
+    /* A status event read after the erasure holds a state again, but no owner: still 404. */
+    completed(id);
+    assert_null(payload_of(groove, id, GW_IV_UNKNOWN));
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.unowned, 1);
+    /* ... and the tombstone on the other topic takes that too. */
+    feed(strcmp(topic, "interviews.requested") == 0 ? "interviews.status" : "interviews.requested",
+         id, NULL);
+    expect_erased(id, kept, baseline);
+    /* An empty value is a value (refused), not a tombstone; a tombstone for an unknown id or
+     * twice is harmless. */
+    feed(topic, kept, "");
+    expect_payload(groove, kept, "{\"status\":\"pending\"}");
+    feed(topic, id, NULL);
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.interviews, 1);
+    assert_int_equal(st.erased, 3);
+    /* Requested again (a new POST for the same callback): known again. */
+    assert_int_equal(requested(id, "groove-tech"), IB_OK);
+    expect_payload(groove, id, "{\"status\":\"pending\"}");
+}
+
+static void test_erase_by_requested_tombstone(void **state)
+{
+    (void)state;
+    erase_by("interviews.requested");
+}
+
+static void test_erase_by_status_tombstone(void **state)
+{
+    (void)state;
+    erase_by("interviews.status");
+}
+
+static void test_erase_bad_key(void **state)
+{
+    char err[256];
+    (void)state;
+    assert_int_equal(gw_interviews_erase(view, "2044922", 7, err, sizeof(err)), IB_ERR);
+    assert_int_equal(gw_interviews_erase(view, NULL, 0, err, sizeof(err)), IB_ERR);
+    gw_interviews_stats_t st;
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.refused, 2);
+    assert_int_equal(st.erased, 0);
+}
+
+/* Removal closes the gaps it leaves in the probe runs: with the table three quarters full (long
+ * runs), erasing every third id leaves every other one findable, and erasing the rest empties
+ * the view. */
+static void test_erase_keeps_the_rest(void **state)
+{
+    char id[33], err[256];
+    enum { N = 760 }; /* under 3/4 of the 1024 initial slots: no growth in between */
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        make_id("acme", 5000 + i, id);
+        assert_int_equal(requested(id, "acme"), IB_OK);
+        if (i % 2 == 0)
+            assert_int_equal(status(id, "declined", "2026-11-28T20:00:00Z"), IB_OK);
+    }
+    for (int i = 0; i < N; i += 3) {
+        make_id("acme", 5000 + i, id);
+        assert_int_equal(gw_interviews_erase(view, id, 32, err, sizeof(err)), IB_OK);
+    }
+    for (int i = 0; i < N; i++) {
+        make_id("acme", 5000 + i, id);
+        if (i % 3 == 0)
+            assert_null(payload_of(acme, id, GW_IV_UNKNOWN));
+        else
+            free(payload_of(acme, id, GW_IV_FOUND));
+    }
+    for (int i = 0; i < N; i++) {
+        make_id("acme", 5000 + i, id);
+        assert_int_equal(gw_interviews_erase(view, id, 32, err, sizeof(err)), IB_OK);
+    }
+    gw_interviews_stats_t st;
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.interviews, 0);
+    assert_int_equal(st.with_status, 0);
+    assert_int_equal(st.unowned, 0);
+    assert_int_equal(st.bytes, 1024 * gw_interviews_slot_size());
+}
+
 static void test_bounded(void **state)
 {
     char id[33], err[256];
@@ -433,6 +583,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_note_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owned_id_not_parsed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erase_by_requested_tombstone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erase_by_status_tombstone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erase_bad_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erase_keeps_the_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_prefix_is_linear, setup, teardown),
         cmocka_unit_test_setup_teardown(test_growth_keeps_everything, setup, teardown),

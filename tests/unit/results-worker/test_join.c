@@ -164,6 +164,44 @@ static ib_rc_t ingest(rw_join_t *j, const ib_tenants_t *ts, int insecure, const 
                           value != NULL ? strlen(value) : 0, st, id, err, err_size);
 }
 
+/* An erased interview's entry goes, with its latest state; the others stay; the bytes return. */
+static void test_remove_one(void **state)
+{
+    (void)state;
+    rw_join_t *j = rw_join_new();
+    rw_join_view_t v;
+    ib_status_t st;
+    long long at;
+    assert_non_null(j);
+    size_t empty = rw_join_bytes(j);
+    assert_int_equal(rw_join_put(j, "keep", 0, 1, RW_JOIN_OK, "https://x.workable.com/k"), IB_OK);
+    size_t one = rw_join_bytes(j);
+    assert_int_equal(rw_join_put(j, "gone", 0, 2, RW_JOIN_OK, "https://x.workable.com/g"), IB_OK);
+    assert_int_equal(rw_join_order(j, "gone", IB_STATUS_COMPLETED, 1000, 1), RW_ORDER_NEWER);
+
+    /* The key as Kafka hands it over: not terminated. */
+    assert_int_equal(rw_join_remove(j, "gonexyz", 4), 1);
+    assert_int_equal(rw_join_get(j, "gone", &v), 0);
+    assert_int_equal(rw_join_latest(j, "gone", &st, &at), 0);
+    assert_int_equal(rw_join_order(j, "gone", IB_STATUS_COMPLETED, 1000, 0), RW_ORDER_UNKNOWN);
+    assert_int_equal(rw_join_count(j), 1);
+    assert_int_equal(rw_join_bytes(j), one);
+    assert_int_equal(rw_join_get(j, "keep", &v), 1);
+    assert_string_equal(v.callback_url, "https://x.workable.com/k");
+
+    /* Unknown, empty or too long: nothing removed. */
+    assert_int_equal(rw_join_remove(j, "gone", 4), 0);
+    assert_int_equal(rw_join_remove(j, "kee", 3), 0);
+    assert_int_equal(rw_join_remove(j, "", 0), 0);
+    char big[RW_JOIN_MAX_ID_LEN + 2];
+    memset(big, 'k', sizeof(big));
+    assert_int_equal(rw_join_remove(j, big, sizeof(big)), 0);
+    assert_int_equal(rw_join_remove(j, "keep", 4), 1);
+    assert_int_equal(rw_join_count(j), 0);
+    assert_true(rw_join_bytes(j) > empty && rw_join_bytes(j) < one); /* the table is kept */
+    rw_join_free(j);
+}
+
 static void test_ingest_valid(void **state)
 {
     const ib_tenants_t *ts = *state;
@@ -359,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_put_get_replace),
         cmocka_unit_test(test_put_rejects_bad_lengths),
         cmocka_unit_test(test_many_and_remove_partition),
+        cmocka_unit_test(test_remove_one),
         cmocka_unit_test(test_ingest_valid),
         cmocka_unit_test(test_ingest_url_rules),
         cmocka_unit_test(test_ingest_bad_values),
