@@ -17,10 +17,11 @@ create() {
 }
 
 # interviews.requested and interviews.status: same partition count (the worker's co-partitioned
-# join); interviews.catalog: compacted, key = tenant id. The topics carrying an interview's data:
-# compact,delete, key = interview id, so a tombstone (scripts/erase) erases it.
+# join); interviews.catalog: compacted, key = tenant id. Our topics carrying an interview's data:
+# compact,delete, key = interview id, so a tombstone (scripts/erase) erases it; interviews.status
+# is the platform's and takes records without a key, which a compacted topic refuses: delete.
 create "${TOPIC_REQUESTED:-interviews.requested}" "$PARTITIONS" compact,delete
-create "${TOPIC_STATUS:-interviews.status}" "$PARTITIONS" compact,delete
+create "${TOPIC_STATUS:-interviews.status}" "$PARTITIONS" delete
 create "${TOPIC_CATALOG:-interviews.catalog}" 3 compact
 create "${TOPIC_RETRY:-interviews.callbacks.retry}" "$PARTITIONS" compact,delete
 create "${TOPIC_DLQ:-interviews.callbacks.dlq}" 3 compact,delete

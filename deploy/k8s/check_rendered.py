@@ -100,7 +100,10 @@ def check_k8s(path):
             problem(name, f"requested, status and retry need the same partition count: {parts}")
         if topics[names["TOPIC_CATALOG"]].get("config", {}).get("cleanup.policy") != "compact":
             problem(name, "the catalog topic must be compacted (cleanup.policy: compact)")
-        for var in ("TOPIC_REQUESTED", "TOPIC_STATUS", "TOPIC_RETRY", "TOPIC_DLQ"):
+        if topics[names["TOPIC_STATUS"]].get("config", {}).get("cleanup.policy") != "delete":
+            problem(name, "the status topic takes records without a key: cleanup.policy delete "
+                    "(a compacted topic refuses them)")
+        for var in ("TOPIC_REQUESTED", "TOPIC_RETRY", "TOPIC_DLQ"):
             if topics[names[var]].get("config", {}).get("cleanup.policy") != "compact,delete":
                 problem(name, f"{names[var]} carries interview data: cleanup.policy compact,delete "
                         "so that a tombstone erases it (docs/DESIGN.md, Erasure)")

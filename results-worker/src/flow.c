@@ -158,8 +158,21 @@ static void produce_later(rw_flow_t *f, rw_job_t *job, const char *why)
         job_free(f, job); /* out of memory: not stored, so the message comes again later */
 }
 
+/* The Kafka key of a record on the dead-letter topic: the job's key, else (an unreadable record
+ * that came without a key) its origin, as the compacted topic refuses records without a key. */
+static const char *dlq_key(const rw_job_t *job, char *buf, size_t size)
+{
+    const char *key = rw_job_key(job);
+    if (key[0] != '\0')
+        return key;
+    snprintf(buf, size, "%s/%d/%" PRId64, job->origin_topic != NULL ? job->origin_topic : "?",
+             (int)job->origin_partition, job->origin_offset);
+    return buf;
+}
+
 static void produce_dlq(rw_flow_t *f, rw_job_t *job)
 {
+    char keybuf[320];
     char why[256];
     char ce_id[400];
     char *dl = rw_job_dead_letter_value(job, ib_wall_ms());
@@ -171,7 +184,7 @@ static void produce_dlq(rw_flow_t *f, rw_job_t *job)
              (int)job->origin_partition, job->origin_offset, job->attempts);
     job->state = RW_JOB_PRODUCING;
     job->ticket = rw_producer_send(f->producer, f->cfg->topic_dlq, RD_KAFKA_PARTITION_UA,
-                                   rw_job_key(job), dl, strlen(dl), ce_id,
+                                   dlq_key(job, keybuf, sizeof(keybuf)), dl, strlen(dl), ce_id,
                                    "interview.callback.dead_lettered", job, why, sizeof(why));
     free(dl);
     if (job->ticket == NULL)
@@ -233,6 +246,7 @@ void rw_flow_partial(rw_flow_t *f, const rw_job_t *job, const char *fixes,
 {
     char why[256];
     char ce_id[400];
+    char keybuf[320];
     for (int k = 0; k < IB_FIX_KIND_COUNT; k++)
         if (counts[k] > 0)
             ib_series_add(f->m->fixes[k], counts[k]);
@@ -254,9 +268,9 @@ void rw_flow_partial(rw_flow_t *f, const rw_job_t *job, const char *fixes,
     }
     snprintf(ce_id, sizeof(ce_id), "partial:%s:%d:%" PRId64, job->origin_topic,
              (int)job->origin_partition, job->origin_offset);
-    if (rw_producer_send(f->producer, f->cfg->topic_dlq, RD_KAFKA_PARTITION_UA, rw_job_key(job),
-                         value, strlen(value), ce_id, "interview.callback.partial", &partial_owner,
-                         why, sizeof(why)) == NULL) {
+    if (rw_producer_send(f->producer, f->cfg->topic_dlq, RD_KAFKA_PARTITION_UA,
+                         dlq_key(job, keybuf, sizeof(keybuf)), value, strlen(value), ce_id,
+                         "interview.callback.partial", &partial_owner, why, sizeof(why)) == NULL) {
         ib_series_add(f->m->produce_errors, 1);
         IB_ERROR("partial record of %s to Kafka failed: %s", rw_job_key(job), why);
     }

@@ -632,10 +632,11 @@ class Stack:
         else:
             self.topics = {k: f"it-{self.run_id}.{v}" for k, v in DEFAULT_TOPICS.items()}
             t = self.topics
-            # The policies of scripts/kafka (docs/DESIGN.md): what carries an interview's data
-            # is compact,delete, so that a tombstone erases it.
+            # The policies of scripts/kafka (docs/DESIGN.md): our topics carrying an interview's
+            # data are compact,delete, so that a tombstone erases it; the platform's status topic
+            # takes records without a key: delete.
             self.broker.create_topics([f"{t['requested']}:6:compact,delete",
-                                       f"{t['status']}:6:compact,delete",
+                                       f"{t['status']}:6:delete",
                                        f"{t['catalog']}:3:compact",
                                        f"{t['retry']}:6:compact,delete",
                                        f"{t['dlq']}:3:compact,delete"])
