@@ -58,9 +58,10 @@ void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg)
                  rw_status_parse(msg->payload, msg->len, 1, &ev, why, sizeof(why)) == IB_OK;
     if (!parsed && (msg->payload == NULL || msg->len == 0))
         snprintf(why, sizeof(why), "empty value");
-    if (parsed && rw_join_evicted(f->join, ev.interview_id)) {
-        /* Finished and gone from the join: its ordering is unknown, so it is never sent. */
-        snprintf(reason, sizeof(reason), "interview evicted from the join (finished)");
+    rw_join_absence_t gone = parsed ? rw_join_absence(f->join, ev.interview_id) : RW_JOIN_NEVER;
+    if (gone != RW_JOIN_NEVER) {
+        /* Evicted (finished) or refused at the join's bound: no URL and no ordering, never sent. */
+        snprintf(reason, sizeof(reason), "%s", rw_join_absence_reason(gone));
         view.state = RW_JOIN_OK;
         view.callback_url = NULL;
     } else if (parsed && !rw_join_get(f->join, ev.interview_id, &view)) {

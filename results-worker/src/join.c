@@ -53,7 +53,7 @@ struct rw_join {
     entry_t *oldest; /* the finished list: oldest finish first */
     entry_t *newest;
     size_t finished;
-    uint64_t *gone; /* seeded hashes of evicted keys, direct-mapped; 0: empty */
+    uint64_t *gone; /* evicted and refused keys: seeded hash | absence, direct-mapped; 0: empty */
     size_t gone_cap;
     unsigned long long evicted;
     unsigned long long refused;
@@ -351,16 +351,19 @@ static entry_t *find(const rw_join_t *j, const char *id)
     return ib_map_get(j->map, key, make_key(id, id_len, key));
 }
 
+#define GONE_KIND 3u /* the low bits of a cell: its rw_join_absence_t (never 0) */
+
 static uint64_t gone_hash(const unsigned char *key, size_t len)
 {
-    return ib_hash(key, len) | 1u; /* 0 marks an empty cell */
+    return ib_hash(key, len) & ~(uint64_t)GONE_KIND;
 }
 
-/* Remembers (1) or forgets (0) that key was evicted. */
-static void gone_mark(rw_join_t *j, const unsigned char *key, size_t len, int evicted)
+/* Remembers why key is absent (RW_JOIN_EVICTED, RW_JOIN_REFUSED), or forgets it (RW_JOIN_NEVER:
+ * key is held again). */
+static void gone_mark(rw_join_t *j, const unsigned char *key, size_t len, rw_join_absence_t why)
 {
     if (j->gone == NULL) {
-        if (!evicted)
+        if (why == RW_JOIN_NEVER)
             return;
         size_t cap = GONE_MIN;
         while (cap < GONE_MAX && cap < j->max / 4)
@@ -372,23 +375,39 @@ static void gone_mark(rw_join_t *j, const unsigned char *key, size_t len, int ev
     }
     uint64_t h = gone_hash(key, len);
     uint64_t *cell = &j->gone[(h >> 32) & (j->gone_cap - 1)];
-    if (evicted)
-        *cell = h;
-    else if (*cell == h)
+    if (why != RW_JOIN_NEVER)
+        *cell = h | (uint64_t)why;
+    else if ((*cell & ~(uint64_t)GONE_KIND) == h)
         *cell = 0;
 }
 
-int rw_join_evicted(const rw_join_t *j, const char *id)
+rw_join_absence_t rw_join_absence(const rw_join_t *j, const char *id)
 {
     unsigned char key[KEY_MAX];
     size_t id_len = strlen(id);
     if (j->gone == NULL || id_len == 0 || id_len > RW_JOIN_MAX_ID_LEN)
-        return 0;
+        return RW_JOIN_NEVER;
     size_t len = make_key(id, id_len, key);
     if (ib_map_get(j->map, key, len) != NULL)
-        return 0;
+        return RW_JOIN_NEVER;
     uint64_t h = gone_hash(key, len);
-    return j->gone[(h >> 32) & (j->gone_cap - 1)] == h;
+    uint64_t cell = j->gone[(h >> 32) & (j->gone_cap - 1)];
+    if (cell == 0 || (cell & ~(uint64_t)GONE_KIND) != h)
+        return RW_JOIN_NEVER;
+    return (rw_join_absence_t)(cell & GONE_KIND);
+}
+
+const char *rw_join_absence_reason(rw_join_absence_t a)
+{
+    switch (a) {
+    case RW_JOIN_NEVER:
+        break;
+    case RW_JOIN_EVICTED:
+        return "interview evicted from the join (finished)";
+    case RW_JOIN_REFUSED:
+        return "interview refused by the join (WORKER_JOIN_MAX_INTERVIEWS open interviews held)";
+    }
+    return "no interviews.requested event for it";
 }
 
 /* One line at most every LOG_EVERY_MS with what the bound did since the last one. */
@@ -426,7 +445,7 @@ static ib_rc_t make_room(rw_join_t *j)
     }
     size_t len = key_len(victim);
     (void)ib_map_remove(j->map, victim->data, len);
-    gone_mark(j, victim->data, len, 1);
+    gone_mark(j, victim->data, len, RW_JOIN_EVICTED);
     entry_free(j, victim);
     j->evicted++;
     log_bound(j);
@@ -480,6 +499,7 @@ ib_rc_t rw_join_put(rw_join_t *j, const char *id, uint16_t tenant, int32_t parti
         e->latest = known->latest;
         e->latest_ms = known->latest_ms;
     } else if (make_room(j) != IB_OK) {
+        gone_mark(j, key, klen, RW_JOIN_REFUSED);
         prefix_unref(j, prefix);
         free(e);
         return IB_AGAIN;
@@ -500,7 +520,7 @@ ib_rc_t rw_join_put(rw_join_t *j, const char *id, uint16_t tenant, int32_t parti
         }
         entry_free(j, was);
     } else {
-        gone_mark(j, key, klen, 0);
+        gone_mark(j, key, klen, RW_JOIN_NEVER);
     }
     return IB_OK;
 }

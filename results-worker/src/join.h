@@ -16,19 +16,19 @@
  * finished interview (latest state terminal by ib_status_terminal: completed, declined, expired)
  * that finished earliest: the order in which rw_join_order first recorded a terminal state for
  * it. Finishing earliest rather than least recently, because a finished interview only changes
- * again by a later result of the same state (rare, and its ordering no longer needs the entry to
- * be exact: see rw_join_evicted), and because the order is then the order of the status
+ * again by a later result of the same state (rare, and dead-lettered once it is gone: see
+ * rw_join_absence), and because the order is then the order of the status
  * partitions, the same on every rebuild. An open interview (no state yet, or pending) is never
  * evicted: when no finished one is left the new id is refused (rw_join_put answers IB_AGAIN),
  * counted and logged at most every 10 s. Eviction costs O(1): a doubly-linked list through the
  * entries, appended to on finish, popped at its head.
  *
- * A status event for an evicted interview finds no entry; rw_join_evicted tells it apart from an
- * id never seen (a fixed table of the evicted ids' seeded hashes, most recent evictions kept), so
- * the worker dead-letters it with the reason "interview evicted from the join (finished)" and
- * never delivers it, so never backwards. While the requested topic is replayed after an
- * assignment no state is known yet, so every entry counts as open: the bound must cover the
- * interviews a requested partition retains, or the newest are refused during the replay. */
+ * A status event for an evicted interview finds no entry; rw_join_absence tells it apart from an
+ * id never seen (a fixed table of the evicted and refused ids' seeded hashes, the most recent
+ * kept), so the worker dead-letters it with the reason "interview evicted from the join
+ * (finished)" and never delivers it, so never backwards. While the requested topic is replayed
+ * after an assignment no state is known yet, so every entry counts as open: the bound must cover
+ * the interviews a requested partition retains, or the newest are refused during the replay. */
 #ifndef RW_JOIN_H
 #define RW_JOIN_H
 
@@ -106,9 +106,17 @@ size_t rw_join_bytes(const rw_join_t *j);
  * counted at malloc_usable_size plus the chunk header. Walks every entry (O(n)): for tests and
  * measurements, not for a scrape. */
 size_t rw_join_heap_bytes(const rw_join_t *j);
-/* 1 when id is not in the join and was evicted from it (its seeded hash is in the table of recent
- * evictions: an eviction older than the table's last 64 Ki may be forgotten), else 0. */
-int rw_join_evicted(const rw_join_t *j, const char *id);
+/* Why an id is not in the join, as far as the join remembers: a fixed table (1 Ki..64 Ki cells
+ * of 8 bytes, allocated at the first eviction or refusal) of the seeded hashes of the ids it
+ * evicted or refused, direct-mapped, so an old one may be overwritten and read as NEVER. */
+typedef enum {
+    RW_JOIN_NEVER = 0, /* held, never seen, or forgotten */
+    RW_JOIN_EVICTED,   /* evicted at the bound (it had finished) */
+    RW_JOIN_REFUSED    /* refused at the bound (no finished entry to evict) */
+} rw_join_absence_t;
+rw_join_absence_t rw_join_absence(const rw_join_t *j, const char *id);
+/* The dead-letter reason of an absence ("interview evicted from the join (finished)", ...). */
+const char *rw_join_absence_reason(rw_join_absence_t a);
 
 typedef struct {
     size_t interviews;          /* entries held */

@@ -392,7 +392,7 @@ static int evicted_n(const rw_join_t *j, size_t i)
 {
     char id[33];
     bounded_id(id, i);
-    return rw_join_evicted(j, id);
+    return rw_join_absence(j, id) == RW_JOIN_EVICTED;
 }
 
 /* At the bound only finished entries go, in the order they finished; open ones (no state or
@@ -448,9 +448,16 @@ static void test_bound_evicts_finished_oldest_first(void **state)
     bounded_id(id, 200);
     bounded_url(url, sizeof(url), 200);
     size_t bytes = rw_join_bytes(j);
+    assert_int_equal(rw_join_absence(j, id), RW_JOIN_NEVER);
     assert_int_equal(rw_join_put(j, id, 0, 0, RW_JOIN_OK, url), IB_AGAIN);
     assert_int_equal(rw_join_put(j, id, 0, 0, RW_JOIN_OK, url), IB_AGAIN);
     assert_int_equal(rw_join_get(j, id, &(rw_join_view_t){0}), 0);
+    assert_int_equal(rw_join_absence(j, id), RW_JOIN_REFUSED);
+    assert_string_equal(rw_join_absence_reason(RW_JOIN_REFUSED),
+                        "interview refused by the join (WORKER_JOIN_MAX_INTERVIEWS open "
+                        "interviews held)");
+    assert_string_equal(rw_join_absence_reason(RW_JOIN_EVICTED),
+                        "interview evicted from the join (finished)");
     assert_int_equal(rw_join_bytes(j), bytes);
     rw_join_stats(j, &st);
     assert_int_equal(st.refused, 2);
@@ -465,6 +472,7 @@ static void test_bound_evicts_finished_oldest_first(void **state)
     /* One finishes: room for exactly one more. */
     finish_n(j, 2, IB_STATUS_COMPLETED, 5000);
     assert_int_equal(rw_join_put(j, id, 0, 0, RW_JOIN_OK, url), IB_OK);
+    assert_int_equal(rw_join_absence(j, id), RW_JOIN_NEVER); /* held now */
     assert_int_equal(known_n(j, 2), 0);
     assert_int_equal(rw_join_put(j, "another", 0, 0, RW_JOIN_OK, url), IB_AGAIN);
 
