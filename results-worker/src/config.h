@@ -25,8 +25,8 @@ typedef struct {
     long per_host;     /* CALLBACK_HOST_CONCURRENCY */
     long breaker_threshold;
     long breaker_cooldown_ms;
-    long max_pending;         /* WORKER_MAX_PENDING: per partition */
-    long join_max_interviews; /* WORKER_JOIN_MAX_INTERVIEWS */
+    long max_pending; /* WORKER_MAX_PENDING: per partition */
+    long join_max_interviews;
     long shutdown_grace_ms;
     char *callback_ca_file;         /* CALLBACK_CA_FILE: "" when unset */
     char *callback_allowed_subnets; /* CALLBACK_ALLOWED_SUBNETS as configured */
