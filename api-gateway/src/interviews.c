@@ -56,8 +56,9 @@ struct gw_interviews {
     unsigned long long evicted;
     unsigned long long dropped;
     unsigned long long refused;
-    unsigned long long probes; /* slots looked at by writers */
-    long long logged_at;       /* last report of evictions and drops (0: none yet) */
+    unsigned long long probes;   /* slots looked at by writers */
+    long long evicted_logged_at; /* last report of evictions (0: none yet) */
+    long long dropped_logged_at; /* last report of drops (0: none yet) */
     unsigned long long logged_evicted;
     unsigned long long logged_dropped;
 };
@@ -246,26 +247,26 @@ static void delete_slot(gw_interviews_t *v, slot_t *s)
     memset(&v->slots[i], 0, sizeof(slot_t));
 }
 
-/* One line at most every WARN_INTERVAL_MS with what the bound did since the last one. */
-static void log_bound(gw_interviews_t *v)
+/* Reports evictions (dropped = 0) or drops (1), each kind in one line at most every
+ * WARN_INTERVAL_MS, so the first of a burst is reported at once and the rest summed up. */
+static void log_bound(gw_interviews_t *v, int dropped)
 {
     long long now = ib_now_ms();
-    if (v->logged_at != 0 && now - v->logged_at < WARN_INTERVAL_MS)
+    long long *at = dropped ? &v->dropped_logged_at : &v->evicted_logged_at;
+    if (*at != 0 && now - *at < WARN_INTERVAL_MS)
         return;
-    unsigned long long ev = v->evicted - v->logged_evicted;
-    unsigned long long dr = v->dropped - v->logged_dropped;
-    v->logged_at = now != 0 ? now : 1;
-    v->logged_evicted = v->evicted;
-    v->logged_dropped = v->dropped;
-    if (dr > 0)
+    *at = now != 0 ? now : 1;
+    if (dropped) {
         IB_ERROR("interviews view full of open interviews (GATEWAY_VIEW_MAX_INTERVIEWS=%zu): "
-                 "%llu id(s) dropped, %llu finished evicted since the last report (%llu and %llu "
-                 "in all)",
-                 v->max, dr, ev, v->dropped, v->evicted);
-    else if (ev > 0)
+                 "%llu id(s) dropped since the last report (%llu in all)",
+                 v->max, v->dropped - v->logged_dropped, v->dropped);
+        v->logged_dropped = v->dropped;
+    } else {
         IB_INFO("interviews view at its bound (GATEWAY_VIEW_MAX_INTERVIEWS=%zu): %llu finished "
                 "interview(s) evicted since the last report (%llu in all)",
-                v->max, ev, v->evicted);
+                v->max, v->evicted - v->logged_evicted, v->evicted);
+        v->logged_evicted = v->evicted;
+    }
 }
 
 /* The slot of id, created when absent. At the bound the earliest finished interview is evicted
@@ -278,12 +279,12 @@ static slot_t *slot_for(gw_interviews_t *v, const uint8_t id[ID_BYTES])
     if (v->count >= v->max) {
         if (v->oldest == NULL) {
             v->dropped++;
-            log_bound(v);
+            log_bound(v, 1);
             return NULL;
         }
         delete_slot(v, probe(v->slots, v->cap, v->oldest->id, &v->probes));
         v->evicted++;
-        log_bound(v);
+        log_bound(v, 0);
         s = probe(v->slots, v->cap, id, &v->probes); /* the shift may have moved the gap */
     }
     /* Load factor at most 3/4. */

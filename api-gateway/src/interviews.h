@@ -17,7 +17,8 @@
  * by a later result of the same state, and the order is then the order of the status topic, the
  * same on every replica and every rebuild. An open interview (requested, pending, or no status)
  * is never evicted; when no finished one is left the new id is dropped as before. Both are
- * counted (stats: evicted, dropped) and reported in one log line at most every 10 s. Eviction
+ * counted (stats: evicted, dropped) and logged, each kind in one line at most every 10 s (the
+ * first of a burst at once, the rest summed up in the next). Eviction
  * is O(1): a doubly-linked list through the finished interviews' status allocations, appended
  * to when one finishes, popped at its head; the slot is freed by backward shift.
  *

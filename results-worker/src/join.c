@@ -59,8 +59,9 @@ struct rw_join {
     unsigned long long refused;
     unsigned long long logged_evicted;
     unsigned long long logged_refused;
-    long long logged_at;
-    char *url; /* rw_join_get rebuilds callback_url here */
+    long long evicted_logged_at; /* last report of evictions (0: none yet) */
+    long long refused_logged_at; /* last report of refusals (0: none yet) */
+    char *url;                   /* rw_join_get rebuilds callback_url here */
 };
 
 _Static_assert(offsetof(entry_t, data) == 38, "entry header is 38 bytes");
@@ -410,26 +411,26 @@ const char *rw_join_absence_reason(rw_join_absence_t a)
     return "no interviews.requested event for it";
 }
 
-/* One line at most every LOG_EVERY_MS with what the bound did since the last one. */
-static void log_bound(rw_join_t *j)
+/* Reports evictions (refused = 0) or refusals (1), each kind in one line at most every
+ * LOG_EVERY_MS, so the first of a burst is reported at once and the rest summed up. */
+static void log_bound(rw_join_t *j, int refused)
 {
     long long now = ib_now_ms();
-    if (j->logged_at != 0 && now - j->logged_at < LOG_EVERY_MS)
+    long long *at = refused ? &j->refused_logged_at : &j->evicted_logged_at;
+    if (*at != 0 && now - *at < LOG_EVERY_MS)
         return;
-    unsigned long long ev = j->evicted - j->logged_evicted;
-    unsigned long long rf = j->refused - j->logged_refused;
-    j->logged_at = now != 0 ? now : 1;
-    j->logged_evicted = j->evicted;
-    j->logged_refused = j->refused;
-    if (rf > 0)
+    *at = now != 0 ? now : 1;
+    if (refused) {
         IB_ERROR("join full of open interviews (WORKER_JOIN_MAX_INTERVIEWS=%zu): %llu new "
-                 "interview(s) refused, %llu finished evicted since the last report (%llu and "
-                 "%llu in all)",
-                 j->max, rf, ev, j->refused, j->evicted);
-    else if (ev > 0)
+                 "interview(s) refused since the last report (%llu in all)",
+                 j->max, j->refused - j->logged_refused, j->refused);
+        j->logged_refused = j->refused;
+    } else {
         IB_INFO("join at its bound (WORKER_JOIN_MAX_INTERVIEWS=%zu): %llu finished interview(s) "
                 "evicted since the last report (%llu in all)",
-                j->max, ev, j->evicted);
+                j->max, j->evicted - j->logged_evicted, j->evicted);
+        j->logged_evicted = j->evicted;
+    }
 }
 
 /* Makes room for one new entry: evicts the earliest finished one. IB_AGAIN when all are open. */
@@ -440,7 +441,7 @@ static ib_rc_t make_room(rw_join_t *j)
     entry_t *victim = j->oldest;
     if (victim == NULL) {
         j->refused++;
-        log_bound(j);
+        log_bound(j, 1);
         return IB_AGAIN;
     }
     size_t len = key_len(victim);
@@ -448,7 +449,7 @@ static ib_rc_t make_room(rw_join_t *j)
     gone_mark(j, victim->data, len, RW_JOIN_EVICTED);
     entry_free(j, victim);
     j->evicted++;
-    log_bound(j);
+    log_bound(j, 0);
     return IB_OK;
 }
 

@@ -20,8 +20,8 @@
  * rw_join_absence), and because the order is then the order of the status
  * partitions, the same on every rebuild. An open interview (no state yet, or pending) is never
  * evicted: when no finished one is left the new id is refused (rw_join_put answers IB_AGAIN),
- * counted and logged at most every 10 s. Eviction costs O(1): a doubly-linked list through the
- * entries, appended to on finish, popped at its head.
+ * counted and logged (each kind in one line at most every 10 s). Eviction costs O(1): a
+ * doubly-linked list through the entries, appended to on finish, popped at its head.
  *
  * A status event for an evicted interview finds no entry; rw_join_absence tells it apart from an
  * id never seen (a fixed table of the evicted and refused ids' seeded hashes, the most recent
