@@ -17,8 +17,8 @@
  * that finished earliest: the order in which rw_join_order first recorded a terminal state for
  * it. Finishing earliest rather than least recently, because a finished interview only changes
  * again by a later result of the same state (rare, and dead-lettered once it is gone: see
- * rw_join_absence), and because the order is then the order of the status
- * partitions, the same on every rebuild. An open interview (no state yet, or pending) is never
+ * rw_join_absence), and because the order is then the order of the status partitions, the same
+ * on every rebuild. An open interview (no state yet, or pending) is never
  * evicted: when no finished one is left the new id is refused (rw_join_put answers IB_AGAIN),
  * counted and logged (each kind in one line at most every 10 s). Eviction costs O(1): a
  * doubly-linked list through the entries, appended to on finish, popped at its head.
@@ -28,7 +28,9 @@
  * kept), so the worker dead-letters it with the reason "interview evicted from the join
  * (finished)" and never delivers it, so never backwards. While the requested topic is replayed
  * after an assignment no state is known yet, so every entry counts as open: the bound must cover
- * the interviews a requested partition retains, or the newest are refused during the replay. */
+ * the interviews a requested partition retains, or the newest are refused during the replay.
+ * /readyz does not change at the bound: evicting is the bound doing its job; the counters
+ * (ib_worker_join_evicted_total, ib_worker_join_refused_total) and the log say it. */
 #ifndef RW_JOIN_H
 #define RW_JOIN_H
 
