@@ -103,7 +103,9 @@ const ib_conf_desc_t gw_config_table[] = {
      .min = 1,
      .max = 1000000000,
      .offset = FIELD(view_max_interviews),
-     .help = "Interviews the GET /interviews/{id} view holds at most; beyond it new ids are "
+     .help = "Interviews the GET /interviews/{id} view holds at most; beyond it the earliest "
+             "finished one is evicted (GET answers 404 for it; "
+             "ib_gateway_view_interviews_evicted_total) and, when none is finished, the new id is "
              "dropped (logged, ib_gateway_view_interviews_dropped_total)"},
     IB_CONF_ROW_LOG_LEVEL(FIELD(log_level_value)),
 };

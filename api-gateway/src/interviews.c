@@ -19,6 +19,16 @@
 #define WARN_INTERVAL_MS 10000
 #define PENDING_PAYLOAD  "{\"status\":\"pending\"}"
 
+/* The latest status event of an interview: its place in the finished list (only while the
+ * status is terminal), the id (to find the slot again: slots move, docs do not), then the
+ * payload text '\0' shared-link text (maybe empty) '\0'. */
+typedef struct doc {
+    struct doc *prev; /* the finished list, oldest finish first */
+    struct doc *next;
+    uint8_t id[ID_BYTES];
+    char text[];
+} doc_t;
+
 /* One interview. 40 bytes on LP64. */
 typedef struct {
     uint8_t id[ID_BYTES];
@@ -26,7 +36,7 @@ typedef struct {
     uint8_t used;        /* slot taken */
     uint8_t status;      /* 1 + ib_status_t; 0: no status event seen */
     int64_t occurred_ms; /* of the held status event */
-    char *doc;           /* payload text '\0' shared-link text (maybe empty) '\0'; NULL: none */
+    doc_t *doc;          /* NULL: no status event */
 } slot_t;
 
 struct gw_interviews {
@@ -40,11 +50,18 @@ struct gw_interviews {
     size_t with_status;
     size_t owned;
     size_t doc_bytes;
+    doc_t *oldest; /* the finished list: docs of terminal states, in the order they finished */
+    doc_t *newest;
+    size_t finished;
+    unsigned long long evicted;
     unsigned long long dropped;
     unsigned long long refused;
     unsigned long long erased;
-    unsigned long long probes; /* slots looked at by writers */
-    long long last_drop_warn_ms;
+    unsigned long long probes;   /* slots looked at by writers */
+    long long evicted_logged_at; /* last report of evictions (0: none yet) */
+    long long dropped_logged_at; /* last report of drops (0: none yet) */
+    unsigned long long logged_evicted;
+    unsigned long long logged_dropped;
 };
 
 size_t gw_interviews_slot_size(void)
@@ -145,22 +162,131 @@ static ib_rc_t grow(gw_interviews_t *v)
     return IB_OK;
 }
 
-/* The slot of id, created when absent. NULL when the view is full (counted) or out of memory.
- * Under the write lock. */
+static size_t doc_size(const doc_t *d)
+{
+    size_t plen = strlen(d->text);
+    return sizeof(*d) + plen + strlen(d->text + plen + 1) + 2;
+}
+
+static int slot_finished(const slot_t *s)
+{
+    return s->status != 0 && ib_status_terminal((ib_status_t)(s->status - 1));
+}
+
+static void finished_append(gw_interviews_t *v, doc_t *d)
+{
+    d->next = NULL;
+    d->prev = v->newest;
+    if (v->newest != NULL)
+        v->newest->next = d;
+    else
+        v->oldest = d;
+    v->newest = d;
+    v->finished++;
+}
+
+static void finished_unlink(gw_interviews_t *v, doc_t *d)
+{
+    if (d->prev != NULL)
+        d->prev->next = d->next;
+    else
+        v->oldest = d->next;
+    if (d->next != NULL)
+        d->next->prev = d->prev;
+    else
+        v->newest = d->prev;
+    d->prev = d->next = NULL;
+    v->finished--;
+}
+
+/* d takes old's place in the finished list. */
+static void finished_replace(gw_interviews_t *v, doc_t *old, doc_t *d)
+{
+    d->prev = old->prev;
+    d->next = old->next;
+    if (old->prev != NULL)
+        old->prev->next = d;
+    else
+        v->oldest = d;
+    if (old->next != NULL)
+        old->next->prev = d;
+    else
+        v->newest = d;
+    old->prev = old->next = NULL;
+}
+
+/* Empties slot s and closes the gap by backward shift (Knuth 6.4, algorithm R), so no chain is
+ * cut and no tombstone is left. Under the write lock. */
+static void delete_slot(gw_interviews_t *v, slot_t *s)
+{
+    if (s->doc != NULL) {
+        if (slot_finished(s))
+            finished_unlink(v, s->doc);
+        v->doc_bytes -= doc_size(s->doc);
+        v->with_status--;
+        free(s->doc);
+    }
+    if (s->owner != 0)
+        v->owned--;
+    v->count--;
+    size_t mask = v->cap - 1;
+    size_t i = (size_t)(s - v->slots);
+    size_t k = i;
+    for (;;) {
+        k = (k + 1) & mask;
+        if (!v->slots[k].used)
+            break;
+        v->probes++;
+        size_t home = hash_id(v->slots[k].id) & mask;
+        /* The slot at k may stay when its home lies cyclically in (i, k]. */
+        int stays = i <= k ? (i < home && home <= k) : (i < home || home <= k);
+        if (stays)
+            continue;
+        v->slots[i] = v->slots[k];
+        i = k;
+    }
+    memset(&v->slots[i], 0, sizeof(slot_t));
+}
+
+/* Reports evictions (dropped = 0) or drops (1), each kind in one line at most every
+ * WARN_INTERVAL_MS, so the first of a burst is reported at once and the rest summed up. */
+static void log_bound(gw_interviews_t *v, int dropped)
+{
+    long long now = ib_now_ms();
+    long long *at = dropped ? &v->dropped_logged_at : &v->evicted_logged_at;
+    if (*at != 0 && now - *at < WARN_INTERVAL_MS)
+        return;
+    *at = now != 0 ? now : 1;
+    if (dropped) {
+        IB_ERROR("interviews view full of open interviews (GATEWAY_VIEW_MAX_INTERVIEWS=%zu): "
+                 "%llu id(s) dropped since the last report (%llu in all)",
+                 v->max, v->dropped - v->logged_dropped, v->dropped);
+        v->logged_dropped = v->dropped;
+    } else {
+        IB_INFO("interviews view at its bound (GATEWAY_VIEW_MAX_INTERVIEWS=%zu): %llu finished "
+                "interview(s) evicted since the last report (%llu in all)",
+                v->max, v->evicted - v->logged_evicted, v->evicted);
+        v->logged_evicted = v->evicted;
+    }
+}
+
+/* The slot of id, created when absent. At the bound the earliest finished interview is evicted
+ * to make room; NULL when none is (dropped: counted) or out of memory. Under the write lock. */
 static slot_t *slot_for(gw_interviews_t *v, const uint8_t id[ID_BYTES])
 {
     slot_t *s = probe(v->slots, v->cap, id, &v->probes);
     if (s->used)
         return s;
     if (v->count >= v->max) {
-        v->dropped++;
-        long long now = ib_now_ms();
-        if (now - v->last_drop_warn_ms >= WARN_INTERVAL_MS) {
-            v->last_drop_warn_ms = now;
-            IB_ERROR("interviews view full (GATEWAY_VIEW_MAX_INTERVIEWS=%zu): %llu id(s) dropped",
-                     v->max, v->dropped);
+        if (v->oldest == NULL) {
+            v->dropped++;
+            log_bound(v, 1);
+            return NULL;
         }
-        return NULL;
+        delete_slot(v, probe(v->slots, v->cap, v->oldest->id, &v->probes));
+        v->evicted++;
+        log_bound(v, 0);
+        s = probe(v->slots, v->cap, id, &v->probes); /* the shift may have moved the gap */
     }
     /* Load factor at most 3/4. */
     if ((v->count + 1) * 4 > v->cap * 3) {
@@ -173,40 +299,6 @@ static slot_t *slot_for(gw_interviews_t *v, const uint8_t id[ID_BYTES])
     s->used = 1;
     v->count++;
     return s;
-}
-
-static size_t doc_bytes_of(const char *doc)
-{
-    size_t plen = strlen(doc);
-    return plen + strlen(doc + plen + 1) + 2;
-}
-
-/* Empties slot s and closes the gap it leaves (backward shift: linear probing has no deleted
- * marker, so every later slot of the run that could sit at s moves up; the table stays as if the
- * id had never been inserted). Under the write lock. */
-static void slot_remove(gw_interviews_t *v, slot_t *s)
-{
-    size_t mask = v->cap - 1;
-    size_t hole = (size_t)(s - v->slots);
-
-    if (s->owner != 0)
-        v->owned--;
-    if (s->status != 0)
-        v->with_status--;
-    if (s->doc != NULL)
-        v->doc_bytes -= doc_bytes_of(s->doc);
-    free(s->doc);
-    v->count--;
-    for (size_t j = (hole + 1) & mask; v->slots[j].used; j = (j + 1) & mask) {
-        size_t home = hash_id(v->slots[j].id) & mask;
-        /* Slot j stays when its home lies cyclically in (hole, j]. */
-        int stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-        if (stays)
-            continue;
-        v->slots[hole] = v->slots[j];
-        hole = j;
-    }
-    memset(&v->slots[hole], 0, sizeof(slot_t));
 }
 
 static uint32_t tenant_index(const gw_interviews_t *v, const ib_tenant_t *t)
@@ -296,7 +388,7 @@ ib_rc_t gw_interviews_erase(gw_interviews_t *v, const void *key, size_t key_len,
     pthread_rwlock_wrlock(&v->lock);
     slot_t *s = probe(v->slots, v->cap, id, &v->probes);
     if (s->used)
-        slot_remove(v, s);
+        delete_slot(v, s);
     v->erased++;
     pthread_rwlock_unlock(&v->lock);
     return IB_OK;
@@ -323,25 +415,27 @@ ib_rc_t gw_interviews_note_owner(gw_interviews_t *v, const ib_tenant_t *tenant, 
     return rc;
 }
 
-/* payload '\0' link '\0' in one allocation. */
-static char *make_doc(const ib_status_event_t *ev, size_t *size)
+/* The doc of id: payload '\0' link '\0' in one allocation, not in the finished list. */
+static doc_t *make_doc(const ib_status_event_t *ev, const uint8_t id[ID_BYTES], size_t *size)
 {
     char *payload = json_dumps(ev->payload, JSON_COMPACT);
     char *link = ev->shared_link != NULL ? json_dumps(ev->shared_link, JSON_COMPACT) : NULL;
-    char *doc = NULL;
+    doc_t *doc = NULL;
 
     if (payload == NULL || (ev->shared_link != NULL && link == NULL))
         goto out;
     size_t plen = strlen(payload);
     size_t llen = link != NULL ? strlen(link) : 0;
-    doc = malloc(plen + llen + 2);
+    doc = malloc(sizeof(*doc) + plen + llen + 2);
     if (doc == NULL)
         goto out;
-    memcpy(doc, payload, plen + 1);
+    doc->prev = doc->next = NULL;
+    memcpy(doc->id, id, ID_BYTES);
+    memcpy(doc->text, payload, plen + 1);
     if (link != NULL)
-        memcpy(doc + plen + 1, link, llen);
-    doc[plen + 1 + llen] = '\0';
-    *size = plen + llen + 2;
+        memcpy(doc->text + plen + 1, link, llen);
+    doc->text[plen + 1 + llen] = '\0';
+    *size = sizeof(*doc) + plen + llen + 2;
 out:
     free(payload);
     free(link);
@@ -353,8 +447,8 @@ ib_rc_t gw_interviews_apply_status(gw_interviews_t *v, const void *value, size_t
 {
     ib_status_event_t ev;
     uint8_t id[ID_BYTES];
-    char *doc = NULL;
-    size_t doc_size = 0;
+    doc_t *doc = NULL;
+    size_t size = 0;
     ib_rc_t rc = IB_ERR;
 
     memset(&ev, 0, sizeof(ev));
@@ -368,7 +462,7 @@ ib_rc_t gw_interviews_apply_status(gw_interviews_t *v, const void *value, size_t
         snprintf(errstr, errstr_size, "interview_id is not one of ours (32 lowercase hex)");
         goto refused;
     }
-    doc = make_doc(&ev, &doc_size);
+    doc = make_doc(&ev, id, &size);
     if (doc == NULL) {
         snprintf(errstr, errstr_size, "out of memory");
         goto refused;
@@ -381,16 +475,22 @@ ib_rc_t gw_interviews_apply_status(gw_interviews_t *v, const void *value, size_t
         snprintf(errstr, errstr_size, "view full");
     } else if (s->status == 0 || ib_status_supersedes((ib_status_t)(s->status - 1), s->occurred_ms,
                                                       ev.status, ev.occurred_ms)) {
+        int was_finished = slot_finished(s);
         if (s->status == 0)
             v->with_status++;
-        if (s->doc != NULL)
-            v->doc_bytes -= doc_bytes_of(s->doc);
+        if (s->doc != NULL) {
+            v->doc_bytes -= doc_size(s->doc);
+            if (was_finished) /* a later result: the interview keeps its place */
+                finished_replace(v, s->doc, doc);
+        }
         free(s->doc);
         s->doc = doc;
         doc = NULL; /* now owned by the slot */
-        v->doc_bytes += doc_size;
+        v->doc_bytes += size;
         s->status = (uint8_t)(ev.status + 1);
         s->occurred_ms = ev.occurred_ms;
+        if (!was_finished && slot_finished(s))
+            finished_append(v, s->doc);
         rc = IB_OK;
     } else {
         rc = IB_OK; /* older or equal: the held state stays */
@@ -470,9 +570,9 @@ static gw_iv_result_t lookup(gw_interviews_t *v, const ib_tenant_t *tenant, cons
     if (!s->used || s->owner != owner)
         goto out;
     if (part == 0)
-        src = s->doc != NULL ? s->doc : PENDING_PAYLOAD;
-    else if (s->doc != NULL && s->doc[strlen(s->doc) + 1] != '\0')
-        src = s->doc + strlen(s->doc) + 1;
+        src = s->doc != NULL ? s->doc->text : PENDING_PAYLOAD;
+    else if (s->doc != NULL && s->doc->text[strlen(s->doc->text) + 1] != '\0')
+        src = s->doc->text + strlen(s->doc->text) + 1;
     if (src == NULL) {
         r = GW_IV_NO_LINK;
         goto out;
@@ -533,6 +633,8 @@ void gw_interviews_stats(gw_interviews_t *v, gw_interviews_stats_t *out)
     out->with_status = v->with_status;
     out->unowned = v->count - v->owned;
     out->bytes = v->cap * sizeof(slot_t) + v->doc_bytes;
+    out->finished = v->finished;
+    out->evicted = v->evicted;
     out->dropped = v->dropped;
     out->refused = v->refused;
     out->erased = v->erased;

@@ -2,11 +2,33 @@
  * TOPIC_STATUS, ordered by ib_status_supersedes), for GET /interviews/{id} and
  * GET /interviews/{id}/shared-link. Fed by the view consumer (tail.h); any thread may read.
  *
- * Compact by design: one 40-byte slot per interview in an open-addressing table keyed by the
- * 16 bytes of the id, the owner as an index into the tenants file, and for an interview with a
- * status event one allocation holding Workable's payload and the shared link as compact JSON
- * text, built once by ib_status_event_parse (the same bytes the results-worker PUTs). At most
- * max_interviews are held; further ids are dropped and counted. */
+ * Memory. One 40-byte slot per interview in an open-addressing table keyed by the 16 bytes of the
+ * id (hashed with the process's seeded hash), the owner as an index into the tenants file: at a
+ * load of 3/8..3/4 that is 54..107 bytes per known interview (about 105 measured at 100,000).
+ * An interview with a status event adds one allocation: a 32-byte header (its place in the
+ * finished list and its id) and Workable's payload and shared link as compact JSON text, built
+ * once by ib_status_event_parse (the same bytes the results-worker PUTs): about 575 bytes with
+ * the contract's completed example (test_interviews' test_memory_per_interview prints both).
+ *
+ * Bound: at most max_interviews (GATEWAY_VIEW_MAX_INTERVIEWS) are held. A new id at the bound
+ * first evicts the finished interview (latest state terminal by ib_status_terminal: completed,
+ * declined, expired) that finished earliest: the order in which a terminal state was first held
+ * for it. Earliest rather than least recently finished: a finished interview changes again only
+ * by a later result of the same state, and the order is then the order of the status topic, the
+ * same on every replica and every rebuild. An open interview (requested, pending, or no status)
+ * is never evicted; when no finished one is left the new id is dropped as before. Both are
+ * counted (stats: evicted, dropped) and logged, each kind in one line at most every 10 s (the
+ * first of a burst at once, the rest summed up in the next). Eviction
+ * is O(1): a doubly-linked list through the finished interviews' status allocations, appended
+ * to when one finishes, popped at its head; the slot is freed by backward shift.
+ *
+ * GET /interviews/{id} of an evicted interview answers 404 (GW_IV_UNKNOWN: it is finished and
+ * gone from this replica's view); a later status event for it is held again without an owner
+ * (it still answers 404). While the topics are replayed at start an interview whose status has
+ * not been read yet counts as open: the bound should cover the interviews the topics retain.
+ * /readyz does not change at the bound: eviction is the bound working, and every replica holds
+ * the same view, so a drop would take all of them out of service at once; the metrics and the
+ * log line say it. */
 #ifndef GW_INTERVIEWS_H
 #define GW_INTERVIEWS_H
 
@@ -34,7 +56,9 @@ typedef struct {
     size_t with_status;         /* ... of which have a status event */
     size_t unowned;             /* ... of which have no interviews.requested event (yet) */
     size_t bytes;               /* table slots plus payload text held */
-    unsigned long long dropped; /* ids not held: max_interviews reached */
+    size_t finished;            /* ... of which finished (evictable at the bound) */
+    unsigned long long evicted; /* finished interviews evicted at max_interviews */
+    unsigned long long dropped; /* ids not held: max_interviews reached, none finished */
     unsigned long long refused; /* records that were not valid events */
     unsigned long long erased;  /* tombstones applied (whether or not the id was held) */
     unsigned long long probes;  /* table slots looked at by updates (tests bound the work) */
@@ -47,8 +71,8 @@ void gw_interviews_free(gw_interviews_t *v);
 /* One interviews.requested record (key = interview id, value = the event; only interview_id and
  * tenant are read). IB_ERR with the reason when it is not one of ours (bad key, tenant not in the
  * tenants file, a tombstone: that is gw_interviews_erase's, ...); IB_AGAIN when dropped because
- * the view is full. IB_OK without reading value when key is already owned (the event is
- * idempotent: the id is derived from the tenant). */
+ * the view is full of open interviews. IB_OK without reading value when key is already owned (the
+ * event is idempotent: the id is derived from the tenant). */
 ib_rc_t gw_interviews_apply_requested(gw_interviews_t *v, const void *key, size_t key_len,
                                       const void *value, size_t len, char *errstr,
                                       size_t errstr_size) IB_WUR;

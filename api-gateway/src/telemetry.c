@@ -21,6 +21,7 @@ struct gw_telemetry {
     ib_series_t *interviews_with_status;
     ib_series_t *interviews_unowned;
     ib_series_t *view_bytes;
+    ib_series_t *view_evicted;
     ib_series_t *view_dropped;
     ib_series_t *view_refused;
     ib_series_t *view_records;
@@ -56,6 +57,7 @@ static void collect(void *opaque)
         ib_series_set(t->interviews_with_status, (double)st.with_status);
         ib_series_set(t->interviews_unowned, (double)st.unowned);
         ib_series_set(t->view_bytes, (double)st.bytes);
+        ib_series_set(t->view_evicted, (double)st.evicted);
         ib_series_set(t->view_dropped, (double)st.dropped);
         ib_series_set(t->view_refused, (double)st.refused);
     }
@@ -103,8 +105,13 @@ gw_telemetry_t *gw_telemetry_new(void)
          .series = &t->interviews_unowned},
         {IB_METRIC_GAUGE, "ib_gateway_view_interviews_bytes",
          "Memory of the interviews view: table slots plus payload text", .series = &t->view_bytes},
+        {IB_METRIC_COUNTER, "ib_gateway_view_interviews_evicted_total",
+         "Finished interviews evicted from the view at GATEWAY_VIEW_MAX_INTERVIEWS (GET answers "
+         "404 for them)",
+         .series = &t->view_evicted},
         {IB_METRIC_COUNTER, "ib_gateway_view_interviews_dropped_total",
-         "Interview ids not held because GATEWAY_VIEW_MAX_INTERVIEWS was reached",
+         "Interview ids not held because GATEWAY_VIEW_MAX_INTERVIEWS was reached and none was "
+         "finished",
          .series = &t->view_dropped},
         {IB_METRIC_COUNTER, "ib_gateway_view_records_refused_total",
          "interviews.requested/status records that were not valid events",

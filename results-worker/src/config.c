@@ -87,6 +87,16 @@ const ib_conf_desc_t rw_config_table[] = {
      .max = 1000000,
      .offset = F(max_pending),
      .help = "Messages in progress per partition before it is paused"},
+    {.name = "WORKER_JOIN_MAX_INTERVIEWS",
+     .type = IB_CONF_INT,
+     .def = "2000000",
+     .min = 1,
+     .max = 1000000000,
+     .offset = F(join_max_interviews),
+     .help = "Interviews the join holds at most (about 122 bytes each with Workable callback "
+             "URLs); beyond it the earliest finished one is evicted (ib_worker_join_evicted_total) "
+             "and, when none is finished, the new one is refused (logged, "
+             "ib_worker_join_refused_total)"},
     {.name = "SHUTDOWN_GRACE",
      .type = IB_CONF_DURATION,
      .def = "10s",

@@ -26,6 +26,7 @@ typedef struct {
     long breaker_threshold;
     long breaker_cooldown_ms;
     long max_pending; /* WORKER_MAX_PENDING: per partition */
+    long join_max_interviews;
     long shutdown_grace_ms;
     char *callback_ca_file;         /* CALLBACK_CA_FILE: "" when unset */
     char *callback_allowed_subnets; /* CALLBACK_ALLOWED_SUBNETS as configured */

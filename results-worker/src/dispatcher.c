@@ -65,6 +65,10 @@ static void update_metrics(rw_dispatcher_t *d)
 {
     long long now = ib_wall_ms();
     rw_consumer_update_metrics(&d->consumer);
+    rw_join_stats_t js;
+    rw_join_stats(d->join, &js);
+    ib_series_set(d->m->join_evicted, (double)js.evicted);
+    ib_series_set(d->m->join_refused, (double)js.refused);
     rw_sender_each_host(d->sender, ib_now_ms(), breaker_gauge, d);
     ib_series_set(d->m->inflight, (double)rw_sender_inflight(d->sender));
     ib_series_set(d->m->queued, (double)rw_sender_queued(d->sender));
@@ -218,7 +222,7 @@ rw_dispatcher_t *rw_dispatcher_new(const rw_config_t *cfg, const ib_tenants_t *t
         snprintf(errstr, errstr_size, "pipe: %s", strerror(errno));
         goto fail;
     }
-    d->join = rw_join_new();
+    d->join = rw_join_new_bounded((size_t)cfg->join_max_interviews);
     if (d->join == NULL || rw_flow_init(&d->flow) != IB_OK) {
         snprintf(errstr, errstr_size, "out of memory");
         goto fail;

@@ -42,9 +42,10 @@ void rw_intake_requested(rw_flow_t *f, const rd_kafka_message_t *msg)
         rw_consumer_requested_seen(f->consumer, msg->partition, msg->offset, 0);
         return;
     }
+    /* IB_AGAIN: refused at the join's bound, counted and logged (rate-limited) by the join. */
     if (rw_join_ingest(f->join, f->tenants, f->cfg->allow_insecure_callbacks, msg->partition,
                        msg->key, msg->key_len, msg->payload, msg->len, &state, id, why,
-                       sizeof(why)) != IB_OK) {
+                       sizeof(why)) == IB_ERR) {
         /* Not dead-lettered: this topic is re-read from the start on every assignment, so a
          * dead letter would repeat on each restart. A status event for it is dead-lettered. */
         ib_series_add(f->m->requested_invalid, 1);
@@ -94,7 +95,13 @@ void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg)
                  rw_status_parse(msg->payload, msg->len, 1, &ev, why, sizeof(why)) == IB_OK;
     if (!parsed && (msg->payload == NULL || msg->len == 0))
         snprintf(why, sizeof(why), "empty value");
-    if (parsed && !rw_join_get(f->join, ev.interview_id, &view)) {
+    rw_join_absence_t gone = parsed ? rw_join_absence(f->join, ev.interview_id) : RW_JOIN_NEVER;
+    if (gone != RW_JOIN_NEVER) {
+        /* Evicted (finished) or refused at the join's bound: no URL and no ordering, never sent. */
+        snprintf(reason, sizeof(reason), "%s", rw_join_absence_reason(gone));
+        view.state = RW_JOIN_OK;
+        view.callback_url = NULL;
+    } else if (parsed && !rw_join_get(f->join, ev.interview_id, &view)) {
         char check[256];
         ib_rc_t rc = rw_consumer_recheck_requested(f->consumer, msg->partition, msg->offset, check,
                                                    sizeof(check));

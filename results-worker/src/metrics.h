@@ -49,6 +49,8 @@ typedef struct {
     ib_series_t *status_events;
     ib_series_t *join_entries;
     ib_series_t *join_bytes;
+    ib_series_t *join_evicted; /* counter: finished interviews evicted at the join's bound */
+    ib_series_t *join_refused; /* counter: new interviews refused at the bound (none finished) */
     ib_series_t *paused;
     ib_series_t *inflight;
     ib_series_t *queued;

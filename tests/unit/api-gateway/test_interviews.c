@@ -573,6 +573,139 @@ static void test_memory_per_interview(void **state)
     assert_true((completed - pending) / (size_t)N <= 700);
 }
 
+static int known(const char *id)
+{
+    char *text = NULL;
+    gw_iv_result_t r = gw_interviews_payload(view, groove, id, &text);
+    free(text);
+    assert_true(r == GW_IV_FOUND || r == GW_IV_UNKNOWN);
+    return r == GW_IV_FOUND;
+}
+
+/* At the bound only finished interviews go, the one that finished first first; an open one
+ * (requested, pending, or no status) never; with only open ones left a new id is dropped. */
+static void test_bound_evicts_finished_oldest_first(void **state)
+{
+    char ids[6][33], fresh[6][33];
+    gw_interviews_stats_t st;
+    (void)state;
+    gw_interviews_t *saved = view;
+    view = gw_interviews_new(tenants, 6);
+    assert_non_null(view);
+    for (int i = 0; i < 6; i++) {
+        make_id("groove-tech", 500 + i, ids[i]);
+        make_id("groove-tech", 600 + i, fresh[i]);
+        assert_int_equal(requested(ids[i], "groove-tech"), IB_OK);
+    }
+    /* 0 pending, 1 no status; 2..5 finish in the order 4, 2, 5, 3 (occurred_at says otherwise:
+     * the order is the order they finished in). */
+    assert_int_equal(status(ids[0], "pending", "2026-11-28T10:00:00Z"), IB_OK);
+    assert_int_equal(status(ids[4], "expired", "2026-11-28T19:00:00Z"), IB_OK);
+    assert_int_equal(status(ids[2], "completed", "2026-11-28T11:00:00Z"), IB_OK);
+    assert_int_equal(status(ids[5], "rejected", "2026-11-28T12:00:00Z"), IB_OK);
+    assert_int_equal(status(ids[3], "completed", "2026-11-28T09:00:00Z"), IB_OK);
+    /* A later result of a finished interview does not move it. */
+    assert_int_equal(status(ids[4], "expired", "2026-11-28T21:00:00Z"), IB_OK);
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.finished, 4);
+    assert_int_equal(st.evicted, 0);
+
+    static const int order[] = {4, 2, 5, 3};
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(requested(fresh[k], "groove-tech"), IB_OK);
+        for (int m = 0; m < 4; m++)
+            assert_int_equal(known(ids[order[m]]), m > k);
+        assert_true(known(fresh[k]));
+        gw_interviews_stats(view, &st);
+        assert_int_equal(st.interviews, 6);
+        assert_int_equal(st.evicted, (unsigned long long)k + 1);
+        assert_int_equal(st.finished, (size_t)(3 - k));
+        assert_int_equal(st.dropped, 0);
+    }
+    /* The evicted ones are unknown to the shared link too. */
+    char *text = NULL;
+    assert_int_equal(gw_interviews_shared_link(view, groove, ids[4], &text), GW_IV_UNKNOWN);
+
+    /* Only open ones left: new ids are dropped, whichever way they come, and counted. */
+    assert_int_equal(requested(fresh[4], "groove-tech"), IB_AGAIN);
+    assert_int_equal(gw_interviews_note_owner(view, groove, fresh[4]), IB_AGAIN);
+    assert_int_equal(status(fresh[4], "completed", "2026-11-28T22:00:00Z"), IB_AGAIN);
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.dropped, 3);
+    assert_int_equal(st.evicted, 4);
+    assert_false(known(fresh[4]));
+    expect_payload(groove, ids[0], "{\"status\":\"pending\"}");
+    expect_payload(groove, ids[1], "{\"status\":\"pending\"}");
+    for (int k = 0; k < 4; k++)
+        expect_payload(groove, fresh[k], "{\"status\":\"pending\"}");
+    /* An update of a held id needs no room. */
+    assert_int_equal(status(fresh[0], "pending", "2026-11-28T22:00:00Z"), IB_OK);
+
+    /* One finishes: room for exactly one more, and it is the one evicted. */
+    assert_int_equal(status(ids[1], "completed", "2026-11-28T23:00:00Z"), IB_OK);
+    assert_int_equal(requested(fresh[4], "groove-tech"), IB_OK);
+    assert_false(known(ids[1]));
+    assert_true(known(fresh[4]));
+    assert_int_equal(requested(fresh[5], "groove-tech"), IB_AGAIN);
+
+    /* A late status event of an evicted interview is held without its owner: still 404. */
+    assert_int_equal(status(fresh[2], "declined", "2026-11-28T23:00:00Z"), IB_OK);
+    assert_int_equal(status(ids[2], "completed", "2026-11-29T01:00:00Z"), IB_OK);
+    assert_false(known(ids[2]));
+    assert_false(known(fresh[2]));
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.interviews, 6);
+    assert_int_equal(st.unowned, 1);
+    assert_int_equal(st.evicted, 6);
+    gw_interviews_free(view);
+    view = saved;
+}
+
+/* Many more interviews than the bound pass through: the open ones all stay, the newest finished
+ * fill the rest, the accounting follows and the work stays linear. */
+static void test_bound_churn(void **state)
+{
+    /* Smaller under valgrind (scripts/valgrind-unit): memory safety, not measurement. */
+    const int N = getenv("IB_UNDER_VALGRIND") != NULL ? 4000 : 20000;
+    const int BOUND = N / 20;
+    char id[33], text[2048];
+    gw_interviews_stats_t st;
+    (void)state;
+    gw_interviews_t *saved = view;
+    view = gw_interviews_new(tenants, (size_t)BOUND);
+    assert_non_null(view);
+    for (int i = 0; i < N; i++) {
+        make_id("groove-tech", 100000 + i, id);
+        assert_int_equal(requested(id, "groove-tech"), IB_OK);
+        if (i % 40 != 0) { /* N / 40 stay open */
+            snprintf(text, sizeof(text), COMPLETED, id, "2026-11-28T20:00:00Z");
+            assert_int_equal(status_text(text), IB_OK);
+        }
+    }
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.interviews, (size_t)BOUND);
+    assert_int_equal(st.finished, (size_t)(BOUND - N / 40));
+    assert_int_equal(st.evicted, (unsigned long long)(N - BOUND));
+    assert_int_equal(st.dropped, 0);
+    int last_finished_kept = 0;
+    for (int i = N - 1; i >= 0; i--) {
+        make_id("groove-tech", 100000 + i, id);
+        if (i % 40 == 0) {
+            expect_payload(groove, id, "{\"status\":\"pending\"}");
+        } else if (last_finished_kept < BOUND - N / 40) {
+            assert_true(known(id));
+            last_finished_kept++;
+        } else {
+            assert_false(known(id));
+        }
+    }
+    print_message("bound %d, %d interviews: %llu probes (%.2f per record)\n", BOUND, N, st.probes,
+                  (double)st.probes / (2.0 * N));
+    assert_true(st.probes < 20ull * (unsigned long long)N);
+    gw_interviews_free(view);
+    view = saved;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -591,6 +724,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shared_prefix_is_linear, setup, teardown),
         cmocka_unit_test_setup_teardown(test_growth_keeps_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_per_interview, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bound_evicts_finished_oldest_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bound_churn, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

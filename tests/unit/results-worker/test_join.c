@@ -390,6 +390,280 @@ static void test_bytes_per_interview(void **state)
     rw_join_free(j);
 }
 
+/* A 32-hex id and a Workable-like callback URL for interview i of tenant sub. */
+static void bounded_id(char *id, size_t i)
+{
+    snprintf(id, 33, "%016zx%016zx", i * 0x9e3779b97f4a7c15u + 7, i);
+}
+
+static void bounded_url(char *url, size_t size, size_t i)
+{
+    snprintf(url, size, "https://tenant%zu.workable.com/api/v1/interviews/callbacks/%016zx%016zx",
+             i % 3, ~i, i * 31);
+}
+
+static void put_n(rw_join_t *j, size_t i)
+{
+    char id[33];
+    char url[128];
+    bounded_id(id, i);
+    bounded_url(url, sizeof(url), i);
+    assert_int_equal(rw_join_put(j, id, 0, (int32_t)(i % 4), RW_JOIN_OK, url), IB_OK);
+}
+
+static void finish_n(rw_join_t *j, size_t i, ib_status_t st, long long ms)
+{
+    char id[33];
+    bounded_id(id, i);
+    assert_int_equal(rw_join_order(j, id, st, ms, 1), RW_ORDER_NEWER);
+}
+
+static int known_n(const rw_join_t *j, size_t i)
+{
+    char id[33];
+    rw_join_view_t v;
+    bounded_id(id, i);
+    return rw_join_get(j, id, &v);
+}
+
+static int evicted_n(const rw_join_t *j, size_t i)
+{
+    char id[33];
+    bounded_id(id, i);
+    return rw_join_absence(j, id) == RW_JOIN_EVICTED;
+}
+
+/* At the bound only finished entries go, in the order they finished; open ones (no state or
+ * pending) stay; when only open ones are left the new id is refused and counted. */
+static void test_bound_evicts_finished_oldest_first(void **state)
+{
+    (void)state;
+    rw_join_t *j = rw_join_new_bounded(10);
+    rw_join_stats_t st;
+    assert_non_null(j);
+    for (size_t i = 0; i < 10; i++)
+        put_n(j, i);
+    /* 0..3 pending, 4 and 5 no state, 6..9 finished in the order 8, 6, 9, 7 (by occurred_at
+     * 8 is the latest: the order is the order they finished in, not their occurred_at). */
+    for (size_t i = 0; i < 4; i++)
+        finish_n(j, i, IB_STATUS_PENDING, 1000);
+    finish_n(j, 8, IB_STATUS_COMPLETED, 9000);
+    finish_n(j, 6, IB_STATUS_DECLINED, 2000);
+    finish_n(j, 9, IB_STATUS_EXPIRED, 3000);
+    finish_n(j, 7, IB_STATUS_COMPLETED, 4000);
+    /* A later result of a finished interview does not move it. */
+    finish_n(j, 8, IB_STATUS_COMPLETED, 9500);
+    rw_join_stats(j, &st);
+    assert_int_equal(st.interviews, 10);
+    assert_int_equal(st.finished, 4);
+    assert_int_equal(st.evicted, 0);
+
+    static const size_t order[] = {8, 6, 9, 7};
+    for (size_t k = 0; k < 4; k++) {
+        put_n(j, 100 + k);
+        assert_int_equal(rw_join_count(j), 10);
+        for (size_t m = 0; m < 4; m++)
+            assert_int_equal(known_n(j, order[m]), m > k);
+        assert_int_equal(evicted_n(j, order[k]), 1);
+        assert_int_equal(known_n(j, 100 + k), 1);
+        rw_join_stats(j, &st);
+        assert_int_equal(st.evicted, k + 1);
+        assert_int_equal(st.finished, 3 - k);
+    }
+    /* An evicted id is unknown to every lookup. */
+    char id[33];
+    ib_status_t latest;
+    long long latest_ms;
+    bounded_id(id, 8);
+    assert_int_equal(rw_join_order(j, id, IB_STATUS_COMPLETED, 9999, 1), RW_ORDER_UNKNOWN);
+    assert_int_equal(rw_join_latest(j, id, &latest, &latest_ms), 0);
+    /* Never seen is not evicted; held is not evicted. */
+    assert_int_equal(evicted_n(j, 5000), 0);
+    assert_int_equal(evicted_n(j, 0), 0);
+
+    /* Only open entries now: the next new id is refused and counted, the join unchanged. */
+    char url[128];
+    bounded_id(id, 200);
+    bounded_url(url, sizeof(url), 200);
+    size_t bytes = rw_join_bytes(j);
+    assert_int_equal(rw_join_absence(j, id), RW_JOIN_NEVER);
+    assert_int_equal(rw_join_put(j, id, 0, 0, RW_JOIN_OK, url), IB_AGAIN);
+    assert_int_equal(rw_join_put(j, id, 0, 0, RW_JOIN_OK, url), IB_AGAIN);
+    assert_int_equal(rw_join_get(j, id, &(rw_join_view_t){0}), 0);
+    assert_int_equal(rw_join_absence(j, id), RW_JOIN_REFUSED);
+    assert_string_equal(rw_join_absence_reason(RW_JOIN_REFUSED),
+                        "interview refused by the join (WORKER_JOIN_MAX_INTERVIEWS open "
+                        "interviews held)");
+    assert_string_equal(rw_join_absence_reason(RW_JOIN_EVICTED),
+                        "interview evicted from the join (finished)");
+    assert_int_equal(rw_join_bytes(j), bytes);
+    rw_join_stats(j, &st);
+    assert_int_equal(st.refused, 2);
+    assert_int_equal(st.evicted, 4);
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(known_n(j, i), 1);
+    /* A repeated requested event of a held id is not a new one: no room needed. */
+    put_n(j, 3);
+    rw_join_stats(j, &st);
+    assert_int_equal(st.refused, 2);
+
+    /* One finishes: room for exactly one more. */
+    finish_n(j, 2, IB_STATUS_COMPLETED, 5000);
+    assert_int_equal(rw_join_put(j, id, 0, 0, RW_JOIN_OK, url), IB_OK);
+    assert_int_equal(rw_join_absence(j, id), RW_JOIN_NEVER); /* held now */
+    assert_int_equal(known_n(j, 2), 0);
+    assert_int_equal(rw_join_put(j, "another", 0, 0, RW_JOIN_OK, url), IB_AGAIN);
+
+    /* An evicted id that comes back (a replay) is held again and no longer "evicted". */
+    finish_n(j, 0, IB_STATUS_EXPIRED, 5000);
+    put_n(j, 8);
+    assert_int_equal(known_n(j, 8), 1);
+    assert_int_equal(evicted_n(j, 8), 0);
+    assert_int_equal(evicted_n(j, 0), 1);
+    rw_join_free(j);
+}
+
+/* Replacing a finished entry keeps its place in the eviction order; removing entries of a
+ * partition takes them out of it. */
+static void test_bound_replace_and_remove_keep_order(void **state)
+{
+    (void)state;
+    rw_join_t *j = rw_join_new_bounded(6);
+    for (size_t i = 0; i < 6; i++)
+        put_n(j, i); /* partition i % 4 */
+    finish_n(j, 0, IB_STATUS_COMPLETED, 1);
+    finish_n(j, 1, IB_STATUS_COMPLETED, 1);
+    finish_n(j, 2, IB_STATUS_COMPLETED, 1);
+    finish_n(j, 5, IB_STATUS_COMPLETED, 1); /* partition 1 */
+    /* 1 replaced by a new requested event with another URL: still second in line. */
+    char id[33];
+    bounded_id(id, 1);
+    assert_int_equal(rw_join_put(j, id, 2, 1, RW_JOIN_OK, "https://other.workable.com/x/y"), IB_OK);
+    rw_join_view_t v;
+    assert_int_equal(rw_join_get(j, id, &v), 1);
+    assert_string_equal(v.callback_url, "https://other.workable.com/x/y");
+    /* Partition 1 goes (ids 1 and 5): the order left is 0, 2. */
+    assert_int_equal(rw_join_remove_partition(j, 1), 2);
+    rw_join_stats_t st;
+    rw_join_stats(j, &st);
+    assert_int_equal(st.finished, 2);
+    put_n(j, 10);
+    put_n(j, 11); /* below the bound again: nothing evicted */
+    assert_int_equal(known_n(j, 0), 1);
+    put_n(j, 12);
+    assert_int_equal(known_n(j, 0), 0);
+    assert_int_equal(known_n(j, 2), 1);
+    put_n(j, 13);
+    assert_int_equal(known_n(j, 2), 0);
+    rw_join_stats(j, &st);
+    assert_int_equal(st.finished, 0);
+    assert_int_equal(st.evicted, 2);
+    rw_join_clear(j);
+    rw_join_stats(j, &st);
+    assert_int_equal(st.interviews, 0);
+    assert_int_equal(st.finished, 0);
+    assert_int_equal(st.prefixes, 0);
+    rw_join_free(j);
+}
+
+/* Callback URLs come back exactly, whatever part is interned or packed. */
+static void test_url_round_trip(void **state)
+{
+    (void)state;
+    static const char *const urls[] = {
+        "https://a.workable.com/api/v1/interviews/callbacks/0123456789abcdef0123456789abcdef",
+        "https://a.workable.com/api/v1/interviews/callbacks/0123456789ABCDEF0123456789abcdef",
+        "https://a.workable.com/api/v1/interviews/callbacks/0123456789abcdef0123456789abcde",
+        "https://a.workable.com/api/v1/interviews/callbacks/",
+        "https://a.workable.com/api/v1/interviews/callbacks/x?y=/z",
+        "https://a.workable.com",
+        "no-slash-at-all",
+        "",
+        "/",
+    };
+    rw_join_t *j = rw_join_new();
+    char id[40];
+    rw_join_view_t v;
+    for (size_t i = 0; i < IB_ARRAY_LEN(urls); i++) {
+        snprintf(id, sizeof(id), "id-%zu", i);
+        assert_int_equal(rw_join_put(j, id, 0, 0, RW_JOIN_OK, urls[i]), IB_OK);
+    }
+    /* A 32-hex id and its 32-hex twin in upper case are different ids. */
+    assert_int_equal(rw_join_put(j, "0123456789abcdef0123456789abcdef", 1, 0, RW_JOIN_OK, urls[0]),
+                     IB_OK);
+    assert_int_equal(rw_join_put(j, "0123456789ABCDEF0123456789abcdef", 2, 0, RW_JOIN_OK, urls[1]),
+                     IB_OK);
+    for (size_t i = 0; i < IB_ARRAY_LEN(urls); i++) {
+        snprintf(id, sizeof(id), "id-%zu", i);
+        assert_int_equal(rw_join_get(j, id, &v), 1);
+        assert_string_equal(v.callback_url, urls[i]);
+    }
+    assert_int_equal(rw_join_get(j, "0123456789abcdef0123456789abcdef", &v), 1);
+    assert_int_equal(v.tenant, 1);
+    assert_string_equal(v.callback_url, urls[0]);
+    assert_int_equal(rw_join_get(j, "0123456789ABCDEF0123456789abcdef", &v), 1);
+    assert_int_equal(v.tenant, 2);
+    assert_string_equal(v.callback_url, urls[1]);
+    rw_join_stats_t st;
+    rw_join_stats(j, &st);
+    /* ".../callbacks/", ".../callbacks/x?y=/", "https://", "/" */
+    assert_int_equal(st.prefixes, 4);
+    rw_join_free(j);
+}
+
+/* The join's memory per known interview with 32-hex ids and Workable callback URLs
+ * (https://<sub>.workable.com/api/v1/interviews/callbacks/<32 hex>), counting what malloc really
+ * hands out (malloc_usable_size of each entry and prefix plus glibc's 8-byte chunk header; the
+ * tables are page-sized mmaps). Bound: 128 bytes. Also holds at a bound that evicts. */
+static void test_memory_per_interview(void **state)
+{
+    (void)state;
+    /* Smaller under valgrind (scripts/valgrind-unit): memory safety, not measurement. */
+    const size_t n = getenv("IB_UNDER_VALGRIND") != NULL ? 10000 : 100000;
+    char id[33];
+    char url[128];
+    rw_join_t *j = rw_join_new_bounded(n);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(id, sizeof(id), "%016zx%016zx", i * 2654435761u, i);
+        snprintf(url, sizeof(url),
+                 "https://tenant%zu.workable.com/api/v1/interviews/callbacks/%016zx%016zx", i % 50,
+                 i * 0x9e3779b97f4a7c15u, ~i);
+        assert_int_equal(rw_join_put(j, id, (uint16_t)(i % 50), (int32_t)(i % 6), RW_JOIN_OK, url),
+                         IB_OK);
+        if (i % 2 == 0)
+            assert_int_equal(rw_join_order(j, id, IB_STATUS_COMPLETED, 1800000000000LL, 1),
+                             RW_ORDER_NEWER);
+    }
+    size_t requested = rw_join_bytes(j);
+    size_t real = rw_join_heap_bytes(j);
+    rw_join_stats_t st;
+    rw_join_stats(j, &st);
+    double per_requested = (double)requested / (double)n;
+    double per_real = (double)real / (double)n;
+    printf("join memory: %zu interviews (%zu prefixes): %.1f bytes each requested, %.1f bytes "
+           "each from malloc (usable size + chunk header)\n",
+           n, st.prefixes, per_requested, per_real);
+    assert_int_equal(st.interviews, n);
+    assert_true(per_requested <= 128.0);
+    assert_true(per_real <= 128.0);
+
+    /* Past the bound: finished ones make room, the figure stays. */
+    for (size_t i = n; i < n + n / 4; i++) {
+        snprintf(id, sizeof(id), "%016zx%016zx", i * 2654435761u, i);
+        snprintf(url, sizeof(url),
+                 "https://tenant%zu.workable.com/api/v1/interviews/callbacks/%016zx%016zx", i % 50,
+                 i * 0x9e3779b97f4a7c15u, ~i);
+        assert_int_equal(rw_join_put(j, id, 0, 0, RW_JOIN_OK, url), IB_OK);
+    }
+    rw_join_stats(j, &st);
+    assert_int_equal(st.interviews, n);
+    assert_int_equal(st.evicted, n / 4);
+    per_real = (double)rw_join_heap_bytes(j) / (double)n;
+    printf("join memory after %llu evictions: %.1f bytes each from malloc\n", st.evicted, per_real);
+    assert_true(per_real <= 128.0);
+    rw_join_free(j);
+}
+
 int main(void)
 {
     ib_log_init("test_join", IB_LOG_ERROR);
@@ -403,6 +677,10 @@ int main(void)
         cmocka_unit_test(test_ingest_bad_values),
         cmocka_unit_test(test_order),
         cmocka_unit_test(test_bytes_per_interview),
+        cmocka_unit_test(test_bound_evicts_finished_oldest_first),
+        cmocka_unit_test(test_bound_replace_and_remove_keep_order),
+        cmocka_unit_test(test_url_round_trip),
+        cmocka_unit_test(test_memory_per_interview),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
