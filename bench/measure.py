@@ -320,6 +320,96 @@ def bench_worker(b, R):
         R.figure(key(kind, "rss_per"), per, "B", "{:.0f}", f"{meth}: (with {k:,} − with 1) ÷ {k - 1:,}")
 
 
+# ---------------------------------------------------------------- catch-up
+
+
+def metrics_of(url, names):
+    """{name: value} of the Prometheus text at url for the unlabelled series in names."""
+    st, body = http("GET", url)
+    vals = {}
+    for line in body.decode().splitlines() if st == 200 else ():
+        name, _, v = line.partition(" ")
+        if name in names:
+            vals[name] = float(v)
+    return vals
+
+
+def consumer_perf_ms(b, topic, n):
+    """Kafka's ConsumerPerformance reading topic's n records: its fetch time in ms."""
+    out = kafka_tool(b, CPU_SUT, "ConsumerPerformance", "--bootstrap-server", b.brokers,
+                     "--topic", topic, "--messages", str(n), "--timeout", "120000")
+    rows = [l for l in out.splitlines() if re.match(r"^\d{4}-", l)]
+    if not rows:
+        raise RuntimeError(f"ConsumerPerformance printed no result for {topic}: {out[-400:]!r}")
+    cols = [c.strip() for c in rows[-1].split(",")]
+    # start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec,
+    # rebalance.time.ms, fetch.time.ms, ...: the fetch time excludes the group join
+    return float(cols[7]) if len(cols) > 7 else None
+
+
+def bench_catchup(b, R):
+    """A restart with n interviews in Kafka (each with its requested event and a completed status):
+    a fresh gateway until /readyz (its views caught up), a fresh worker (its group's offsets at
+    the end, as a restarted one finds them) until it delivers a new state of the last interview;
+    Kafka's ConsumerPerformance reading the same two topics is the limit."""
+    cfg = b.cfg
+    n = cfg.catchup
+    tag = f"catchup-{os.getpid()}"
+    t = b.ibload.topics(tag)
+    prefix = "c0000000"
+    b.say(f"catch-up: {n:,} interviews in Kafka (requested event and completed status each)")
+    b.ibload.load("requested", t["requested"], n, prefix)
+    b.ibload.load("status", t["status"], n, prefix)
+    gw_s, gw_rss, gw_per, wk_s, wk_per, kc_s = [], [], [], [], [], []
+    view_max = str(max(2 * n, 1000))
+    for i in range(cfg.runs):
+        t0 = time.monotonic()
+        proc, _ = start_gateway(b, "ours", {"TOPIC_REQUESTED": t["requested"], "TOPIC_STATUS": t["status"],
+                                           "GATEWAY_VIEW_MAX_INTERVIEWS": view_max})
+        try:
+            gw_s.append(time.monotonic() - t0)
+            held, nbytes = gateway_view(b)
+            gw_per.append(nbytes / held if held else None)
+            gw_rss.append(rss_kib(proc.pid) / 1024)
+        finally:
+            b.procs.stop(proc)
+        wtag = f"{tag}-w{i}"
+        run([b.bins["ibload"], "commit", "-brokers", b.brokers, "-group", f"bench-{wtag}", t["status"],
+             t["retry"]])
+        sink_reset(b)
+        t0 = time.monotonic()
+        proc = start_worker(b, "ours", t, wtag)
+        try:
+            b.ibload.load("status", t["status"], 1, prefix, start=n - 1)  # a newer completed
+            await_sink(b, 1, 900, proc)
+            wk_s.append(time.monotonic() - t0)
+            m = metrics_of(f"http://127.0.0.1:{b.ports.worker}/metrics",
+                           ("ib_worker_join_entries", "ib_worker_join_bytes"))
+            ent = m.get("ib_worker_join_entries")
+            wk_per.append(m["ib_worker_join_bytes"] / ent if ent else None)
+        finally:
+            b.procs.stop(proc)
+        a, c = consumer_perf_ms(b, t["requested"], n), consumer_perf_ms(b, t["status"], n)
+        kc_s.append((a + c) / 1000 if a is not None and c is not None else None)
+        b.say(f"  run {i}: gateway ready in {gw_s[-1]:.1f} s ({gw_rss[-1]:.1f} MiB), worker delivering in "
+              f"{wk_s[-1]:.1f} s, ConsumerPerformance {kc_s[-1]} s")
+    m = f"{n:,} interviews (requested + completed status each, ibload bulk) in Kafka"
+    R.values["catchup_n"] = n
+    R.figure(key("ours", "catchup_gateway_s"), gw_s, "s", "{:.2f}",
+             f"{m}: a fresh api-gateway from its start until /readyz answers 200 (views caught up)")
+    R.figure(key("ours", "catchup_gateway_rss"), gw_rss, "MiB", "{:.1f}", f"{m}: the gateway's VmRSS then")
+    R.figure(key("ours", "view_bytes_per"), gw_per, "B", "{:.0f}",
+             f"{m}: ib_gateway_view_interviews_bytes ÷ ib_gateway_view_interviews (slots and payload text)")
+    R.figure(key("ours", "catchup_worker_s"), wk_s, "s", "{:.2f}",
+             f"{m}: a fresh results-worker (its group's offsets at the end) from its start until the sink "
+             "got a new state of the last interview")
+    R.figure(key("ours", "join_bytes_per"), wk_per, "B", "{:.0f}",
+             f"{m}: ib_worker_join_bytes ÷ ib_worker_join_entries")
+    R.figure(key("kafka", "catchup_s"), kc_s, "s", "{:.2f}",
+             f"ConsumerPerformance reading the same requested and status topics ({2 * n:,} records): "
+             "fetch.time.ms of each, summed")
+
+
 # ---------------------------------------------------------------- limits
 
 
@@ -469,7 +559,7 @@ def bench_profiles(b, R):
 
 
 PART_FUNCS = {"gateway": bench_gateway, "rss256": bench_gateway_rss_fresh, "worker": bench_worker,
-              "limits": bench_limits, "profile": bench_profiles}
+              "catchup": bench_catchup, "limits": bench_limits, "profile": bench_profiles}
 
 
 # ---------------------------------------------------------------- main

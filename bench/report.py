@@ -24,7 +24,8 @@ CONNS = (16, 64, 256)
 
 # Every section a complete report has, in order (the smoke checks them).
 SECTIONS = ("# BENCHMARKS", "## Machine and versions", "## Method", "## Gateway: POST /interviews",
-            "## Gateway: GET /interview-templates", "## Worker", "## Limits", "## Targets",
+            "## Gateway: GET /interview-templates", "## Worker", "## Catch-up and memory per interview",
+            "## Limits", "## Targets",
             "## Profiles", "## Run log")
 
 MODES = {"full": ("bench/run", "full mode"),
@@ -197,6 +198,7 @@ def render(runs):
     gateway_post(M, w, ([low] if low is not None else []) + [r for r in rates if r != low])
     gateway_get(M, w)
     worker(M, w, cfg)
+    catchup(M, w)
     limits(M, w)
     targets(M, w, cfg, hr, low)
     profiles(M, w)
@@ -303,6 +305,26 @@ def worker(M, w, cfg):
                     ("drain_rss", "RSS MiB after draining")):
         o, b = M.f("ours", q), M.f("benthos", q)
         w(f"| {name} | {o} | {b} | | {ratio(o, b)} | |")
+    w("")
+
+
+def catchup(M, w):
+    n = M.v("catchup_n")
+    what = "?" if n is None else f"{n:,}"
+    w("## Catch-up and memory per interview")
+    w("")
+    w(f"A restart with {what} interviews in Kafka, each with its requested event and a completed status.")
+    w("")
+    w("| figure | ours | limit | ours/limit |")
+    w("|---|---|---|---|")
+    kc = M.f("kafka", "catchup_s")
+    for q, name in (("catchup_gateway_s", "fresh gateway until /readyz, s"),
+                    ("catchup_worker_s", "fresh worker until it delivers a new state, s")):
+        o = M.f("ours", q)
+        w(f"| {name} | {o} | ConsumerPerformance over both topics {kc} s | {ratio(o, kc)} |")
+    w(f"| gateway RSS once ready, MiB | {M.f('ours', 'catchup_gateway_rss')} | | |")
+    w(f"| view bytes per interview (with its status) | {M.f('ours', 'view_bytes_per')} | | |")
+    w(f"| join bytes per interview | {M.f('ours', 'join_bytes_per')} | | |")
     w("")
 
 

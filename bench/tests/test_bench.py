@@ -32,7 +32,7 @@ def run_of(date, commit, mode="quick", load="0.1 0.2 0.3"):
 def complete_run(date="2026-01-01 00:00 UTC", commit="aaaaaaa", value=10.0):
     """A run holding every figure and value the report shows (found by rendering an empty one)."""
     r = run_of(date, commit)
-    r.values.update({"post_rates": [150, 200], "post_low_rate": 100, "get_rate": 50, "req_size": 407,
+    r.values.update({"post_rates": [150, 200], "post_low_rate": 100, "get_rate": 50, "req_size": 407, "catchup_n": 1000,
                      "st_size": 640})
     for c in report.CONNS:
         for k in ("ours", "benthos", "nginx"):
@@ -42,7 +42,7 @@ def complete_run(date="2026-01-01 00:00 UTC", commit="aaaaaaa", value=10.0):
     _, missing = report.render([r])
     for k in missing:
         r.figures[k] = Figure([value, value + 1, value + 2], "x", "{:.1f}", "test")
-    r.parts = ["gateway", "rss256", "worker", "limits", "profile"]
+    r.parts = ["gateway", "rss256", "worker", "catchup", "limits", "profile"]
     return r
 
 
@@ -137,7 +137,7 @@ class ReportTest(unittest.TestCase):
         b.parts = ["gateway"]
         text, missing = report.render([a, b])
         self.assertEqual(missing, [])
-        self.assertIn("2026-01-01 00:00 UTC at commit aaaaaaa (gateway, rss256, worker, limits, profile); "
+        self.assertIn("2026-01-01 00:00 UTC at commit aaaaaaa (gateway, rss256, worker, catchup, limits, profile); "
                       "2026-01-02 00:00 UTC at commit bbbbbbb (gateway)", text)
         self.assertIn("| req/s, 64 conns | 500 | 11.0 (10.0–12.0) |", text)  # b's replaced a's
         self.assertIn("| req/s, 16 conns | 11.0 (10.0–12.0) |", text)      # a's kept
@@ -198,7 +198,7 @@ class ConfigTest(unittest.TestCase):
 class MeasureArgsTest(unittest.TestCase):
     def test_parts(self):
         self.assertEqual(measure.parse_args(["--json", "x"]).parts,
-                         ["gateway", "rss256", "worker", "limits", "profile"])
+                         ["gateway", "rss256", "worker", "catchup", "limits", "profile"])
         self.assertEqual(measure.parse_args(["--json", "x", "--only", "gateway"]).parts, ["gateway", "rss256"])
         self.assertEqual(measure.parse_args(["--json", "x", "--no-profile", "--only", "worker,profile"]).parts,
                          ["worker"])

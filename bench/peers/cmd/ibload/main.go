@@ -6,6 +6,7 @@
 //	ibload status    -n N [-from F] -prefix P [-rate R]
 //	ibload topics    -brokers B NAME[:PARTITIONS] ...   (creates them; 6 partitions by default)
 //	ibload ackrtt    -topic T -n N -rate R -size S   (the acknowledgement round trip, below)
+//	ibload commit    -brokers B -group G TOPIC ...   (G's offsets set to the ends of the topics)
 //
 // Interview ids are P (8 hex) followed by the index in 24 hex digits. A status event's
 // results_url carries its intended send time (Unix ns, from the constant-rate schedule, so a late
@@ -106,6 +107,44 @@ func ackrtt(args []string) {
 	fmt.Printf("ackrtt: n=%d p50_us=%.1f p99_us=%.1f\n", len(rtts), q(0.5), q(0.99))
 }
 
+// commit: the group's committed offsets set to the end of every partition of the topics, as a
+// group that has consumed everything leaves them (a restart then resumes at the end).
+func commit(args []string) {
+	fs := flag.NewFlagSet("commit", flag.ExitOnError)
+	brokers := fs.String("brokers", "127.0.0.1:23092", "bootstrap servers")
+	group := fs.String("group", "", "consumer group")
+	_ = fs.Parse(args)
+	if *group == "" || fs.NArg() == 0 {
+		fmt.Fprintln(os.Stderr, "commit: -group and at least one topic are required")
+		os.Exit(2)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx := context.Background()
+	ends, err := adm.ListEndOffsets(ctx, fs.Args()...)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "end offsets:", err)
+		os.Exit(1)
+	}
+	resp, err := adm.CommitOffsets(ctx, *group, ends.Offsets())
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "commit:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("commit: group %s at the end of %s\n", *group, strings.Join(fs.Args(), ", "))
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: ibload requested|status [flags]")
@@ -118,6 +157,10 @@ func main() {
 	}
 	if mode == "ackrtt" {
 		ackrtt(os.Args[2:])
+		return
+	}
+	if mode == "commit" {
+		commit(os.Args[2:])
 		return
 	}
 	fs := flag.NewFlagSet(mode, flag.ExitOnError)
