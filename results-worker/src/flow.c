@@ -143,8 +143,10 @@ static void produce_later(rw_flow_t *f, rw_job_t *job, const char *why)
 {
     json_t *fields = rw_job_fields(job);
     ib_log_fields(IB_LOG_ERROR, fields, "%s to Kafka failed (%s); trying again in %d ms",
-                  job->action == RW_ACT_DLQ ? "dead letter" : "retry record", why,
-                  REPRODUCE_DELAY_MS);
+                  job->action == RW_ACT_DLQ           ? "dead letter"
+                  : job->action == RW_ACT_REPARTITION ? "repartitioned status event"
+                                                      : "retry record",
+                  why, REPRODUCE_DELAY_MS);
     json_decref(fields);
     job->ticket = NULL;
     job->state = RW_JOB_PRODUCE_AGAIN;
@@ -212,10 +214,36 @@ static void produce_retry(rw_flow_t *f, rw_job_t *job)
         produce_later(f, job, why);
 }
 
+static void produce_forward(rw_flow_t *f, rw_job_t *job)
+{
+    char why[256];
+    job->state = RW_JOB_PRODUCING;
+    job->ticket = rw_producer_forward(f->producer, f->cfg->topic_status_repartition,
+                                      job->fwd_partition, job->interview_id, job->raw, job->raw_len,
+                                      job->fwd_headers, job, why, sizeof(why));
+    if (job->ticket == NULL)
+        produce_later(f, job, why);
+}
+
+void rw_flow_repartition(rw_flow_t *f, rw_job_t *job)
+{
+    if (ib_log_enabled(IB_LOG_DEBUG)) {
+        json_t *fields = rw_job_fields(job);
+        if (fields != NULL)
+            json_object_set_new(fields, "to_partition", json_integer(job->fwd_partition));
+        ib_log_fields(IB_LOG_DEBUG, fields, "status event moved to its interview's partition of %s",
+                      f->cfg->topic_status_repartition);
+        json_decref(fields);
+    }
+    produce_forward(f, job);
+}
+
 static void produce_again(rw_flow_t *f, rw_job_t *job)
 {
     if (job->action == RW_ACT_DLQ)
         produce_dlq(f, job);
+    else if (job->action == RW_ACT_REPARTITION)
+        produce_forward(f, job);
     else
         produce_retry(f, job);
 }
@@ -279,6 +307,8 @@ void rw_flow_on_produced(void *owner, rd_kafka_resp_err_t err, void *opaque)
     }
     if (job->action == RW_ACT_DLQ)
         ib_series_add(f->m->dead_letters[job->dlq_class], 1);
+    else if (job->action == RW_ACT_REPARTITION)
+        ib_series_add(f->m->repartitioned, 1);
     else
         ib_series_add(f->m->retries_produced, 1);
     job_finish(f, job);

@@ -54,6 +54,7 @@ DEFAULT_TOPICS = {
     "catalog": "interviews.catalog",
     "retry": "interviews.callbacks.retry",
     "dlq": "interviews.callbacks.dlq",
+    "repartition": "interviews.status.repartition",
 }
 
 # The contract's example POST /interviews body (its trailing comma removed: it is not JSON).
@@ -614,7 +615,7 @@ class Stack:
             t = self.topics
             self.broker.create_topics([f"{t['requested']}:6:delete", f"{t['status']}:6:delete",
                                        f"{t['catalog']}:3:compact", f"{t['retry']}:6:delete",
-                                       f"{t['dlq']}:3:delete"])
+                                       f"{t['dlq']}:3:delete", f"{t['repartition']}:6:delete"])
         # Two tenants; ids unique per run so compacted catalogs of other runs never interfere.
         self.tenant_a = {"id": f"groove-tech-{self.run_id}", "token": "a-" + secrets.token_hex(16),
                          "workable_token": "wa-" + secrets.token_hex(16)}
@@ -664,6 +665,7 @@ class Stack:
             "TOPIC_CATALOG": self.topics["catalog"],
             "TOPIC_RETRY": self.topics["retry"],
             "TOPIC_DLQ": self.topics["dlq"],
+            "TOPIC_STATUS_REPARTITION": self.topics["repartition"],
         })
         return env
 
