@@ -344,9 +344,12 @@ class Kcat:
         if r.returncode != 0:
             raise RuntimeError(f"kcat produce to {topic} failed: {r.stderr.decode()[-500:]}")
 
-    def produce_bulk(self, topic, records, partition=None, headers=None):
+    def produce_bulk(self, topic, records, partition=None, headers=None,
+                     partitioner="murmur2_random"):
         """Produce many (key, value) records in one kcat run (values: dict/list as JSON, or
-        str without newlines), murmur2-partitioned like the gateway; waits for all deliveries."""
+        str without newlines), murmur2-partitioned like the gateway; waits for all deliveries.
+        partitioner None: librdkafka's default (consistent_random, CRC32 of the key), as
+        confluent-kafka and other librdkafka clients produce."""
         lines = []
         for key, value in records:
             data = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
@@ -354,8 +357,9 @@ class Kcat:
                 raise ValueError("one line per record; keys without tabs")
             lines.append(f"{key}\t{data}")
         cmd = ["kcat", "-P", "-b", self.bootstrap, "-t", topic, "-K", "\t",
-               "-X", "message.timeout.ms=60000", "-X", "partitioner=murmur2_random",
-               "-X", "linger.ms=20"]
+               "-X", "message.timeout.ms=60000", "-X", "linger.ms=20"]
+        if partitioner is not None:
+            cmd += ["-X", f"partitioner={partitioner}"]
         if partition is not None:
             cmd += ["-p", str(partition)]
         for k, v in (headers or {}).items():
