@@ -302,6 +302,16 @@ void rw_flow_on_produced(void *owner, rd_kafka_resp_err_t err, void *opaque)
     job->ticket = NULL;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         ib_series_add(f->m->produce_errors, 1);
+        if (job->action == RW_ACT_REPARTITION && err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+            /* Never fits (the repartition topic's max.message.bytes is below the status
+             * topic's): trying again would hold the status partition's offset forever. */
+            char reason[256];
+            snprintf(
+                reason, sizeof(reason), "status event too large to move to partition %d of %s: %s",
+                (int)job->fwd_partition, f->cfg->topic_status_repartition, rd_kafka_err2str(err));
+            rw_flow_dead_letter(f, job, RW_DLQ_INVALID_EVENT, reason);
+            return;
+        }
         produce_later(f, job, rd_kafka_err2str(err));
         return;
     }

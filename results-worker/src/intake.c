@@ -61,7 +61,7 @@ static int moved(rw_flow_t *f, const rd_kafka_message_t *msg)
         return 1;
     }
     rw_route_t r =
-        rw_route_status(msg->key, msg->key_len, msg->payload, msg->len, msg->partition, n,
+        rw_route_status(msg->payload, msg->len, msg->partition, n,
                         rw_consumer_requested_local(f->consumer, msg->partition), id, &owner);
     if (r != RW_ROUTE_REPARTITION)
         return 0;

@@ -52,7 +52,11 @@ rw_producer_t *rw_producer_new(const char *bootstrap, rw_produced_fn *cb, void *
     if (ib_kafka_conf_set(conf, "acks", "all", why, sizeof(why)) != IB_OK ||
         ib_kafka_conf_set(conf, "message.timeout.ms", MESSAGE_TIMEOUT_MS, why, sizeof(why)) !=
             IB_OK ||
-        ib_kafka_conf_set(conf, "linger.ms", "2", why, sizeof(why)) != IB_OK) {
+        ib_kafka_conf_set(conf, "linger.ms", "2", why, sizeof(why)) != IB_OK ||
+        /* Above librdkafka's 1,000,000: a status event of up to IB_STATUS_EVENT_MAX_BYTES
+         * moved to the repartition topic with its headers, and retry records up to
+         * RW_RETRY_MAX_BYTES; the topics' max.message.bytes is the real bound. */
+        ib_kafka_conf_default(conf, "message.max.bytes", "3145728", why, sizeof(why)) != IB_OK) {
         snprintf(errstr, errstr_size, "kafka producer: %s", why);
         goto fail;
     }

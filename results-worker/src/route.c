@@ -12,16 +12,10 @@ static int id_ok(const char *s, size_t len)
     return s != NULL && len > 0 && len <= RW_JOIN_MAX_ID_LEN && memchr(s, '\0', len) == NULL;
 }
 
-int rw_route_status_id(const void *key, size_t key_len, const void *value, size_t len,
-                       char id[RW_JOIN_MAX_ID_LEN + 1])
+int rw_route_status_id(const void *value, size_t len, char id[RW_JOIN_MAX_ID_LEN + 1])
 {
     char why[128];
     id[0] = '\0';
-    if (id_ok(key, key_len)) {
-        memcpy(id, key, key_len);
-        id[key_len] = '\0';
-        return 1;
-    }
     if (value == NULL || len == 0 || len > IB_STATUS_EVENT_MAX_BYTES)
         return 0;
     json_t *root = ib_json_parse(value, len, IB_JSON_MAX_DEPTH, why, sizeof(why));
@@ -35,12 +29,11 @@ int rw_route_status_id(const void *key, size_t key_len, const void *value, size_
     return found;
 }
 
-rw_route_t rw_route_status(const void *key, size_t key_len, const void *value, size_t len,
-                           int32_t p, int32_t n_requested, int local_requested,
-                           char id[RW_JOIN_MAX_ID_LEN + 1], int32_t *owner)
+rw_route_t rw_route_status(const void *value, size_t len, int32_t p, int32_t n_requested,
+                           int local_requested, char id[RW_JOIN_MAX_ID_LEN + 1], int32_t *owner)
 {
     *owner = -1;
-    if (!rw_route_status_id(key, key_len, value, len, id))
+    if (!rw_route_status_id(value, len, id))
         return RW_ROUTE_INVALID;
     *owner = ib_partition_murmur2(id, strlen(id), n_requested);
     if (*owner == p && local_requested)

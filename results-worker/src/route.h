@@ -18,23 +18,20 @@ typedef enum {
     RW_ROUTE_INVALID      /* no interview id can be read: dead-lettered where it was consumed */
 } rw_route_t;
 
-/* The interview id of a status record: the key when it is a valid id (1..RW_JOIN_MAX_ID_LEN
- * bytes without a NUL), else the value's top-level "interview_id" string when the value is a
- * JSON object (a missing, empty or oversized key is common and not an error). Writes it
- * NUL-terminated into id (RW_JOIN_MAX_ID_LEN + 1 bytes) and returns 1; 0 (id "") when none can
- * be read. key and value are borrowed, may be NULL. The owner goes by the value's interview_id
- * as everywhere: a key naming another interview than the value sends the event to an owner
- * that does not know it (dead-lettered there as an unknown interview). */
-int rw_route_status_id(const void *key, size_t key_len, const void *value, size_t len,
-                       char id[RW_JOIN_MAX_ID_LEN + 1]);
+/* The interview id of a status record: the value's top-level "interview_id" string (1..
+ * RW_JOIN_MAX_ID_LEN bytes without a NUL) when the value is a JSON object of at most
+ * IB_STATUS_EVENT_MAX_BYTES. The key is not looked at: platforms key by other things, or not at
+ * all, and an event is delivered by its interview_id wherever it is. Writes it NUL-terminated
+ * into id (RW_JOIN_MAX_ID_LEN + 1 bytes) and returns 1; 0 (id "") when none can be read.
+ * value is borrowed, may be NULL. */
+int rw_route_status_id(const void *value, size_t len, char id[RW_JOIN_MAX_ID_LEN + 1]);
 
-/* The route of a status record consumed from partition p: its id as rw_route_status_id, its
- * owner partition *owner = murmur2(id) mod n_requested. LOCAL when *owner == p and the
- * requested partition p is this worker's (local_requested = 1; with equal partition counts the
- * range assignor guarantees it), else REPARTITION. INVALID when no id can be read (*owner -1).
- * n_requested must be > 0. */
-rw_route_t rw_route_status(const void *key, size_t key_len, const void *value, size_t len,
-                           int32_t p, int32_t n_requested, int local_requested,
-                           char id[RW_JOIN_MAX_ID_LEN + 1], int32_t *owner);
+/* The route of a status record (value, len) consumed from partition p: its id as
+ * rw_route_status_id, its owner partition *owner = murmur2(id) mod n_requested. LOCAL when
+ * *owner == p and the requested partition p is this worker's (local_requested = 1; with equal
+ * partition counts the range assignor guarantees it), else REPARTITION. INVALID when no id can
+ * be read (*owner -1): the event is invalid wherever it is handled. n_requested must be > 0. */
+rw_route_t rw_route_status(const void *value, size_t len, int32_t p, int32_t n_requested,
+                           int local_requested, char id[RW_JOIN_MAX_ID_LEN + 1], int32_t *owner);
 
 #endif
