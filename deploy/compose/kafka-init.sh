@@ -16,11 +16,13 @@ create() {
         --config cleanup.policy="$policy" --config min.insync.replicas="$MIN_ISR"
 }
 
-# interviews.requested and interviews.status: same partition count (the worker's co-partitioned
-# join); interviews.catalog: compacted, key = tenant id.
+# interviews.requested, interviews.callbacks.retry and interviews.status.repartition: same
+# partition count (the worker's co-partitioned join; status too, for the fast path);
+# interviews.catalog: compacted, key = tenant id.
 create "${TOPIC_REQUESTED:-interviews.requested}" "$PARTITIONS" delete
 create "${TOPIC_STATUS:-interviews.status}" "$PARTITIONS" delete
 create "${TOPIC_CATALOG:-interviews.catalog}" 3 compact
 create "${TOPIC_RETRY:-interviews.callbacks.retry}" "$PARTITIONS" delete
 create "${TOPIC_DLQ:-interviews.callbacks.dlq}" 3 delete
+create "${TOPIC_STATUS_REPARTITION:-interviews.status.repartition}" "$PARTITIONS" delete
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --describe --exclude-internal | grep -v '^\s*Topic: .*Partition:' || true
