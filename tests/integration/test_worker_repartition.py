@@ -102,6 +102,7 @@ class RepartitionGroupTest(_Base):
         states = {iid: self.states(base + rng.randint(0, 60_000)) for iid in ids}
         reader = _Records(os.path.join(s.dir, "callback-sim.log.jsonl"))
 
+        t0 = time.monotonic()
         second = self.spawn_worker("results-worker-2")
         third = self.spawn_worker("results-worker-3")
         second.wait_ready()
@@ -127,6 +128,9 @@ class RepartitionGroupTest(_Base):
                    interval=0.3)
 
         moved = self.elsewhere(set(crc))
+        print(f"\nrepartition: {len(moved)} of {3 * n} CRC32 status events elsewhere, "
+              f"{len(s.kcat.consume_all(s.topics['repartition']))} moves, all {2 * n} final "
+              f"states in {time.monotonic() - t0:.1f} s", flush=True)
         self.assertGreater(len(moved), n, "the CRC32 producer's events should mostly be elsewhere")
         self.assert_in_order(reader, states, ids, 3)
         self.assert_no_dead_letters()
@@ -168,6 +172,8 @@ class RepartitionStartupTest(_Base):
         await_true(lambda: (reader.read() or True) and
                    sum(1 for iid in ids if 3 in reader.ok_versions.get(iid, ())) >= len(ids),
                    90, f"all {len(ids)} final states delivered", interval=0.3)
+        print(f"\nrepartition at start: {len(moved)} of {3 * len(ids)} status events waiting "
+              f"elsewhere, all {len(ids)} final states delivered", flush=True)
         self.assert_in_order(reader, states, ids, 3)
         self.assert_no_dead_letters()
         s_second = type("S", (), {"worker": second})()
