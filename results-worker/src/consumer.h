@@ -6,14 +6,13 @@
  * pause/seek state and the offset tracker.
  *
  * Assignment of partition p:
- *  - requested p is read from the beginning into the join; status p and retry p wait (paused)
- *    until it reached the high watermark taken at assignment.
- *  - status p and repartition p are first *scanned* from the beginning up to their high
- *    watermarks at assignment (each on its own; repartition p waits for requested p like status p):
- *    each event only advances the interview's latest known state (join.h rw_join_order),
- *    nothing is sent. Then it is sought back to the committed offset (or the log start) and
- *    read *live*. So after any restart every state that could have been delivered before is
- *    known before anything is sent again, and states already superseded are not sent at all.
+ *  - requested p is read from the beginning into the join; status p, repartition p and retry p
+ *    wait (paused) until it reached the high watermark taken at assignment.
+ *  - status p and repartition p are first *scanned*, each on its own, from the beginning up to
+ *    their high watermarks at assignment: each event only advances the interview's latest known
+ * state (join.h rw_join_order), nothing is sent. Then it is sought back to the committed offset (or
+ * the log start) and read *live*. So after any restart every state that could have been delivered
+ * before is known before anything is sent again, and states already superseded are not sent at all.
  *  - retry p waits until status p and repartition p are live, then is read from its committed
  *    offset.
  *
