@@ -9,10 +9,11 @@
  *  - requested p is read from the beginning into the join; status p, repartition p and retry p
  *    wait (paused) until it reached the high watermark taken at assignment.
  *  - status p and repartition p are first *scanned*, each on its own, from the beginning up to
- *    their high watermarks at assignment: each event only advances the interview's latest known
- * state (join.h rw_join_order), nothing is sent. Then it is sought back to the committed offset (or
- * the log start) and read *live*. So after any restart every state that could have been delivered
- * before is known before anything is sent again, and states already superseded are not sent at all.
+ *    their high watermarks at assignment: each event only advances the interview's latest
+ *    known state (join.h rw_join_order), nothing is sent. Then each is sought back to its
+ *    committed offset (or the log start) and read *live*. So after any restart every state
+ *    that could have been delivered before is known before anything is sent again, and states
+ *    already superseded are not sent at all.
  *  - retry p waits until status p and repartition p are live, then is read from its committed
  *    offset.
  *
