@@ -112,6 +112,33 @@ _PORTS_HANDED_OUT = set()
 PATIENCE = float(os.environ.get("IB_TEST_PATIENCE") or 3)
 
 
+def murmur2_partition(key, partitions):
+    """The Java client's default partitioner (Kafka's Utils.murmur2, sign bit cleared, modulo
+    partitions): the partition the gateway's producer writes key to."""
+    data = key.encode() if isinstance(key, str) else bytes(key)
+    m, mask = 0x5BD1E995, 0xFFFFFFFF
+    h = (0x9747B28C ^ len(data)) & mask
+    n4 = len(data) // 4
+    for i in range(n4):
+        k = int.from_bytes(data[4 * i:4 * i + 4], "little")
+        k = (k * m) & mask
+        k ^= k >> 24
+        k = (k * m) & mask
+        h = ((h * m) & mask) ^ k
+    rest = data[4 * n4:]
+    if len(rest) >= 3:
+        h ^= rest[2] << 16
+    if len(rest) >= 2:
+        h ^= rest[1] << 8
+    if rest:
+        h ^= rest[0]
+        h = (h * m) & mask
+    h ^= h >> 13
+    h = (h * m) & mask
+    h ^= h >> 15
+    return (h & 0x7FFFFFFF) % partitions
+
+
 def patience(seconds):
     """A wait's deadline as the test states it, stretched for slow machines (see above)."""
     return seconds * PATIENCE

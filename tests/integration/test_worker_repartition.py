@@ -15,7 +15,7 @@ import signal
 import time
 import unittest
 
-from harness import Service, StackTestCase, await_true, free_port
+from harness import Service, StackTestCase, await_true, free_port, murmur2_partition
 from test_worker_soak import _Records
 from worker_util import metric, requested_event, status_event, supersedes
 
@@ -180,6 +180,33 @@ class RepartitionStartupTest(_Base):
         self.assertGreaterEqual(metric(s, "ib_worker_status_repartitioned_total") +
                                 metric(s_second, "ib_worker_status_repartitioned_total"),
                                 len(moved))
+
+
+class RepartitionDeadLetterTest(_Base):
+    """A moved event that cannot be delivered is dead-lettered by its owner, naming where the
+    platform wrote it (the move's headers), not the repartition topic."""
+
+    def test_unknown_interview_dead_letter_names_the_status_position(self):
+        s = self.stack
+        base = int(time.time() * 1000)
+        ids = [f"u{s.run_id}{p}" for p in range(PARTITIONS)]
+        for p, iid in enumerate(ids):  # no requested event for any of them
+            s.kcat.produce_bulk(s.topics["status"],
+                                [(iid, status_event(iid, "completed", base, 1))], partition=p)
+        where = {m["key"]: (m["partition"], m["offset"])
+                 for m in s.kcat.consume_all(s.topics["status"]) if m["key"] in ids}
+        dls = s.kcat.await_messages(s.topics["dlq"], lambda m: m["key"] in ids, timeout=60,
+                                    count=len(ids), what=f"{len(ids)} dead letters")
+        moved = {m["key"] for m in s.kcat.consume_all(s.topics["repartition"])}
+        # Moved exactly when written elsewhere than the interview's (Java client's) partition.
+        self.assertEqual(moved & set(ids),
+                         {iid for p, iid in enumerate(ids) if murmur2_partition(iid, PARTITIONS) != p})
+        for m in dls:
+            v = m["value"]
+            self.assertTrue(v["reason"].startswith("unknown interview_id"), v)
+            self.assertEqual((v["source_topic"], v["partition"], v["offset"]),
+                             (s.topics["status"], *where[m["key"]]), v)
+        self.assertEqual(s.sim.requests(), [])
 
 
 if __name__ == "__main__":
