@@ -22,6 +22,21 @@ from worker_util import metric, requested_event, status_event, supersedes
 PARTITIONS = 6  # the harness's per-class topics
 
 
+class Murmur2Test(unittest.TestCase):
+    """harness.murmur2_partition against the Java client (kafka-clients 3.9.2: Kafka's
+    UtilsTest.testMurmur2 keys and others, toPositive(murmur2) % 6, 3 and 7), the values of
+    tests/unit/shared/test_partition.c."""
+
+    def test_java_client_vectors(self):
+        vectors = {"": (3, 0, 2), "21": (0, 0, 3), "foobar": (0, 0, 0),
+                   "a-little-bit-long-string": (2, 2, 1), "a-little-bit-longer-string": (5, 2, 0),
+                   "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": (5, 2, 3),
+                   "abc": (3, 0, 4), "iv_01HZX3Q6W4K8V9N2B7M5T1R0CD": (5, 2, 1), "x": (4, 1, 4),
+                   "xy": (3, 0, 1)}
+        for key, want in vectors.items():
+            self.assertEqual(tuple(murmur2_partition(key, n) for n in (6, 3, 7)), want, key)
+
+
 class _Base(StackTestCase):
     with_gateway = False
     worker_env = {"RETRY_SCHEDULE": "0s,200ms,500ms", "CALLBACK_TIMEOUT": "10s",
