@@ -87,7 +87,11 @@ static int slot_drop(void *item, void *arg)
 
 static rw_job_t *job_new(rw_flow_t *f, rw_topic_t src, const rd_kafka_message_t *msg)
 {
-    rw_job_t *job = rw_job_new(src, msg, f->cfg->topic_status);
+    /* A moved event's origin is taken from its headers (rw_job_origin_from_headers); without
+     * them it is the repartition record itself. */
+    rw_job_t *job = rw_job_new(src, msg,
+                               src == RW_T_REPARTITION ? f->cfg->topic_status_repartition
+                                                       : f->cfg->topic_status);
     if (job == NULL)
         return NULL;
     LIST_INSERT_HEAD(&f->jobs, job, all);
