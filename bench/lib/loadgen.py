@@ -93,9 +93,9 @@ class Ibload:
 
     def topics(self, tag):
         """A fresh set of the worker's topics, named after tag."""
-        t = {k: f"bench.{tag}.{k}" for k in ("requested", "status", "retry", "dlq", "catalog")}
+        t = {k: f"bench.{tag}.{k}" for k in ("requested", "status", "retry", "dlq", "catalog", "repartition")}
         self.create(f"{t['requested']}:6", f"{t['status']}:6", f"{t['retry']}:6", f"{t['dlq']}:3",
-                    f"{t['catalog']}:3")
+                    f"{t['catalog']}:3", f"{t['repartition']}:6")
         return t
 
     def load(self, mode, topic, n, prefix, rate=0, start=0):

@@ -16,13 +16,16 @@ create() {
         --config cleanup.policy="$policy" --config min.insync.replicas="$MIN_ISR"
 }
 
-# interviews.requested and interviews.status: same partition count (the worker's co-partitioned
-# join); interviews.catalog: compacted, key = tenant id. Our topics carrying an interview's data:
-# compact,delete, key = interview id, so a tombstone (scripts/erase) erases it; interviews.status
-# is the platform's and takes records without a key, which a compacted topic refuses: delete.
+# interviews.requested, interviews.callbacks.retry and interviews.status.repartition: same
+# partition count (the worker's co-partitioned join; status too, for the fast path);
+# interviews.catalog: compacted, key = tenant id. Our topics carrying an interview's data:
+# compact,delete, key = interview id, so a tombstone (scripts/erase) erases it. interviews.status
+# is the platform's and takes records without a key, which a compacted topic refuses: delete; its
+# mirror interviews.status.repartition too (its order scan must see every moved state).
 create "${TOPIC_REQUESTED:-interviews.requested}" "$PARTITIONS" compact,delete
 create "${TOPIC_STATUS:-interviews.status}" "$PARTITIONS" delete
 create "${TOPIC_CATALOG:-interviews.catalog}" 3 compact
 create "${TOPIC_RETRY:-interviews.callbacks.retry}" "$PARTITIONS" compact,delete
 create "${TOPIC_DLQ:-interviews.callbacks.dlq}" 3 compact,delete
+create "${TOPIC_STATUS_REPARTITION:-interviews.status.repartition}" "$PARTITIONS" delete
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --describe --exclude-internal | grep -v '^\s*Topic: .*Partition:' || true

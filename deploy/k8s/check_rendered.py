@@ -18,7 +18,8 @@ import jsonschema
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOPIC_VARS = ("TOPIC_REQUESTED", "TOPIC_STATUS", "TOPIC_CATALOG", "TOPIC_RETRY", "TOPIC_DLQ")
+TOPIC_VARS = ("TOPIC_REQUESTED", "TOPIC_STATUS", "TOPIC_CATALOG", "TOPIC_RETRY", "TOPIC_DLQ",
+              "TOPIC_STATUS_REPARTITION")
 problems = []
 
 
@@ -75,7 +76,7 @@ def check_k8s(path):
             e[v["name"]] = v.get("value", "<from " + ",".join(v.get("valueFrom", {})) + ">")
         env[dname] = e
 
-    # Topics: the five of docs/DESIGN.md, with the invariants the services rely on.
+    # Topics: the six of docs/DESIGN.md, with the invariants the services rely on.
     topics = {}
     for t in by_kind.get("KafkaTopic", []):
         spec = t["spec"]
@@ -95,9 +96,17 @@ def check_k8s(path):
         if names[var] not in topics:
             problem(name, f"no KafkaTopic for {var}={names[var]}")
     if len(names) == len(TOPIC_VARS) and all(n in topics for n in names.values()):
-        parts = {v: topics[names[v]]["partitions"] for v in ("TOPIC_REQUESTED", "TOPIC_STATUS", "TOPIC_RETRY")}
+        # Requested, retry and repartition must be equal (the worker refuses to start
+        # otherwise); status equal too keeps every event on the fast path (no move).
+        parts = {v: topics[names[v]]["partitions"]
+                 for v in ("TOPIC_REQUESTED", "TOPIC_STATUS", "TOPIC_RETRY", "TOPIC_STATUS_REPARTITION")}
         if len(set(parts.values())) != 1:
-            problem(name, f"requested, status and retry need the same partition count: {parts}")
+            problem(name, f"requested, status, retry and repartition need the same partition count: {parts}")
+        st_max = int(topics[names["TOPIC_STATUS"]].get("config", {}).get("max.message.bytes", 1048588))
+        rp_max = int(topics[names["TOPIC_STATUS_REPARTITION"]].get("config", {}).get("max.message.bytes", 1048588))
+        if rp_max < st_max + 4096:
+            problem(name, f"the repartition topic's max.message.bytes ({rp_max}) must exceed the status "
+                          f"topic's ({st_max}) by its headers (4096)")
         if topics[names["TOPIC_CATALOG"]].get("config", {}).get("cleanup.policy") != "compact":
             problem(name, "the catalog topic must be compacted (cleanup.policy: compact)")
         if topics[names["TOPIC_STATUS"]].get("config", {}).get("cleanup.policy") != "delete":

@@ -23,6 +23,12 @@ const ib_conf_desc_t rw_config_table[] = {
      .help = "Kafka consumer group of the workers"},
     IB_CONF_ROW_TOPIC_REQUESTED(F(topic_requested)),
     IB_CONF_ROW_TOPIC_STATUS(F(topic_status)),
+    {.name = "TOPIC_STATUS_REPARTITION",
+     .type = IB_CONF_STRING,
+     .def = "interviews.status.repartition",
+     .offset = F(topic_status_repartition),
+     .help = "Internal topic of status events moved to their interview's partition (as many "
+             "partitions as TOPIC_REQUESTED)"},
     {.name = "TOPIC_RETRY",
      .type = IB_CONF_STRING,
      .def = "interviews.callbacks.retry",

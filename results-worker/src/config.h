@@ -16,6 +16,7 @@ typedef struct {
     char *group_id;
     char *topic_requested;
     char *topic_status;
+    char *topic_status_repartition;
     char *topic_retry;
     char *topic_dlq;
     ib_durations_t retry_schedule;

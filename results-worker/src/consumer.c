@@ -22,6 +22,8 @@ static const char *topic_name(const rw_consumer_t *c, rw_topic_t t)
         return c->cfg->topic_status;
     case RW_T_RETRY:
         return c->cfg->topic_retry;
+    case RW_T_REPARTITION:
+        return c->cfg->topic_status_repartition;
     case RW_T_NONE:
         break;
     }
@@ -30,7 +32,7 @@ static const char *topic_name(const rw_consumer_t *c, rw_topic_t t)
 
 static rw_topic_t topic_of(const rw_consumer_t *c, const char *name)
 {
-    for (int t = 0; t < 3; t++)
+    for (int t = 0; t < RW_TOPICS; t++)
         if (strcmp(name, topic_name(c, (rw_topic_t)t)) == 0)
             return (rw_topic_t)t;
     return RW_T_NONE;
@@ -83,7 +85,7 @@ static ib_rc_t ensure_parts(rw_consumer_t *c, size_t n)
 {
     if (n <= c->nparts)
         return IB_OK;
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < RW_TOPICS; t++) {
         rw_tp_t *np = realloc(c->tps[t], n * sizeof(*np));
         if (np == NULL)
             return IB_ERR;
@@ -152,43 +154,72 @@ static void pause_clear(rw_consumer_t *c, rw_topic_t t, int32_t p, unsigned reas
     }
 }
 
-/* Opens or closes the gates of partition p from the state of its three topics. */
+/* Opens or closes the gates of partition p from the state of its topics. */
 static void update_gates(rw_consumer_t *c, int32_t p)
 {
     rw_tp_t *rq = tp_get(c, RW_T_REQUESTED, p);
     rw_tp_t *st = tp_get(c, RW_T_STATUS, p);
+    rw_tp_t *rp = tp_get(c, RW_T_REPARTITION, p);
     rw_tp_t *rt = tp_get(c, RW_T_RETRY, p);
     if (rq == NULL)
         return;
     int join_ready = !rq->assigned || rq->ready;
-    if (st->assigned) {
+    static const rw_topic_t joined[] = {RW_T_STATUS, RW_T_REPARTITION};
+    for (size_t i = 0; i < IB_ARRAY_LEN(joined); i++) {
+        const rw_tp_t *tp = tp_get(c, joined[i], p);
+        if (tp == NULL || !tp->assigned)
+            continue;
         if (join_ready)
-            pause_clear(c, RW_T_STATUS, p, RW_PAUSE_GATE);
+            pause_clear(c, joined[i], p, RW_PAUSE_GATE);
         else
-            pause_add(c, RW_T_STATUS, p, RW_PAUSE_GATE);
+            pause_add(c, joined[i], p, RW_PAUSE_GATE);
     }
-    if (rt->assigned) {
-        if (join_ready && (!st->assigned || st->live))
+    if (rt != NULL && rt->assigned) {
+        if (join_ready && (st == NULL || !st->assigned || st->live) &&
+            (rp == NULL || !rp->assigned || rp->live))
             pause_clear(c, RW_T_RETRY, p, RW_PAUSE_GATE);
         else
             pause_add(c, RW_T_RETRY, p, RW_PAUSE_GATE);
     }
 }
 
-/* The scan of status p reached next_pos (the offset after the last one handed to us). */
-static void go_live(rw_consumer_t *c, int32_t p, int64_t next_pos)
+/* The scan of (t, p) (status or repartition) reached next_pos (the offset after the last one
+ * handed to us). */
+static void go_live(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t next_pos)
 {
-    rw_tp_t *st = tp_get(c, RW_T_STATUS, p);
+    rw_tp_t *st = tp_get(c, t, p);
     if (st == NULL || st->live)
         return;
     st->live = 1;
     char detail[96];
     snprintf(detail, sizeof(detail), "latest states rebuilt up to %" PRId64 "; live from %" PRId64,
              st->scan_end, st->live_from);
-    log_tp(IB_LOG_INFO, c->cfg->topic_status, p, next_pos, "status partition scanned", detail);
+    log_tp(IB_LOG_INFO, topic_name(c, t), p, next_pos,
+           t == RW_T_STATUS ? "status partition scanned" : "repartition partition scanned", detail);
     if (st->live_from >= 0 && st->live_from < next_pos)
-        seek_to(c, RW_T_STATUS, p, st->live_from);
+        seek_to(c, t, p, st->live_from);
     update_gates(c, p);
+}
+
+/* Partition count of topic from the cluster's metadata, -1 when unknown. */
+static int32_t partition_count(rw_consumer_t *c, const char *topic)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, topic, NULL);
+    int32_t n = -1;
+    if (rkt == NULL)
+        return -1;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(c->rk, 0, rkt, &md, QUERY_TIMEOUT_MS);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
+        err = md->topics[0].err;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].partition_cnt > 0)
+        n = md->topics[0].partition_cnt;
+    else
+        log_tp(IB_LOG_WARN, topic, -1, -1, "partition count unknown", rd_kafka_err2str(err));
+    if (md != NULL)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return n;
 }
 
 static int64_t committed_offset(rw_consumer_t *c, const char *topic, int32_t p)
@@ -216,6 +247,11 @@ static void on_assign(rw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
         IB_ERROR("out of memory on assignment; taking no partitions");
         return;
     }
+    /* The owner of an interview is murmur2(id) mod this count: refreshed on every assignment
+     * (partitions may have been added), kept when the query fails. */
+    int32_t n_req = partition_count(c, c->cfg->topic_requested);
+    if (n_req > 0)
+        c->n_requested = n_req;
     for (int i = 0; i < parts->cnt; i++) {
         rw_topic_t t;
         rw_tp_t *tp = elem_tp(c, parts, i, &t);
@@ -241,7 +277,7 @@ static void on_assign(rw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
                 log_tp(IB_LOG_WARN, tpl->topic, tpl->partition, -1,
                        "high watermark query failed; waiting for EOF", rd_kafka_err2str(err));
             }
-        } else if (t == RW_T_STATUS) {
+        } else if (t == RW_T_STATUS || t == RW_T_REPARTITION) {
             int64_t committed = committed_offset(c, tpl->topic, tpl->partition);
             if (err != RD_KAFKA_RESP_ERR_NO_ERROR || hi <= lo) {
                 /* Empty (nothing to learn), or the watermark query failed: sending without
@@ -278,13 +314,14 @@ static void on_assign(rw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
         if (t == RW_T_REQUESTED)
             log_tp(IB_LOG_INFO, tpl->topic, tpl->partition, tp->target,
                    "assigned from the beginning; offset is the catch-up target", NULL);
-        else if (t == RW_T_STATUS && !tp->live)
+        else if ((t == RW_T_STATUS || t == RW_T_REPARTITION) && !tp->live)
             log_tp(IB_LOG_INFO, tpl->topic, tpl->partition, tp->scan_end,
                    "assigned: scanning from the beginning to rebuild the order; offset is the "
                    "scan end",
                    NULL);
         const rw_tp_t *rq = tp_get(c, RW_T_REQUESTED, tpl->partition);
-        if (t != RW_T_REQUESTED && rq != NULL && !rq->assigned)
+        /* Status partitions may outnumber requested ones: their events are moved. */
+        if (t != RW_T_REQUESTED && t != RW_T_STATUS && rq != NULL && !rq->assigned)
             log_tp(IB_LOG_WARN, tpl->topic, tpl->partition, -1,
                    "assigned without its requested partition; are the partition counts equal?",
                    NULL);
@@ -359,6 +396,7 @@ ib_rc_t rw_consumer_init(rw_consumer_t *c, const rw_config_t *cfg, rw_join_t *jo
     };
 
     memset(c, 0, sizeof(*c));
+    c->n_requested = -1;
     c->cfg = cfg;
     c->join = join;
     c->m = m;
@@ -389,8 +427,8 @@ ib_rc_t rw_consumer_init(rw_consumer_t *c, const rw_config_t *cfg, rw_join_t *jo
     conf = NULL; /* now owned by rk */
     rd_kafka_poll_set_consumer(c->rk);
     c->queue = rd_kafka_queue_get_consumer(c->rk);
-    topics = rd_kafka_topic_partition_list_new(3);
-    for (int t = 0; t < 3; t++)
+    topics = rd_kafka_topic_partition_list_new(RW_TOPICS);
+    for (int t = 0; t < RW_TOPICS; t++)
         rd_kafka_topic_partition_list_add(topics, topic_name(c, (rw_topic_t)t),
                                           RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, topics);
@@ -434,7 +472,7 @@ void rw_consumer_close(rw_consumer_t *c)
         rd_kafka_destroy(c->rk);
         c->rk = NULL;
     }
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < RW_TOPICS; t++) {
         for (size_t i = 0; i < c->nparts && c->tps[t] != NULL; i++)
             rw_tracker_reset(&c->tps[t][i].track);
         free(c->tps[t]);
@@ -504,23 +542,25 @@ rw_admit_t rw_consumer_admit(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t 
         }
         return RW_ADMIT_SKIP;
     }
-    if (t == RW_T_STATUS && !tp->live) {
+    if ((t == RW_T_STATUS || t == RW_T_REPARTITION) && !tp->live) {
         if (offset < tp->scan_end)
             return RW_ADMIT_HISTORY;
-        go_live(c, p, offset + 1); /* the end was a gap: seek back and start live */
+        go_live(c, t, p, offset + 1); /* the end was a gap: seek back and start live */
         return RW_ADMIT_SKIP;
     }
     return RW_ADMIT_LIVE;
 }
 
-void rw_consumer_history_seen(rw_consumer_t *c, int32_t p, int64_t offset, int eof)
+void rw_consumer_history_seen(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset, int eof)
 {
-    rw_tp_t *st = tp_get(c, RW_T_STATUS, p);
+    if (t != RW_T_STATUS && t != RW_T_REPARTITION)
+        return;
+    rw_tp_t *st = tp_get(c, t, p);
     if (st == NULL || !st->assigned || st->live)
         return;
     int64_t next_pos = eof ? offset : offset + 1;
     if (next_pos >= st->scan_end)
-        go_live(c, p, next_pos);
+        go_live(c, t, p, next_pos);
 }
 
 /* Pauses (t, p) when WORKER_MAX_PENDING of its tracked messages are active (not held for a due
@@ -591,8 +631,8 @@ void rw_consumer_done(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset,
     update_full(c, t, p, tp);
 }
 
-ib_rc_t rw_consumer_recheck_requested(rw_consumer_t *c, int32_t p, int64_t offset, char *errstr,
-                                      size_t errstr_size)
+ib_rc_t rw_consumer_recheck_requested(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset,
+                                      char *errstr, size_t errstr_size)
 {
     rw_tp_t *rq = tp_get(c, RW_T_REQUESTED, p);
     int64_t lo = 0;
@@ -612,15 +652,37 @@ ib_rc_t rw_consumer_recheck_requested(rw_consumer_t *c, int32_t p, int64_t offse
     }
     if (rq->next >= hi)
         return IB_OK;
-    /* Behind: wait for requested p to reach hi, then see this status message again. */
+    /* Behind: wait for requested p to reach hi, then see this message again. */
     rq->target = hi;
     rq->ready = 0;
     update_gates(c, p);
-    rw_tp_t *st = tp_get(c, RW_T_STATUS, p);
-    seek_to(c, RW_T_STATUS, p, offset);
+    rw_tp_t *st = tp_get(c, t, p);
+    seek_to(c, t, p, offset);
     if (st != NULL)
         st->rewound_to = offset;
     return IB_AGAIN;
+}
+
+int32_t rw_consumer_requested_count(rw_consumer_t *c)
+{
+    if (c->n_requested <= 0)
+        c->n_requested = partition_count(c, c->cfg->topic_requested);
+    return c->n_requested;
+}
+
+int rw_consumer_requested_local(const rw_consumer_t *c, int32_t p)
+{
+    const rw_tp_t *rq = tp_get(c, RW_T_REQUESTED, p);
+    return rq != NULL && rq->assigned;
+}
+
+int rw_consumer_first_repartition(rw_consumer_t *c, int32_t p)
+{
+    rw_tp_t *st = tp_get(c, RW_T_STATUS, p);
+    if (st == NULL || st->repartitioned)
+        return 0;
+    st->repartitioned = 1;
+    return 1;
 }
 
 void rw_consumer_backoff(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset, long delay_ms)
@@ -640,7 +702,7 @@ int rw_consumer_tick(rw_consumer_t *c, int max_wait_ms)
 {
     long long now = ib_now_ms();
     long long wait = max_wait_ms;
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < RW_TOPICS; t++) {
         for (size_t i = 0; i < c->nparts; i++) {
             rw_tp_t *tp = &c->tps[t][i];
             if (!tp->assigned || (tp->pause & RW_PAUSE_BACKOFF) == 0)
@@ -657,8 +719,8 @@ int rw_consumer_tick(rw_consumer_t *c, int max_wait_ms)
 size_t rw_consumer_pending(const rw_consumer_t *c)
 {
     size_t n = 0;
-    for (int t = 1; t < 3; t++)
-        for (size_t i = 0; i < c->nparts; i++)
+    for (int t = 0; t < RW_TOPICS; t++)
+        for (size_t i = 0; i < c->nparts && t != RW_T_REQUESTED; i++)
             n += rw_tracker_pending(&c->tps[t][i].track);
     return n;
 }
@@ -669,13 +731,14 @@ void rw_consumer_update_metrics(rw_consumer_t *c)
     int ready = 1;
     double paused = 0;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < RW_TOPICS; t++) {
         for (size_t i = 0; i < c->nparts; i++) {
             const rw_tp_t *tp = &c->tps[t][i];
             if (!tp->assigned)
                 continue;
             assigned++;
-            if ((t == RW_T_REQUESTED && !tp->ready) || (t == RW_T_STATUS && !tp->live))
+            if ((t == RW_T_REQUESTED && !tp->ready) ||
+                ((t == RW_T_STATUS || t == RW_T_REPARTITION) && !tp->live))
                 ready = 0;
             if (tp->pause != 0)
                 paused++;

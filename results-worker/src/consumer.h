@@ -1,17 +1,21 @@
-/* Kafka side of the worker: one group consumer over TOPIC_REQUESTED, TOPIC_STATUS and
- * TOPIC_RETRY with the range assignor, so partition p of all three lands on the same member
- * (their partition counts must be equal). Per partition it keeps the catch-up gates, the
+/* Kafka side of the worker: one group consumer over TOPIC_REQUESTED, TOPIC_STATUS,
+ * TOPIC_RETRY and TOPIC_STATUS_REPARTITION with the range assignor, so partition p of requested,
+ * retry and repartition lands on the same member (their partition counts must be equal; the
+ * status topic's may differ: an event found on a partition that is not its interview's is
+ * moved to the repartition topic, route.h). Per partition it keeps the catch-up gates, the
  * pause/seek state and the offset tracker.
  *
  * Assignment of partition p:
- *  - requested p is read from the beginning into the join; status p and retry p wait (paused)
- *    until it reached the high watermark taken at assignment.
- *  - status p is first *scanned* from the beginning up to its high watermark at assignment:
- *    each event only advances the interview's latest known state (join.h rw_join_order),
- *    nothing is sent. Then it is sought back to the committed offset (or the log start) and
- *    read *live*. So after any restart every state that could have been delivered before is
- *    known before anything is sent again, and states already superseded are not sent at all.
- *  - retry p waits until status p is live, then is read from its committed offset.
+ *  - requested p is read from the beginning into the join; status p, repartition p and retry p
+ *    wait (paused) until it reached the high watermark taken at assignment.
+ *  - status p and repartition p are first *scanned*, each on its own, from the beginning up to
+ *    their high watermarks at assignment: each event only advances the interview's latest
+ *    known state (join.h rw_join_order), nothing is sent. Then each is sought back to its
+ *    committed offset (or the log start) and read *live*. So after any restart every state
+ *    that could have been delivered before is known before anything is sent again, and states
+ *    already superseded are not sent at all.
+ *  - retry p waits until status p and repartition p are live, then is read from its committed
+ *    offset.
  *
  * Everything runs on the worker thread; the rebalance callback is served by rw_consumer_poll. */
 #ifndef RW_CONSUMER_H
@@ -27,7 +31,14 @@
 #include "metrics.h"
 #include "tracker.h"
 
-typedef enum { RW_T_REQUESTED = 0, RW_T_STATUS = 1, RW_T_RETRY = 2, RW_T_NONE = 3 } rw_topic_t;
+typedef enum {
+    RW_T_REQUESTED = 0,
+    RW_T_STATUS = 1,
+    RW_T_RETRY = 2,
+    RW_T_REPARTITION = 3, /* status events moved to their interview's partition */
+    RW_T_NONE = 4
+} rw_topic_t;
+#define RW_TOPICS 4
 
 #define RW_PAUSE_GATE    1u /* waiting for requested p (status) or the rebuilt order (retry) */
 #define RW_PAUSE_FULL    2u /* WORKER_MAX_PENDING messages active, or too many held */
@@ -45,10 +56,11 @@ typedef struct {
     int ready;
     int64_t target; /* high watermark to reach; -1 unknown (EOF decides) */
     int64_t next;
-    /* status */
+    /* status and repartition */
     int live;
     int64_t scan_end;  /* scanning: high watermark at assignment */
     int64_t live_from; /* committed offset to seek back to after the scan */
+    int repartitioned; /* status: a record was moved to the repartition topic since assigned */
 } rw_tp_t;
 
 /* Partitions of these topics are about to be revoked (list borrowed): drop their work. */
@@ -60,8 +72,9 @@ typedef struct {
     const rw_config_t *cfg;
     rw_join_t *join;
     rw_metrics_t *m;
-    rw_tp_t *tps[3]; /* per topic, indexed by partition number */
+    rw_tp_t *tps[RW_TOPICS]; /* per topic, indexed by partition number */
     size_t nparts;
+    int32_t n_requested; /* partition count of TOPIC_REQUESTED (metadata); -1 unknown */
     rw_revoke_fn *on_revoke;
     void *opaque;
 } rw_consumer_t;
@@ -83,12 +96,14 @@ void rw_consumer_requested_seen(rw_consumer_t *c, int32_t p, int64_t offset, int
 
 typedef enum {
     RW_ADMIT_SKIP = 0, /* partition paused: the message was rewound and comes again */
-    RW_ADMIT_HISTORY,  /* status scan: learn the order, send nothing; then history_seen */
+    RW_ADMIT_HISTORY,  /* status or repartition scan: learn the order, send nothing; then
+                          history_seen */
     RW_ADMIT_LIVE      /* handle it */
 } rw_admit_t;
 rw_admit_t rw_consumer_admit(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset);
-/* A scanned status message (or the status EOF at offset, eof=1): ends the scan at scan_end. */
-void rw_consumer_history_seen(rw_consumer_t *c, int32_t p, int64_t offset, int eof);
+/* A scanned message of (t, p) (status or repartition; or its EOF at offset, eof=1): ends the
+ * scan at scan_end. */
+void rw_consumer_history_seen(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset, int eof);
 
 /* Starts tracking a live message; *gen receives the partition's generation for
  * rw_consumer_done. IB_ERR when it cannot be tracked (then it must not be handled: it was
@@ -109,12 +124,19 @@ void rw_consumer_hold(rw_consumer_t *c, rw_topic_t t, int32_t p, unsigned gen, i
 /* Current generation of (t, p), or 0 when not assigned. */
 unsigned rw_consumer_gen(const rw_consumer_t *c, rw_topic_t t, int32_t p);
 
-/* A live status message met an unknown interview: re-reads requested p's high watermark.
- * IB_AGAIN when requested p is behind (status p gated and rewound to offset); IB_OK when the
- * interview is really unknown (errstr "" or why this worker cannot know it); IB_ERR when the
- * check failed (errstr). */
-ib_rc_t rw_consumer_recheck_requested(rw_consumer_t *c, int32_t p, int64_t offset, char *errstr,
-                                      size_t errstr_size) IB_WUR;
+/* A live message of (t, p) (status or repartition) met an unknown interview: re-reads
+ * requested p's high watermark. IB_AGAIN when requested p is behind ((t, p) gated and rewound to
+ * offset); IB_OK when the interview is really unknown (errstr "" or why this worker cannot know
+ * it); IB_ERR when the check failed (errstr). */
+ib_rc_t rw_consumer_recheck_requested(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset,
+                                      char *errstr, size_t errstr_size) IB_WUR;
+/* Partition count of TOPIC_REQUESTED: taken from metadata on every assignment, queried again
+ * (blocking, bounded) while unknown; -1 when still unknown. */
+int32_t rw_consumer_requested_count(rw_consumer_t *c);
+/* 1 when requested p is assigned to this worker. */
+int rw_consumer_requested_local(const rw_consumer_t *c, int32_t p);
+/* 1 the first time status p moves a record to the repartition topic since its assignment. */
+int rw_consumer_first_repartition(rw_consumer_t *c, int32_t p);
 /* Pause (t, p), rewind to offset, look again after delay_ms. */
 void rw_consumer_backoff(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset, long delay_ms);
 /* Resumes what is due; returns ms until the next backoff ends (capped at max_wait_ms). */

@@ -94,8 +94,8 @@ static void handle_error(rw_dispatcher_t *d, const rd_kafka_message_t *msg)
         rw_topic_t t = rw_consumer_topic(&d->consumer, msg);
         if (t == RW_T_REQUESTED)
             rw_consumer_requested_seen(&d->consumer, msg->partition, msg->offset, 1);
-        else if (t == RW_T_STATUS)
-            rw_consumer_history_seen(&d->consumer, msg->partition, msg->offset, 1);
+        else
+            rw_consumer_history_seen(&d->consumer, t, msg->partition, msg->offset, 1);
         return;
     }
     if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -135,8 +135,9 @@ static void *run(void *arg)
 {
     rw_dispatcher_t *d = arg;
     int more = 0;
-    IB_INFO("worker loop started (group %s; topics %s, %s, %s)", d->cfg->group_id,
-            d->cfg->topic_requested, d->cfg->topic_status, d->cfg->topic_retry);
+    IB_INFO("worker loop started (group %s; topics %s, %s, %s, %s)", d->cfg->group_id,
+            d->cfg->topic_requested, d->cfg->topic_status, d->cfg->topic_retry,
+            d->cfg->topic_status_repartition);
     while (!atomic_load(&d->stop) && !atomic_load(&d->failed)) {
         rw_sender_run(d->sender, loop_wait(d, more), d->wake[0]);
         drain_wake(d);
@@ -160,6 +161,9 @@ static void *run(void *arg)
                     break;
                 case RW_T_RETRY:
                     rw_intake_retry(&d->flow, msg);
+                    break;
+                case RW_T_REPARTITION:
+                    rw_intake_repartition(&d->flow, msg);
                     break;
                 case RW_T_NONE:
                     break;
@@ -255,16 +259,23 @@ rw_dispatcher_t *rw_dispatcher_new(const rw_config_t *cfg, const ib_tenants_t *t
         goto fail;
     d->flow.producer = d->producer;
     rw_producer_wake_fd(d->producer, d->wake[1]);
-    int n_status = rw_producer_partitions(d->producer, cfg->topic_status, 5000);
-    int n_retry = rw_producer_partitions(d->producer, cfg->topic_retry, 5000);
+    /* Requested, retry and repartition are co-partitioned (range assignor); the status topic
+     * may have any partition count: its events are moved to their interview's partition. */
     int n_req = rw_producer_partitions(d->producer, cfg->topic_requested, 5000);
-    if (n_status > 0 &&
-        ((n_retry > 0 && n_retry != n_status) || (n_req > 0 && n_req != n_status))) {
+    int n_retry = rw_producer_partitions(d->producer, cfg->topic_retry, 5000);
+    int n_rep = rw_producer_partitions(d->producer, cfg->topic_status_repartition, 5000);
+    if (n_req > 0 && n_rep < 0) {
+        snprintf(errstr, errstr_size,
+                 "topic %s not found: create it with as many partitions as %s (%d)",
+                 cfg->topic_status_repartition, cfg->topic_requested, n_req);
+        goto fail;
+    }
+    if (n_req > 0 && ((n_retry > 0 && n_retry != n_req) || n_rep != n_req)) {
         snprintf(errstr, errstr_size,
                  "partition counts differ: %s %d, %s %d, %s %d; they must be equal "
-                 "(co-partitioned join and retry)",
-                 cfg->topic_requested, n_req, cfg->topic_status, n_status, cfg->topic_retry,
-                 n_retry);
+                 "(co-partitioned join, retry and repartition)",
+                 cfg->topic_requested, n_req, cfg->topic_retry, n_retry,
+                 cfg->topic_status_repartition, n_rep);
         goto fail;
     }
     if (rw_consumer_init(&d->consumer, cfg, d->join, m, on_revoke, d, errstr, errstr_size) !=

@@ -92,7 +92,11 @@ static int slot_drop(void *item, void *arg)
 
 static rw_job_t *job_new(rw_flow_t *f, rw_topic_t src, const rd_kafka_message_t *msg)
 {
-    rw_job_t *job = rw_job_new(src, msg, f->cfg->topic_status);
+    /* A moved event's origin is taken from its headers (rw_job_origin_from_headers); without
+     * them it is the repartition record itself. */
+    rw_job_t *job = rw_job_new(src, msg,
+                               src == RW_T_REPARTITION ? f->cfg->topic_status_repartition
+                                                       : f->cfg->topic_status);
     if (job == NULL)
         return NULL;
     LIST_INSERT_HEAD(&f->jobs, job, all);
@@ -148,8 +152,10 @@ static void produce_later(rw_flow_t *f, rw_job_t *job, const char *why)
 {
     json_t *fields = rw_job_fields(job);
     ib_log_fields(IB_LOG_ERROR, fields, "%s to Kafka failed (%s); trying again in %d ms",
-                  job->action == RW_ACT_DLQ ? "dead letter" : "retry record", why,
-                  REPRODUCE_DELAY_MS);
+                  job->action == RW_ACT_DLQ           ? "dead letter"
+                  : job->action == RW_ACT_REPARTITION ? "repartitioned status event"
+                                                      : "retry record",
+                  why, REPRODUCE_DELAY_MS);
     json_decref(fields);
     job->ticket = NULL;
     job->state = RW_JOB_PRODUCE_AGAIN;
@@ -230,10 +236,36 @@ static void produce_retry(rw_flow_t *f, rw_job_t *job)
         produce_later(f, job, why);
 }
 
+static void produce_forward(rw_flow_t *f, rw_job_t *job)
+{
+    char why[256];
+    job->state = RW_JOB_PRODUCING;
+    job->ticket = rw_producer_forward(f->producer, f->cfg->topic_status_repartition,
+                                      job->fwd_partition, job->interview_id, job->raw, job->raw_len,
+                                      job->fwd_headers, job, why, sizeof(why));
+    if (job->ticket == NULL)
+        produce_later(f, job, why);
+}
+
+void rw_flow_repartition(rw_flow_t *f, rw_job_t *job)
+{
+    if (ib_log_enabled(IB_LOG_DEBUG)) {
+        json_t *fields = rw_job_fields(job);
+        if (fields != NULL)
+            json_object_set_new(fields, "to_partition", json_integer(job->fwd_partition));
+        ib_log_fields(IB_LOG_DEBUG, fields, "status event moved to its interview's partition of %s",
+                      f->cfg->topic_status_repartition);
+        json_decref(fields);
+    }
+    produce_forward(f, job);
+}
+
 static void produce_again(rw_flow_t *f, rw_job_t *job)
 {
     if (job->action == RW_ACT_DLQ)
         produce_dlq(f, job);
+    else if (job->action == RW_ACT_REPARTITION)
+        produce_forward(f, job);
     else
         produce_retry(f, job);
 }
@@ -293,11 +325,23 @@ void rw_flow_on_produced(void *owner, rd_kafka_resp_err_t err, void *opaque)
     job->ticket = NULL;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         ib_series_add(f->m->produce_errors, 1);
+        if (job->action == RW_ACT_REPARTITION && err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+            /* Never fits (the repartition topic's max.message.bytes is below the status
+             * topic's): trying again would hold the status partition's offset forever. */
+            char reason[256];
+            snprintf(
+                reason, sizeof(reason), "status event too large to move to partition %d of %s: %s",
+                (int)job->fwd_partition, f->cfg->topic_status_repartition, rd_kafka_err2str(err));
+            rw_flow_dead_letter(f, job, RW_DLQ_INVALID_EVENT, reason);
+            return;
+        }
         produce_later(f, job, rd_kafka_err2str(err));
         return;
     }
     if (job->action == RW_ACT_DLQ)
         ib_series_add(f->m->dead_letters[job->dlq_class], 1);
+    else if (job->action == RW_ACT_REPARTITION)
+        ib_series_add(f->m->repartitioned, 1);
     else
         ib_series_add(f->m->retries_produced, 1);
     job_finish(f, job);

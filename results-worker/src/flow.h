@@ -60,6 +60,9 @@ ib_rc_t rw_flow_admit_at_due(rw_flow_t *f, rw_job_t *job) IB_WUR;
  * counted; the job does not wait for it). */
 void rw_flow_partial(rw_flow_t *f, const rw_job_t *job, const char *fixes,
                      const unsigned counts[IB_FIX_KIND_COUNT]);
+/* Produces the job, made a move by rw_job_set_forward, to the repartition topic; finished (its
+ * offset stored) once Kafka acknowledged it, produced again a little later when that fails. */
+void rw_flow_repartition(rw_flow_t *f, rw_job_t *job);
 /* Sends the job to the dead-letter topic with class and reason (copied). */
 void rw_flow_dead_letter(rw_flow_t *f, rw_job_t *job, rw_dlq_class_t cls, const char *reason);
 

@@ -8,6 +8,7 @@
 #include "ib/json.h"
 #include "ib/log.h"
 #include "retryrec.h"
+#include "route.h"
 
 /* A tombstone (NULL value; an empty value is a value) keyed by an erased interview's id: its
  * pending work goes (rw_flow_erase); forget_join: its join entry too. Logged and counted; never a
@@ -59,36 +60,83 @@ void rw_intake_requested(rw_flow_t *f, const rd_kafka_message_t *msg)
     rw_consumer_requested_seen(f->consumer, msg->partition, msg->offset, 0);
 }
 
-void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg)
+/* A scanned record of status or repartition p: teaches the join the interview's latest state. */
+static void history(rw_flow_t *f, rw_topic_t t, const rd_kafka_message_t *msg)
+{
+    char why[256];
+    rw_status_parse_t sp;
+    if (msg->payload != NULL &&
+        rw_status_parse(msg->payload, msg->len, 0, &sp, why, sizeof(why)) == IB_OK) {
+        (void)rw_join_order(f->join, sp.interview_id, sp.status, sp.occurred_ms, 1);
+        rw_status_parse_clear(&sp);
+    }
+    rw_consumer_history_seen(f->consumer, t, msg->partition, msg->offset, 0);
+}
+
+/* A live status record whose interview belongs to another partition is moved to that
+ * partition of the repartition topic, its offset stored once Kafka acknowledged the move.
+ * Returns 1 when the record was taken care of here (moved, or to be looked at again), 0 when
+ * it is this partition's own (or has no readable id: dead-lettered here as invalid). */
+static int moved(rw_flow_t *f, const rd_kafka_message_t *msg)
+{
+    char id[RW_JOIN_MAX_ID_LEN + 1];
+    int32_t owner = -1;
+    int32_t n = rw_consumer_requested_count(f->consumer);
+    if (n <= 0) {
+        /* No owner can be computed without the partition count: look again shortly. */
+        rw_consumer_backoff(f->consumer, RW_T_STATUS, msg->partition, msg->offset, 1000);
+        return 1;
+    }
+    rw_route_t r =
+        rw_route_status(msg->payload, msg->len, msg->partition, n,
+                        rw_consumer_requested_local(f->consumer, msg->partition), id, &owner);
+    if (r != RW_ROUTE_REPARTITION)
+        return 0;
+    unsigned gen = 0;
+    if (rw_consumer_track(f->consumer, RW_T_STATUS, msg->partition, msg->offset, &gen) != IB_OK)
+        return 1;
+    rw_job_t *job = rw_flow_job_new(f, RW_T_STATUS, msg);
+    if (job == NULL || rw_job_set_forward(job, msg, f->cfg->topic_status, id, owner) != IB_OK) {
+        rw_flow_job_free(f, job);
+        rw_consumer_done(f->consumer, RW_T_STATUS, msg->partition, msg->offset, gen);
+        IB_ERROR("out of memory: status event at offset %" PRId64 " dropped", msg->offset);
+        return 1;
+    }
+    job->gen = gen;
+    if (rw_consumer_first_repartition(f->consumer, msg->partition)) {
+        json_t *fields =
+            json_pack("{s:s,s:i,s:I,s:s,s:i}", "topic", f->cfg->topic_status, "partition",
+                      (int)msg->partition, "offset", (json_int_t)msg->offset, "interview_id", id,
+                      "to_partition", (int)owner);
+        ib_log_fields(IB_LOG_INFO, fields,
+                      "status events for interviews requested on other partitions: moving them "
+                      "to %s (logged once per assignment)",
+                      f->cfg->topic_status_repartition);
+        json_decref(fields);
+    }
+    rw_flow_repartition(f, job);
+    return 1;
+}
+
+/* A live record of status p (its own) or repartition p: a job, joined with its interview's
+ * callback, admitted or dead-lettered. */
+static void live(rw_flow_t *f, rw_topic_t t, const rd_kafka_message_t *msg)
 {
     char why[256];
     char reason[400];
-    rw_admit_t a = rw_consumer_admit(f->consumer, RW_T_STATUS, msg->partition, msg->offset);
-    if (a == RW_ADMIT_SKIP)
-        return;
-    if (a == RW_ADMIT_HISTORY) {
-        rw_status_parse_t sp;
-        if (msg->payload != NULL &&
-            rw_status_parse(msg->payload, msg->len, 0, &sp, why, sizeof(why)) == IB_OK) {
-            (void)rw_join_order(f->join, sp.interview_id, sp.status, sp.occurred_ms, 1);
-            rw_status_parse_clear(&sp);
-        }
-        rw_consumer_history_seen(f->consumer, msg->partition, msg->offset, 0);
-        return;
-    }
+    const char *topic = t == RW_T_STATUS ? f->cfg->topic_status : f->cfg->topic_status_repartition;
 
     if (msg->payload == NULL) {
         /* Erased, not invalid: its offset is stored like any other. */
         unsigned tgen = 0;
-        if (rw_consumer_track(f->consumer, RW_T_STATUS, msg->partition, msg->offset, &tgen) !=
-            IB_OK)
+        if (rw_consumer_track(f->consumer, t, msg->partition, msg->offset, &tgen) != IB_OK)
             return;
-        erased(f, f->cfg->topic_status, msg, 0);
-        rw_consumer_done(f->consumer, RW_T_STATUS, msg->partition, msg->offset, tgen);
+        erased(f, topic, msg, 0);
+        rw_consumer_done(f->consumer, t, msg->partition, msg->offset, tgen);
         return;
     }
 
-    /* Live: an unknown interview may mean requested p is behind; check before tracking. */
+    /* An unknown interview may mean requested p is behind; check before tracking. */
     rw_status_parse_t ev;
     rw_join_view_t view;
     int parsed = msg->payload != NULL && msg->len > 0 &&
@@ -103,18 +151,18 @@ void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg)
         view.callback_url = NULL;
     } else if (parsed && !rw_join_get(f->join, ev.interview_id, &view)) {
         char check[256];
-        ib_rc_t rc = rw_consumer_recheck_requested(f->consumer, msg->partition, msg->offset, check,
-                                                   sizeof(check));
+        ib_rc_t rc = rw_consumer_recheck_requested(f->consumer, t, msg->partition, msg->offset,
+                                                   check, sizeof(check));
         if (rc == IB_AGAIN || rc == IB_ERR) {
-            json_t *fields = json_pack("{s:s,s:i,s:I,s:s}", "topic", f->cfg->topic_status,
-                                       "partition", (int)msg->partition, "offset",
-                                       (json_int_t)msg->offset, "interview_id", ev.interview_id);
+            json_t *fields =
+                json_pack("{s:s,s:i,s:I,s:s}", "topic", topic, "partition", (int)msg->partition,
+                          "offset", (json_int_t)msg->offset, "interview_id", ev.interview_id);
             if (rc == IB_AGAIN) {
                 ib_log_fields(IB_LOG_INFO, fields, "interview not known yet; waiting for %s",
                               f->cfg->topic_requested);
             } else {
                 ib_log_fields(IB_LOG_WARN, fields, "cannot check the join (%s); will retry", check);
-                rw_consumer_backoff(f->consumer, RW_T_STATUS, msg->partition, msg->offset, 1000);
+                rw_consumer_backoff(f->consumer, t, msg->partition, msg->offset, 1000);
             }
             json_decref(fields);
             rw_status_parse_clear(&ev);
@@ -129,21 +177,23 @@ void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg)
     }
 
     unsigned gen = 0;
-    if (rw_consumer_track(f->consumer, RW_T_STATUS, msg->partition, msg->offset, &gen) != IB_OK) {
+    if (rw_consumer_track(f->consumer, t, msg->partition, msg->offset, &gen) != IB_OK) {
         if (parsed)
             rw_status_parse_clear(&ev);
         return;
     }
     ib_series_add(f->m->status_events, 1);
-    rw_job_t *job = rw_flow_job_new(f, RW_T_STATUS, msg);
+    rw_job_t *job = rw_flow_job_new(f, t, msg);
     if (job == NULL) {
         if (parsed)
             rw_status_parse_clear(&ev);
-        rw_consumer_done(f->consumer, RW_T_STATUS, msg->partition, msg->offset, gen);
+        rw_consumer_done(f->consumer, t, msg->partition, msg->offset, gen);
         IB_ERROR("out of memory: status event at offset %" PRId64 " dropped", msg->offset);
         return;
     }
     job->gen = gen;
+    if (t == RW_T_REPARTITION)
+        rw_job_origin_from_headers(job, msg);
     rd_kafka_timestamp_type_t tstype;
     int64_t ts = rd_kafka_message_timestamp(msg, &tstype);
     job->first_seen_wall = ts > 0 ? ts : ib_wall_ms();
@@ -197,6 +247,32 @@ void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg)
         rw_flow_partial(f, job, fixes, fix_counts);
     free(fixes);
     rw_flow_admit(f, job);
+}
+
+void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg)
+{
+    rw_admit_t a = rw_consumer_admit(f->consumer, RW_T_STATUS, msg->partition, msg->offset);
+    if (a == RW_ADMIT_SKIP)
+        return;
+    if (a == RW_ADMIT_HISTORY) {
+        history(f, RW_T_STATUS, msg);
+        return;
+    }
+    if (moved(f, msg))
+        return;
+    live(f, RW_T_STATUS, msg);
+}
+
+void rw_intake_repartition(rw_flow_t *f, const rd_kafka_message_t *msg)
+{
+    rw_admit_t a = rw_consumer_admit(f->consumer, RW_T_REPARTITION, msg->partition, msg->offset);
+    if (a == RW_ADMIT_SKIP)
+        return;
+    if (a == RW_ADMIT_HISTORY) {
+        history(f, RW_T_REPARTITION, msg);
+        return;
+    }
+    live(f, RW_T_REPARTITION, msg);
 }
 
 void rw_intake_retry(rw_flow_t *f, const rd_kafka_message_t *msg)

@@ -14,8 +14,13 @@
 /* A record of TOPIC_REQUESTED: into the join (an invalid one is logged and skipped). */
 void rw_intake_requested(rw_flow_t *f, const rd_kafka_message_t *msg);
 /* A record of TOPIC_STATUS: while the partition is scanned, it only teaches the join the
- * interview's latest state; live, it becomes a job. */
+ * interview's latest state; live, it becomes a job, or is moved to the repartition topic when
+ * its interview's requested event is on another partition (route.h). */
 void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg);
+/* A record of TOPIC_STATUS_REPARTITION: handled exactly like a status event of this
+ * partition (scan, join gate, unknown-interview re-check, ordering gate, retries, dead letters),
+ * its origin the status position named by its headers. */
+void rw_intake_repartition(rw_flow_t *f, const rd_kafka_message_t *msg);
 /* A record of TOPIC_RETRY: a job held until its due time. */
 void rw_intake_retry(rw_flow_t *f, const rd_kafka_message_t *msg);
 

@@ -37,6 +37,8 @@ void rw_job_free(rw_job_t *job)
     free(job->body);
     json_decref(job->history);
     free(job->dlq_reason);
+    if (job->fwd_headers != NULL)
+        rd_kafka_headers_destroy(job->fwd_headers);
     free(job);
 }
 
@@ -58,6 +60,96 @@ void rw_job_keep_raw(rw_job_t *job, const rd_kafka_message_t *msg)
     }
 }
 
+ib_rc_t rw_job_set_forward(rw_job_t *job, const rd_kafka_message_t *msg, const char *origin_topic,
+                           const char *id, int32_t partition)
+{
+    static const char *const ours[] = {RW_HDR_SOURCE_TOPIC, RW_HDR_SOURCE_PARTITION,
+                                       RW_HDR_SOURCE_OFFSET};
+    char num[24];
+    rd_kafka_headers_t *in = NULL;
+    rd_kafka_headers_t *h = NULL;
+    if (msg->payload != NULL && msg->len > 0) {
+        job->raw = malloc(msg->len);
+        if (job->raw == NULL)
+            goto fail;
+        memcpy(job->raw, msg->payload, msg->len);
+        job->raw_len = msg->len;
+    }
+    job->interview_id = strdup(id);
+    if (job->interview_id == NULL)
+        goto fail;
+    if (rd_kafka_message_headers(msg, &in) == RD_KAFKA_RESP_ERR_NO_ERROR && in != NULL)
+        h = rd_kafka_headers_copy(in);
+    else
+        h = rd_kafka_headers_new(3);
+    if (h == NULL)
+        goto fail;
+    for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+        (void)rd_kafka_header_remove(h, ours[i]); /* NOENT when absent */
+    if (rd_kafka_header_add(h, RW_HDR_SOURCE_TOPIC, -1, origin_topic, -1) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+        goto fail;
+    snprintf(num, sizeof(num), "%d", (int)msg->partition);
+    if (rd_kafka_header_add(h, RW_HDR_SOURCE_PARTITION, -1, num, -1) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        goto fail;
+    snprintf(num, sizeof(num), "%lld", (long long)msg->offset);
+    if (rd_kafka_header_add(h, RW_HDR_SOURCE_OFFSET, -1, num, -1) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        goto fail;
+    job->fwd_headers = h;
+    job->fwd_partition = partition;
+    job->action = RW_ACT_REPARTITION;
+    return IB_OK;
+fail:
+    if (h != NULL)
+        rd_kafka_headers_destroy(h);
+    return IB_ERR;
+}
+
+/* The value of the last header name of hdrs as a number in [0, max], or -1. */
+static long long header_number(rd_kafka_headers_t *hdrs, const char *name, long long max)
+{
+    const void *v = NULL;
+    size_t size = 0;
+    char buf[24];
+    if (rd_kafka_header_get_last(hdrs, name, &v, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        v == NULL || size == 0 || size >= sizeof(buf))
+        return -1;
+    memcpy(buf, v, size);
+    buf[size] = '\0';
+    long long n = 0;
+    for (size_t i = 0; i < size; i++) {
+        if (buf[i] < '0' || buf[i] > '9' || n > (max - (buf[i] - '0')) / 10)
+            return -1;
+        n = n * 10 + (buf[i] - '0');
+    }
+    return n;
+}
+
+void rw_job_origin_from_headers(rw_job_t *job, const rd_kafka_message_t *msg)
+{
+    rd_kafka_headers_t *hdrs = NULL;
+    const void *v = NULL;
+    size_t size = 0;
+    if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || hdrs == NULL)
+        return;
+    long long p = header_number(hdrs, RW_HDR_SOURCE_PARTITION, INT32_MAX);
+    long long off = header_number(hdrs, RW_HDR_SOURCE_OFFSET, INT64_MAX);
+    if (p < 0 || off < 0 ||
+        rd_kafka_header_get_last(hdrs, RW_HDR_SOURCE_TOPIC, &v, &size) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        v == NULL || size == 0 || size > 249 || memchr(v, '\0', size) != NULL)
+        return; /* 249: Kafka's longest topic name */
+    char *topic = malloc(size + 1);
+    if (topic == NULL)
+        return;
+    memcpy(topic, v, size);
+    topic[size] = '\0';
+    free(job->origin_topic);
+    job->origin_topic = topic;
+    job->origin_partition = (int32_t)p;
+    job->origin_offset = off;
+}
+
 json_t *rw_job_event(rw_job_t *job)
 {
     char why[128];
@@ -70,9 +162,10 @@ json_t *rw_job_event(rw_job_t *job)
 json_t *rw_job_fields(const rw_job_t *job)
 {
     json_t *f = json_pack("{s:s,s:i,s:I}", "topic",
-                          job->src == RW_T_RETRY ? "retry"
-                          : job->origin_topic    ? job->origin_topic
-                                                 : "?",
+                          job->src == RW_T_RETRY         ? "retry"
+                          : job->src == RW_T_REPARTITION ? "repartition"
+                          : job->origin_topic            ? job->origin_topic
+                                                         : "?",
                           "partition", (int)job->partition, "offset", (json_int_t)job->offset);
     if (f == NULL)
         return NULL;

@@ -39,7 +39,13 @@ typedef enum {
 } rw_job_state_t;
 
 /* What is being produced for the job. */
-typedef enum { RW_ACT_NONE = 0, RW_ACT_RETRY, RW_ACT_DLQ } rw_job_action_t;
+typedef enum { RW_ACT_NONE = 0, RW_ACT_RETRY, RW_ACT_DLQ, RW_ACT_REPARTITION } rw_job_action_t;
+
+/* Headers of a record moved to TOPIC_STATUS_REPARTITION: where it was consumed (decimal
+ * partition and offset). Dead letters and retry records of its job name that position. */
+#define RW_HDR_SOURCE_TOPIC     "ib_source_topic"
+#define RW_HDR_SOURCE_PARTITION "ib_source_partition"
+#define RW_HDR_SOURCE_OFFSET    "ib_source_offset"
 
 typedef struct rw_job {
     LIST_ENTRY(rw_job) all;  /* the dispatcher's list of every job */
@@ -76,6 +82,9 @@ typedef struct rw_job {
     char *dlq_reason;
     rw_dlq_class_t dlq_class;
     long long retry_due_wall; /* RW_ACT_RETRY: the record's due time */
+    /* RW_ACT_REPARTITION: the record's partition and headers (owned); its value is raw */
+    int32_t fwd_partition;
+    rd_kafka_headers_t *fwd_headers;
     rw_ticket_t *ticket;
     int doomed;
     rw_send_t send;
@@ -92,6 +101,16 @@ void rw_job_free(rw_job_t *job);
 
 /* Keeps a copy of msg's value and key (best effort) for the dead letter of an invalid message. */
 void rw_job_keep_raw(rw_job_t *job, const rd_kafka_message_t *msg);
+/* Makes the job the move of msg (consumed from TOPIC_STATUS, named origin_topic) to partition of
+ * the repartition topic: keeps a copy of its value, its headers with the RW_HDR_SOURCE_* ones
+ * set to msg's position (any such header msg had is replaced), and id (copied) as its
+ * interview_id and key. IB_ERR when out of memory (the job is then unchanged but for what it
+ * keeps, freed with it). */
+ib_rc_t rw_job_set_forward(rw_job_t *job, const rd_kafka_message_t *msg, const char *origin_topic,
+                           const char *id, int32_t partition) IB_WUR;
+/* A job consumed from the repartition topic: takes its origin from msg's RW_HDR_SOURCE_*
+ * headers when they are all present and well-formed (else it stays msg's own position). */
+void rw_job_origin_from_headers(rw_job_t *job, const rd_kafka_message_t *msg);
 /* The job's status event as a tree (borrowed), parsed on first use; NULL without one or when out
  * of memory. */
 json_t *rw_job_event(rw_job_t *job);

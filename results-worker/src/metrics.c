@@ -60,6 +60,10 @@ ib_rc_t rw_metrics_init(rw_metrics_t *m)
          "details values rewritten into the contract's two-level form.", .series = &m->coercions},
         {IB_METRIC_COUNTER, "ib_worker_retry_records_total",
          "Records written to the retry topic and acknowledged.", .series = &m->retries_produced},
+        {IB_METRIC_COUNTER, "ib_worker_status_repartitioned_total",
+         "Status events consumed on another partition than their interview's, written to the "
+         "repartition topic and acknowledged.",
+         .series = &m->repartitioned},
         {IB_METRIC_GAUGE, "ib_worker_retry_backlog",
          "Retry records read and waiting for their due time.", .series = &m->retry_backlog},
         {IB_METRIC_GAUGE, "ib_worker_retry_next_due_timestamp_seconds",

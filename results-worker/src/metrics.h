@@ -36,6 +36,7 @@ typedef struct {
     ib_series_t *partial_records;          /* counter: partial records acknowledged */
     ib_series_t *lifecycle_refused;        /* counter: states that break the lifecycle */
     ib_series_t *retries_produced;         /* counter: records written to TOPIC_RETRY */
+    ib_series_t *repartitioned;    /* counter: status events moved to TOPIC_STATUS_REPARTITION */
     ib_series_t *retry_backlog;    /* gauge: retry records held, waiting for their due time */
     ib_series_t *retry_next_due;   /* gauge: unix seconds of the earliest due time (0: none) */
     ib_series_t *retry_oldest_due; /* gauge: seconds the most overdue record is late (>= 0) */

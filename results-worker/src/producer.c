@@ -52,7 +52,11 @@ rw_producer_t *rw_producer_new(const char *bootstrap, rw_produced_fn *cb, void *
     if (ib_kafka_conf_set(conf, "acks", "all", why, sizeof(why)) != IB_OK ||
         ib_kafka_conf_set(conf, "message.timeout.ms", MESSAGE_TIMEOUT_MS, why, sizeof(why)) !=
             IB_OK ||
-        ib_kafka_conf_set(conf, "linger.ms", "2", why, sizeof(why)) != IB_OK) {
+        ib_kafka_conf_set(conf, "linger.ms", "2", why, sizeof(why)) != IB_OK ||
+        /* Above librdkafka's 1,000,000: a status event of up to IB_STATUS_EVENT_MAX_BYTES
+         * moved to the repartition topic with its headers, and retry records up to
+         * RW_RETRY_MAX_BYTES; the topics' max.message.bytes is the real bound. */
+        ib_kafka_conf_default(conf, "message.max.bytes", "3145728", why, sizeof(why)) != IB_OK) {
         snprintf(errstr, errstr_size, "kafka producer: %s", why);
         goto fail;
     }
@@ -87,18 +91,19 @@ void rw_producer_free(rw_producer_t *p, int timeout_ms)
     free(p);
 }
 
-rw_ticket_t *rw_producer_send(rw_producer_t *p, const char *topic, int32_t partition,
-                              const char *key, const char *value, size_t len, const char *ce_id,
-                              const char *ce_type, void *owner, char *errstr, size_t errstr_size)
+/* Produces with hdrs (stolen: owned by the message, or destroyed on failure). */
+static rw_ticket_t *produce(rw_producer_t *p, const char *topic, int32_t partition, const char *key,
+                            const void *value, size_t len, rd_kafka_headers_t *hdrs, void *owner,
+                            char *errstr, size_t errstr_size)
 {
     rw_ticket_t *t = calloc(1, sizeof(*t));
-    rd_kafka_headers_t *hdrs = NULL;
     if (t == NULL) {
         snprintf(errstr, errstr_size, "out of memory");
+        if (hdrs != NULL)
+            rd_kafka_headers_destroy(hdrs);
         return NULL;
     }
     t->owner = owner;
-    hdrs = ib_ce_headers_new(ce_id, "/interview-bridge/results-worker", ce_type, NULL);
     for (int tries = 0;; tries++) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
@@ -117,6 +122,31 @@ rw_ticket_t *rw_producer_send(rw_producer_t *p, const char *topic, int32_t parti
         rd_kafka_headers_destroy(hdrs);
     free(t);
     return NULL;
+}
+
+rw_ticket_t *rw_producer_send(rw_producer_t *p, const char *topic, int32_t partition,
+                              const char *key, const char *value, size_t len, const char *ce_id,
+                              const char *ce_type, void *owner, char *errstr, size_t errstr_size)
+{
+    rd_kafka_headers_t *hdrs =
+        ib_ce_headers_new(ce_id, "/interview-bridge/results-worker", ce_type, NULL);
+    return produce(p, topic, partition, key, value, len, hdrs, owner, errstr, errstr_size);
+}
+
+rw_ticket_t *rw_producer_forward(rw_producer_t *p, const char *topic, int32_t partition,
+                                 const char *key, const void *value, size_t len,
+                                 const rd_kafka_headers_t *hdrs, void *owner, char *errstr,
+                                 size_t errstr_size)
+{
+    rd_kafka_headers_t *copy = NULL;
+    if (hdrs != NULL) {
+        copy = rd_kafka_headers_copy(hdrs);
+        if (copy == NULL) {
+            snprintf(errstr, errstr_size, "out of memory");
+            return NULL;
+        }
+    }
+    return produce(p, topic, partition, key, value, len, copy, owner, errstr, errstr_size);
 }
 
 void rw_ticket_cancel(rw_ticket_t *t)

@@ -1,4 +1,5 @@
-/* The worker's producer: retry records and dead letters, acks=all, asynchronous. Each message
+/* The worker's producer: retry records, dead letters and repartitioned status events, acks=all,
+ * asynchronous. Each message
  * carries a ticket; its delivery report hands the ticket's owner to a callback, unless the owner
  * cancelled it first (the owner was dropped on revocation). Single-threaded: delivery reports
  * are served by rw_producer_poll on the worker thread. */
@@ -28,6 +29,13 @@ void rw_producer_free(rw_producer_t *p, int timeout_ms);
 rw_ticket_t *rw_producer_send(rw_producer_t *p, const char *topic, int32_t partition,
                               const char *key, const char *value, size_t len, const char *ce_id,
                               const char *ce_type, void *owner, char *errstr, size_t errstr_size);
+/* Produces value (len bytes, copied) with key to partition of topic, with hdrs as they are
+ * (copied; NULL: none) and no headers of our own: a consumed record moved elsewhere. Ticket
+ * and errors as rw_producer_send. */
+rw_ticket_t *rw_producer_forward(rw_producer_t *p, const char *topic, int32_t partition,
+                                 const char *key, const void *value, size_t len,
+                                 const rd_kafka_headers_t *hdrs, void *owner, char *errstr,
+                                 size_t errstr_size);
 /* The owner is gone: its report will be ignored. */
 void rw_ticket_cancel(rw_ticket_t *t);
 /* Serves delivery reports (waits up to timeout_ms). */

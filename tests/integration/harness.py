@@ -54,6 +54,7 @@ DEFAULT_TOPICS = {
     "catalog": "interviews.catalog",
     "retry": "interviews.callbacks.retry",
     "dlq": "interviews.callbacks.dlq",
+    "repartition": "interviews.status.repartition",
 }
 
 # The contract's example POST /interviews body (its trailing comma removed: it is not JSON).
@@ -109,6 +110,33 @@ def completed_status_event(interview_id, occurred_at="2026-11-28T20:00:00Z"):
 _PORTS_HANDED_OUT = set()
 
 PATIENCE = float(os.environ.get("IB_TEST_PATIENCE") or 3)
+
+
+def murmur2_partition(key, partitions):
+    """The Java client's default partitioner (Kafka's Utils.murmur2, sign bit cleared, modulo
+    partitions): the partition the gateway's producer writes key to."""
+    data = key.encode() if isinstance(key, str) else bytes(key)
+    m, mask = 0x5BD1E995, 0xFFFFFFFF
+    h = (0x9747B28C ^ len(data)) & mask
+    n4 = len(data) // 4
+    for i in range(n4):
+        k = int.from_bytes(data[4 * i:4 * i + 4], "little")
+        k = (k * m) & mask
+        k ^= k >> 24
+        k = (k * m) & mask
+        h = ((h * m) & mask) ^ k
+    rest = data[4 * n4:]
+    if len(rest) >= 3:
+        h ^= rest[2] << 16
+    if len(rest) >= 2:
+        h ^= rest[1] << 8
+    if rest:
+        h ^= rest[0]
+        h = (h * m) & mask
+    h ^= h >> 13
+    h = (h * m) & mask
+    h ^= h >> 15
+    return (h & 0x7FFFFFFF) % partitions
 
 
 def patience(seconds):
@@ -363,9 +391,12 @@ class Kcat:
         if r.returncode != 0:
             raise RuntimeError(f"kcat produce to {topic} failed: {r.stderr.decode()[-500:]}")
 
-    def produce_bulk(self, topic, records, partition=None, headers=None):
+    def produce_bulk(self, topic, records, partition=None, headers=None,
+                     partitioner="murmur2_random"):
         """Produce many (key, value) records in one kcat run (values: dict/list as JSON, or
-        str without newlines), murmur2-partitioned like the gateway; waits for all deliveries."""
+        str without newlines), murmur2-partitioned like the gateway; waits for all deliveries.
+        partitioner None: librdkafka's default (consistent_random, CRC32 of the key), as
+        confluent-kafka and other librdkafka clients produce."""
         lines = []
         for key, value in records:
             data = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
@@ -373,8 +404,9 @@ class Kcat:
                 raise ValueError("one line per record; keys without tabs")
             lines.append(f"{key}\t{data}")
         cmd = ["kcat", "-P", "-b", self.bootstrap, "-t", topic, "-K", "\t",
-               "-X", "message.timeout.ms=60000", "-X", "partitioner=murmur2_random",
-               "-X", "linger.ms=20"]
+               "-X", "message.timeout.ms=60000", "-X", "linger.ms=20"]
+        if partitioner is not None:
+            cmd += ["-X", f"partitioner={partitioner}"]
         if partition is not None:
             cmd += ["-p", str(partition)]
         for k, v in (headers or {}).items():
@@ -634,12 +666,13 @@ class Stack:
             t = self.topics
             # The policies of scripts/kafka (docs/DESIGN.md): our topics carrying an interview's
             # data are compact,delete, so that a tombstone erases it; the platform's status topic
-            # takes records without a key: delete.
+            # takes records without a key, and its mirror is scanned whole for the order: delete.
             self.broker.create_topics([f"{t['requested']}:6:compact,delete",
                                        f"{t['status']}:6:delete",
                                        f"{t['catalog']}:3:compact",
                                        f"{t['retry']}:6:compact,delete",
-                                       f"{t['dlq']}:3:compact,delete"])
+                                       f"{t['dlq']}:3:compact,delete",
+                                       f"{t['repartition']}:6:delete"])
         # Two tenants; ids unique per run so compacted catalogs of other runs never interfere.
         self.tenant_a = {"id": f"groove-tech-{self.run_id}", "token": "a-" + secrets.token_hex(16),
                          "workable_token": "wa-" + secrets.token_hex(16)}
@@ -689,6 +722,7 @@ class Stack:
             "TOPIC_CATALOG": self.topics["catalog"],
             "TOPIC_RETRY": self.topics["retry"],
             "TOPIC_DLQ": self.topics["dlq"],
+            "TOPIC_STATUS_REPARTITION": self.topics["repartition"],
         })
         return env
 

@@ -42,6 +42,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.topic_status, "interviews.status");
     assert_string_equal(cfg.topic_retry, "interviews.callbacks.retry");
     assert_string_equal(cfg.topic_dlq, "interviews.callbacks.dlq");
+    assert_string_equal(cfg.topic_status_repartition, "interviews.status.repartition");
     assert_int_equal(cfg.retry_schedule.count, 11);
     assert_int_equal(cfg.retry_schedule.ms[10], 24L * 3600 * 1000);
     assert_int_equal(cfg.retry_max_age_ms, 72L * 3600 * 1000);
