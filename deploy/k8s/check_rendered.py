@@ -120,6 +120,14 @@ def check_k8s(path):
             spec = topics[tname]
             if spec.get("replicas") != 3 or int(spec.get("config", {}).get("min.insync.replicas", 0)) != 2:
                 problem(name, f"{tname}: replicas 3 and min.insync.replicas 2 (docs/DESIGN.md)")
+        # An interview's status events (and their moved copies) come after its requested event:
+        # kept at least as long, they never expire first, so no rebuilt view shows an older state.
+        def retention(var):
+            return int(topics[names[var]].get("config", {}).get("retention.ms", -1))
+        for var in ("TOPIC_STATUS", "TOPIC_STATUS_REPARTITION"):
+            if retention(var) != -1 and -1 < retention(var) < retention("TOPIC_REQUESTED"):
+                problem(name, f"{names[var]} retention ({retention(var)} ms) must be at least "
+                        f"{names['TOPIC_REQUESTED']}'s ({retention('TOPIC_REQUESTED')} ms)")
         retry_age = duration_s(env.get("results-worker", {}).get("RETRY_MAX_AGE", "72h"))
         ret = int(topics[names["TOPIC_RETRY"]].get("config", {}).get("retention.ms", -1))
         if ret != -1 and ret / 1000 <= retry_age:
