@@ -14,11 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __GLIBC__
-#include <malloc.h>
 #endif
 
 #include "daemon_loop.h"
 #include "framing.h"
+#include "ib/common.h"
 #include "ib/config.h"
 #include "ib/crypto.h"
 #include "ib/log.h"
@@ -282,9 +282,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
  * walk of the free lists (about a millisecond). */
 static void return_free_memory(void)
 {
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
+    ib_release_free_memory();
 }
 
 /* Our own deadlines: MHD never times out a suspended connection, and resets its inactivity

@@ -1,11 +1,11 @@
 #include "consumer.h"
 
 #include <inttypes.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ib/common.h"
 #include "ib/kafka.h"
 #include "ib/log.h"
 
@@ -525,7 +525,7 @@ void rw_consumer_requested_seen(rw_consumer_t *c, int32_t p, int64_t offset, int
                NULL);
         update_gates(c, p);
         if (all_requested_ready(c))
-            malloc_trim(0); /* the catch-up's fetch buffers: freed, but still resident */
+            ib_release_free_memory(); /* the catch-up's fetch buffers: freed, but resident */
     }
 }
 

@@ -1,6 +1,9 @@
 #include "ib/common.h"
 
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -26,6 +29,21 @@ void ib_format_rfc3339(long long wall_ms, char *buf, size_t size)
     gmtime_r(&secs, &tm);
     snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(wall_ms % 1000));
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define IB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define IB_ASAN 1
+#endif
+#endif
+
+void ib_release_free_memory(void)
+{
+#if defined(__GLIBC__) && !defined(IB_ASAN)
+    malloc_trim(0);
+#endif
 }
 
 const char *ib_no_core_dumps(void)

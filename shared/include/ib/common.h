@@ -29,5 +29,9 @@ void ib_format_rfc3339(long long wall_ms, char *buf, size_t size);
  * unprivileged user out). Returns NULL, or the name of the call that failed (best effort: the
  * caller reports it and goes on). */
 const char *ib_no_core_dumps(void);
+/* Hands the free pages of glibc's arenas back to the system (malloc_trim). Does nothing in a
+ * build with AddressSanitizer: its allocator replaces glibc's, whose arenas are then unused, and
+ * malloc_trim on them can fault. */
+void ib_release_free_memory(void);
 
 #endif
