@@ -320,7 +320,9 @@ static json_t *duration_from_seconds(json_t *v)
         secs = (long long)json_integer_value(v);
     } else if (json_is_real(v)) {
         double d = json_real_value(v);
-        if (!isfinite(d) || d != floor(d) || d > 1e15)
+        /* Checked before the conversion: a double outside long long's range has no defined
+         * conversion. */
+        if (!isfinite(d) || d != floor(d) || d < 0 || d > 1e15)
             return NULL;
         secs = (long long)d;
     } else {
