@@ -55,6 +55,34 @@ func topics(args []string) {
 			os.Exit(1)
 		}
 	}
+	// Created is not yet visible: wait until the metadata shows every topic with its
+	// partitions, so that a service started next finds them.
+	names := make([]string, 0, len(fs.Args()))
+	for _, a := range fs.Args() {
+		if i := strings.LastIndexByte(a, ':'); i > 0 {
+			a = a[:i]
+		}
+		names = append(names, a)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		details, err := adm.ListTopics(context.Background(), names...)
+		ready := err == nil
+		for _, n := range names {
+			d, ok := details[n]
+			if !ok || d.Err != nil || len(d.Partitions) == 0 {
+				ready = false
+			}
+		}
+		if ready {
+			return
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintln(os.Stderr, "topics not visible in the metadata after 60 s:", names, err)
+			os.Exit(1)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // ackrtt: the broker's acknowledgement round trip as a gateway's POST meets it when idle: one
