@@ -40,6 +40,7 @@ const ib_conf_desc_t gw_config_table[] = {
      .offset = FIELD(topic_catalog),
      .help = "Compacted topic of the tenants' catalogs (key = tenant id)"},
     IB_CONF_ROW_TOPIC_STATUS(FIELD(topic_status)),
+    IB_CONF_ROW_TOPIC_STATE(FIELD(topic_state)),
     {.name = "GATEWAY_PRODUCE_TIMEOUT",
      .type = IB_CONF_DURATION,
      .def = "10s",

@@ -17,6 +17,7 @@ typedef struct {
     char *topic_requested;
     char *topic_catalog;
     char *topic_status;
+    char *topic_state;
     long produce_timeout_ms; /* message.timeout.ms; a waiting POST gets 503 after it */
     char *interview_id_secret;
     int allow_insecure_callbacks;

@@ -16,11 +16,13 @@ typedef struct {
     char *group_id;
     char *topic_requested;
     char *topic_status;
+    char *topic_state;
     char *topic_status_repartition;
     char *topic_retry;
     char *topic_dlq;
     ib_durations_t retry_schedule;
     long retry_max_age_ms;
+    long keep_finished_ms; /* INTERVIEW_KEEP_FINISHED */
     long callback_timeout_ms;
     long max_inflight; /* WORKER_MAX_INFLIGHT */
     long per_host;     /* CALLBACK_HOST_CONCURRENCY */

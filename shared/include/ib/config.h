@@ -91,6 +91,12 @@ extern const ib_conf_enum_t ib_conf_log_levels[];
         .help = "Topic of the platform's interview status events (the gateway's view reads them, " \
                 "the worker delivers them to Workable)"                                            \
     }
+#define IB_CONF_ROW_TOPIC_STATE(off)                                                               \
+    {                                                                                              \
+        .name = "TOPIC_STATE", .type = IB_CONF_STRING, .def = "interviews.state", .offset = (off), \
+        .help = "Compacted changelog of each interview's latest state (the worker writes it, "     \
+                "both services rebuild from it; as many partitions as TOPIC_REQUESTED)"            \
+    }
 #define IB_CONF_ROW_ALLOW_INSECURE(off)                                                            \
     {                                                                                              \
         .name = "ALLOW_INSECURE_CALLBACKS", .type = IB_CONF_BOOL, .def = "0", .offset = (off),     \
