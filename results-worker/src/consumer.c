@@ -24,6 +24,8 @@ static const char *topic_name(const rw_consumer_t *c, rw_topic_t t)
         return c->cfg->topic_retry;
     case RW_T_REPARTITION:
         return c->cfg->topic_status_repartition;
+    case RW_T_STATE:
+        return c->cfg->topic_state;
     case RW_T_NONE:
         break;
     }
@@ -161,9 +163,10 @@ static void update_gates(rw_consumer_t *c, int32_t p)
     rw_tp_t *st = tp_get(c, RW_T_STATUS, p);
     rw_tp_t *rp = tp_get(c, RW_T_REPARTITION, p);
     rw_tp_t *rt = tp_get(c, RW_T_RETRY, p);
+    rw_tp_t *sv = tp_get(c, RW_T_STATE, p);
     if (rq == NULL)
         return;
-    int join_ready = !rq->assigned || rq->ready;
+    int join_ready = (!rq->assigned || rq->ready) && (sv == NULL || !sv->assigned || sv->ready);
     static const rw_topic_t joined[] = {RW_T_STATUS, RW_T_REPARTITION};
     for (size_t i = 0; i < IB_ARRAY_LEN(joined); i++) {
         const rw_tp_t *tp = tp_get(c, joined[i], p);
@@ -264,7 +267,7 @@ static void on_assign(rw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
         int64_t hi = 0;
         rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
             c->rk, tpl->topic, tpl->partition, &lo, &hi, QUERY_TIMEOUT_MS);
-        if (t == RW_T_REQUESTED) {
+        if (t == RW_T_REQUESTED || t == RW_T_STATE) {
             /* The join lives only in memory: rebuild it from the start of the partition. */
             tpl->offset = RD_KAFKA_OFFSET_BEGINNING;
             if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -311,7 +314,7 @@ static void on_assign(rw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
         if (tp == NULL)
             continue;
         const rd_kafka_topic_partition_t *tpl = &parts->elems[i];
-        if (t == RW_T_REQUESTED)
+        if (t == RW_T_REQUESTED || t == RW_T_STATE)
             log_tp(IB_LOG_INFO, tpl->topic, tpl->partition, tp->target,
                    "assigned from the beginning; offset is the catch-up target", NULL);
         else if ((t == RW_T_STATUS || t == RW_T_REPARTITION) && !tp->live)
@@ -498,19 +501,35 @@ rw_topic_t rw_consumer_topic(const rw_consumer_t *c, const rd_kafka_message_t *m
     return topic_of(c, rd_kafka_topic_name(msg->rkt));
 }
 
-static int all_requested_ready(const rw_consumer_t *c)
+static int all_sources_ready(const rw_consumer_t *c)
 {
     for (size_t i = 0; i < c->nparts; i++) {
-        const rw_tp_t *tp = &c->tps[RW_T_REQUESTED][i];
-        if (tp->assigned && !tp->ready)
+        const rw_tp_t *rq = &c->tps[RW_T_REQUESTED][i];
+        const rw_tp_t *sv = &c->tps[RW_T_STATE][i];
+        if ((rq->assigned && !rq->ready) || (sv->assigned && !sv->ready))
             return 0;
     }
     return 1;
 }
 
-void rw_consumer_requested_seen(rw_consumer_t *c, int32_t p, int64_t offset, int eof)
+int rw_consumer_all_live(const rw_consumer_t *c)
 {
-    rw_tp_t *tp = tp_get(c, RW_T_REQUESTED, p);
+    if (!all_sources_ready(c))
+        return 0;
+    for (size_t i = 0; i < c->nparts; i++) {
+        const rw_tp_t *st = &c->tps[RW_T_STATUS][i];
+        const rw_tp_t *rp = &c->tps[RW_T_REPARTITION][i];
+        if ((st->assigned && !st->live) || (rp->assigned && !rp->live))
+            return 0;
+    }
+    return 1;
+}
+
+void rw_consumer_source_seen(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset, int eof)
+{
+    if (t != RW_T_REQUESTED && t != RW_T_STATE)
+        return;
+    rw_tp_t *tp = tp_get(c, t, p);
     if (tp == NULL || !tp->assigned)
         return;
     int64_t next = eof ? offset : offset + 1;
@@ -521,10 +540,11 @@ void rw_consumer_requested_seen(rw_consumer_t *c, int32_t p, int64_t offset, int
         tp->target = next;
     if (!tp->ready && tp->target >= 0 && tp->next >= tp->target) {
         tp->ready = 1;
-        log_tp(IB_LOG_INFO, c->cfg->topic_requested, p, tp->next, "requested partition caught up",
+        log_tp(IB_LOG_INFO, topic_name(c, t), p, tp->next,
+               t == RW_T_STATE ? "state partition caught up" : "requested partition caught up",
                NULL);
         update_gates(c, p);
-        if (all_requested_ready(c))
+        if (all_sources_ready(c))
             ib_release_free_memory(); /* the catch-up's fetch buffers: freed, but resident */
     }
 }
@@ -720,7 +740,7 @@ size_t rw_consumer_pending(const rw_consumer_t *c)
 {
     size_t n = 0;
     for (int t = 0; t < RW_TOPICS; t++)
-        for (size_t i = 0; i < c->nparts && t != RW_T_REQUESTED; i++)
+        for (size_t i = 0; i < c->nparts && t != RW_T_REQUESTED && t != RW_T_STATE; i++)
             n += rw_tracker_pending(&c->tps[t][i].track);
     return n;
 }
@@ -737,7 +757,7 @@ void rw_consumer_update_metrics(rw_consumer_t *c)
             if (!tp->assigned)
                 continue;
             assigned++;
-            if ((t == RW_T_REQUESTED && !tp->ready) ||
+            if (((t == RW_T_REQUESTED || t == RW_T_STATE) && !tp->ready) ||
                 ((t == RW_T_STATUS || t == RW_T_REPARTITION) && !tp->live))
                 ready = 0;
             if (tp->pause != 0)

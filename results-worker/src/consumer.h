@@ -1,13 +1,16 @@
 /* Kafka side of the worker: one group consumer over TOPIC_REQUESTED, TOPIC_STATUS,
- * TOPIC_RETRY and TOPIC_STATUS_REPARTITION with the range assignor, so partition p of requested,
- * retry and repartition lands on the same member (their partition counts must be equal; the
+ * TOPIC_RETRY, TOPIC_STATUS_REPARTITION and TOPIC_STATE with the range assignor, so partition p of
+ * requested, retry, repartition and state lands on the same member (their partition counts must
+ * be equal; the
  * status topic's may differ: an event found on a partition that is not its interview's is
  * moved to the repartition topic, route.h). Per partition it keeps the catch-up gates, the
  * pause/seek state and the offset tracker.
  *
  * Assignment of partition p:
- *  - requested p is read from the beginning into the join; status p, repartition p and retry p
- *    wait (paused) until it reached the high watermark taken at assignment.
+ *  - requested p and state p (the changelog: each interview's tenant, callback URL and latest
+ *    state) are read from the beginning into the join; status p, repartition p and retry p wait
+ *    (paused) until both reached the high watermarks taken at assignment. Neither is ever
+ *    committed.
  *  - status p and repartition p are first *scanned*, each on its own, from the beginning up to
  *    their high watermarks at assignment: each event only advances the interview's latest
  *    known state (join.h rw_join_order), nothing is sent. Then each is sought back to its
@@ -36,9 +39,10 @@ typedef enum {
     RW_T_STATUS = 1,
     RW_T_RETRY = 2,
     RW_T_REPARTITION = 3, /* status events moved to their interview's partition */
-    RW_T_NONE = 4
+    RW_T_STATE = 4,       /* the interviews' changelog, read into the join like requested */
+    RW_T_NONE = 5
 } rw_topic_t;
-#define RW_TOPICS 4
+#define RW_TOPICS 5
 
 #define RW_PAUSE_GATE    1u /* waiting for requested p (status) or the rebuilt order (retry) */
 #define RW_PAUSE_FULL    2u /* WORKER_MAX_PENDING messages active, or too many held */
@@ -91,8 +95,11 @@ void rw_consumer_wake_fd(rw_consumer_t *c, int fd);
 rd_kafka_message_t *rw_consumer_poll(rw_consumer_t *c, int timeout_ms);
 rw_topic_t rw_consumer_topic(const rw_consumer_t *c, const rd_kafka_message_t *msg);
 
-/* A requested message at offset was consumed (or EOF reached at offset, eof=1). */
-void rw_consumer_requested_seen(rw_consumer_t *c, int32_t p, int64_t offset, int eof);
+/* A message of a join source (RW_T_REQUESTED or RW_T_STATE) at offset was consumed (or EOF
+ * reached at offset, eof=1). */
+void rw_consumer_source_seen(rw_consumer_t *c, rw_topic_t t, int32_t p, int64_t offset, int eof);
+/* 1 when every assigned partition has caught up and is live (join sources read, scans done). */
+int rw_consumer_all_live(const rw_consumer_t *c);
 
 typedef enum {
     RW_ADMIT_SKIP = 0, /* partition paused: the message was rewound and comes again */

@@ -24,6 +24,8 @@
 #define POLL_BATCH       500
 #define METRICS_EVERY_MS 1000
 #define FLUSH_TIMEOUT_MS 15000
+#define EXPIRE_EVERY_MS  1000
+#define EXPIRE_BATCH     10000 /* finished interviews erased per pass at most */
 
 struct rw_dispatcher {
     const rw_config_t *cfg;
@@ -41,6 +43,7 @@ struct rw_dispatcher {
     atomic_int stop;
     atomic_int failed;
     long long next_metrics;
+    long long next_expire;
 };
 
 /* Partitions are being revoked: their work is dropped, unstored; the next owner redoes it. */
@@ -92,8 +95,8 @@ static void handle_error(rw_dispatcher_t *d, const rd_kafka_message_t *msg)
 {
     if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         rw_topic_t t = rw_consumer_topic(&d->consumer, msg);
-        if (t == RW_T_REQUESTED)
-            rw_consumer_requested_seen(&d->consumer, msg->partition, msg->offset, 1);
+        if (t == RW_T_REQUESTED || t == RW_T_STATE)
+            rw_consumer_source_seen(&d->consumer, t, msg->partition, msg->offset, 1);
         else
             rw_consumer_history_seen(&d->consumer, t, msg->partition, msg->offset, 1);
         return;
@@ -135,9 +138,9 @@ static void *run(void *arg)
 {
     rw_dispatcher_t *d = arg;
     int more = 0;
-    IB_INFO("worker loop started (group %s; topics %s, %s, %s, %s)", d->cfg->group_id,
+    IB_INFO("worker loop started (group %s; topics %s, %s, %s, %s, %s)", d->cfg->group_id,
             d->cfg->topic_requested, d->cfg->topic_status, d->cfg->topic_retry,
-            d->cfg->topic_status_repartition);
+            d->cfg->topic_status_repartition, d->cfg->topic_state);
     while (!atomic_load(&d->stop) && !atomic_load(&d->failed)) {
         rw_sender_run(d->sender, loop_wait(d, more), d->wake[0]);
         drain_wake(d);
@@ -165,6 +168,9 @@ static void *run(void *arg)
                 case RW_T_REPARTITION:
                     rw_intake_repartition(&d->flow, msg);
                     break;
+                case RW_T_STATE:
+                    rw_intake_state(&d->flow, msg);
+                    break;
                 case RW_T_NONE:
                     break;
                 }
@@ -172,6 +178,14 @@ static void *run(void *arg)
             rd_kafka_message_destroy(msg);
         }
         rw_flow_run_due(&d->flow);
+        /* The keep time, once every assigned partition is rebuilt (a scanned state may still
+         * make a finished interview newer). */
+        if (ib_now_ms() >= d->next_expire) {
+            if (rw_consumer_all_live(&d->consumer) &&
+                rw_flow_expire(&d->flow, ib_wall_ms(), EXPIRE_BATCH) == EXPIRE_BATCH)
+                more = 1;
+            d->next_expire = ib_now_ms() + EXPIRE_EVERY_MS;
+        }
         if (ib_now_ms() >= d->next_metrics) {
             update_metrics(d);
             d->next_metrics = ib_now_ms() + METRICS_EVERY_MS;
@@ -259,23 +273,25 @@ rw_dispatcher_t *rw_dispatcher_new(const rw_config_t *cfg, const ib_tenants_t *t
         goto fail;
     d->flow.producer = d->producer;
     rw_producer_wake_fd(d->producer, d->wake[1]);
-    /* Requested, retry and repartition are co-partitioned (range assignor); the status topic
-     * may have any partition count: its events are moved to their interview's partition. */
+    /* Requested, retry, repartition and state are co-partitioned (range assignor); the status
+     * topic may have any partition count: its events are moved to their interview's partition. */
     int n_req = rw_producer_partitions(d->producer, cfg->topic_requested, 5000);
     int n_retry = rw_producer_partitions(d->producer, cfg->topic_retry, 5000);
     int n_rep = rw_producer_partitions(d->producer, cfg->topic_status_repartition, 5000);
-    if (n_req > 0 && n_rep < 0) {
+    int n_state = rw_producer_partitions(d->producer, cfg->topic_state, 5000);
+    if (n_req > 0 && (n_rep < 0 || n_state < 0)) {
         snprintf(errstr, errstr_size,
                  "topic %s not found: create it with as many partitions as %s (%d)",
-                 cfg->topic_status_repartition, cfg->topic_requested, n_req);
+                 n_rep < 0 ? cfg->topic_status_repartition : cfg->topic_state, cfg->topic_requested,
+                 n_req);
         goto fail;
     }
-    if (n_req > 0 && ((n_retry > 0 && n_retry != n_req) || n_rep != n_req)) {
+    if (n_req > 0 && ((n_retry > 0 && n_retry != n_req) || n_rep != n_req || n_state != n_req)) {
         snprintf(errstr, errstr_size,
-                 "partition counts differ: %s %d, %s %d, %s %d; they must be equal "
-                 "(co-partitioned join, retry and repartition)",
+                 "partition counts differ: %s %d, %s %d, %s %d, %s %d; they must be equal "
+                 "(co-partitioned join, retry, repartition and state)",
                  cfg->topic_requested, n_req, cfg->topic_retry, n_retry,
-                 cfg->topic_status_repartition, n_rep);
+                 cfg->topic_status_repartition, n_rep, cfg->topic_state, n_state);
         goto fail;
     }
     if (rw_consumer_init(&d->consumer, cfg, d->join, m, on_revoke, d, errstr, errstr_size) !=

@@ -10,6 +10,7 @@
 #include "ib/log.h"
 #include "outcome.h"
 #include "retryrec.h"
+#include "state.h"
 
 /* Ids are bounded at the boundary (status events, retry records), so the copy in
  * rw_flow_on_send_done is never truncated: a truncated key would miss the interview's slot and
@@ -309,9 +310,93 @@ void rw_flow_partial(rw_flow_t *f, const rw_job_t *job, const char *fixes,
     free(value);
 }
 
+/* -- the changelog ------------------------------------------------------------------------------*/
+
+/* Owners of changelog records and of the keep time's tombstones: nobody waits for them. */
+static char state_owner;
+static char expire_owner;
+
+void rw_flow_write_state(rw_flow_t *f, const char *id, ib_status_t status, long long occurred_ms,
+                         const void *event, size_t len)
+{
+    char why[256];
+    char ce_id[RW_JOIN_MAX_ID_LEN + 64];
+    rw_join_view_t view;
+    size_t vlen = 0;
+    if (event == NULL || !rw_join_get(f->join, id, &view) || view.tenant >= f->tenants->count)
+        return;
+    char *value =
+        rw_state_value(event, len, f->tenants->tenants[view.tenant].id, view.callback_url, &vlen);
+    if (value == NULL) {
+        ib_series_add(f->m->state_write_errors, 1);
+        IB_ERROR("changelog record of %s not written: out of memory", id);
+        return;
+    }
+    rw_state_ce_id(ce_id, sizeof(ce_id), id, status, occurred_ms);
+    if (rw_producer_send(f->producer, f->cfg->topic_state, view.partition, id, value, vlen, ce_id,
+                         "interview.state", &state_owner, why, sizeof(why)) == NULL) {
+        ib_series_add(f->m->state_write_errors, 1);
+        IB_ERROR("changelog record of %s not written: %s", id, why);
+    }
+    free(value);
+}
+
+typedef struct {
+    rw_flow_t *f;
+    size_t failed;
+} expire_arg_t;
+
+static void expire_one(const char *id, int32_t partition, void *arg)
+{
+    char why[256];
+    expire_arg_t *a = arg;
+    rw_flow_t *f = a->f;
+    (void)rw_flow_erase(f, id, strlen(id));
+    if (rw_producer_tombstone(f->producer, f->cfg->topic_state, partition, id, &expire_owner, why,
+                              sizeof(why)) == NULL ||
+        rw_producer_tombstone(f->producer, f->cfg->topic_requested, partition, id, &expire_owner,
+                              why, sizeof(why)) == NULL)
+        a->failed++;
+    ib_series_add(f->m->expired, 1);
+    if (ib_log_enabled(IB_LOG_DEBUG)) {
+        json_t *fields = json_pack("{s:s,s:i}", "interview_id", id, "partition", (int)partition);
+        ib_log_fields(IB_LOG_DEBUG, fields, "finished interview past its keep time: erased");
+        json_decref(fields);
+    }
+}
+
+size_t rw_flow_expire(rw_flow_t *f, long long now_wall, size_t max)
+{
+    expire_arg_t a = {f, 0};
+    size_t n = rw_join_expire(f->join, now_wall - f->cfg->keep_finished_ms, max, expire_one, &a);
+    if (n > 0) {
+        json_t *fields = json_pack("{s:I,s:I}", "erased", (json_int_t)n, "keep_ms",
+                                   (json_int_t)f->cfg->keep_finished_ms);
+        ib_log_fields(a.failed > 0 ? IB_LOG_WARN : IB_LOG_INFO, fields,
+                      "finished interviews past INTERVIEW_KEEP_FINISHED erased from %s and %s%s",
+                      f->cfg->topic_state, f->cfg->topic_requested,
+                      a.failed > 0 ? " (some tombstones were refused; they are not retried before "
+                                     "the next restart)"
+                                   : "");
+        json_decref(fields);
+    }
+    return n;
+}
+
 void rw_flow_on_produced(void *owner, rd_kafka_resp_err_t err, void *opaque)
 {
     rw_flow_t *f = opaque;
+    if (owner == &state_owner || owner == &expire_owner) {
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            ib_series_add(f->m->state_write_errors, 1);
+            IB_ERROR("%s to Kafka failed: %s",
+                     owner == &state_owner ? "changelog record" : "keep-time tombstone",
+                     rd_kafka_err2str(err));
+        } else if (owner == &state_owner) {
+            ib_series_add(f->m->state_written, 1);
+        }
+        return;
+    }
     if (owner == &partial_owner) {
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             ib_series_add(f->m->produce_errors, 1);
@@ -461,6 +546,9 @@ void rw_flow_admit(rw_flow_t *f, rw_job_t *job)
     long long latest_ms;
     int known = rw_join_latest(f->join, job->interview_id, &latest, &latest_ms);
     rw_order_t o = rw_join_order(f->join, job->interview_id, job->status, job->occurred_ms, 1);
+    if (o == RW_ORDER_NEWER)
+        rw_flow_write_state(f, job->interview_id, job->status, job->occurred_ms, job->event_text,
+                            job->event_len);
     if (o == RW_ORDER_OLDER && known && ib_status_terminal(latest) &&
         ib_status_terminal(job->status) && latest != job->status) {
         lifecycle_refused(f, job, "the interview already finished in another state");

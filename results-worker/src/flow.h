@@ -51,6 +51,17 @@ void rw_flow_job_free(rw_flow_t *f, rw_job_t *job);
 /* A job ready to be sent: through the ordering gate, then sent or queued behind the interview's
  * PUT. */
 void rw_flow_admit(rw_flow_t *f, rw_job_t *job);
+/* Writes the changelog record of id's latest state (event: the status event's len bytes, as
+ * consumed) to TOPIC_STATE, on the interview's partition, with its tenant and callback URL from
+ * the join; nobody waits for it (counted when acknowledged; a failure is logged and counted,
+ * and the next assignment's scan of the status topics writes it again). Nothing when id is not
+ * in the join. */
+void rw_flow_write_state(rw_flow_t *f, const char *id, ib_status_t status, long long occurred_ms,
+                         const void *event, size_t len);
+/* The keep time: erases up to max finished interviews whose final state is older than
+ * INTERVIEW_KEEP_FINISHED at now_wall (rw_join_expire): their pending work is dropped and
+ * tombstones go to TOPIC_STATE and TOPIC_REQUESTED. Returns how many. */
+size_t rw_flow_expire(rw_flow_t *f, long long now_wall, size_t max);
 /* A job ready to be sent once job->due_wall has come (retry record): admitted now when due,
  * else held. IB_ERR when out of memory (the job is left to the caller). */
 ib_rc_t rw_flow_admit_at_due(rw_flow_t *f, rw_job_t *job) IB_WUR;

@@ -40,7 +40,7 @@ void rw_intake_requested(rw_flow_t *f, const rd_kafka_message_t *msg)
     ib_series_add(f->m->requested_events, 1);
     if (msg->payload == NULL) {
         erased(f, f->cfg->topic_requested, msg, 1);
-        rw_consumer_requested_seen(f->consumer, msg->partition, msg->offset, 0);
+        rw_consumer_source_seen(f->consumer, RW_T_REQUESTED, msg->partition, msg->offset, 0);
         return;
     }
     /* IB_AGAIN: refused at the join's bound, counted and logged (rate-limited) by the join. */
@@ -57,7 +57,49 @@ void rw_intake_requested(rw_flow_t *f, const rd_kafka_message_t *msg)
         ib_log_fields(IB_LOG_WARN, fields, "invalid requested event skipped: %s", why);
         json_decref(fields);
     }
-    rw_consumer_requested_seen(f->consumer, msg->partition, msg->offset, 0);
+    rw_consumer_source_seen(f->consumer, RW_T_REQUESTED, msg->partition, msg->offset, 0);
+}
+
+void rw_intake_state(rw_flow_t *f, const rd_kafka_message_t *msg)
+{
+    char why[256];
+    char id[RW_JOIN_MAX_ID_LEN + 1];
+    rw_join_state_t state = RW_JOIN_OK;
+    rw_status_parse_t sp;
+
+    if (msg->payload == NULL) {
+        /* Erased (scripts/erase), or its keep time passed (rw_flow_expire: already gone). */
+        erased(f, f->cfg->topic_state, msg, 1);
+        rw_consumer_source_seen(f->consumer, RW_T_STATE, msg->partition, msg->offset, 0);
+        return;
+    }
+    ib_series_add(f->m->state_records, 1);
+    id[0] = '\0';
+    ib_rc_t rc = rw_status_parse(msg->payload, msg->len, 0, &sp, why, sizeof(why));
+    if (rc == IB_OK) {
+        /* Mostly this worker's own records read back: nothing new to learn. */
+        rw_order_t o = rw_join_order(f->join, sp.interview_id, sp.status, sp.occurred_ms, 0);
+        if (o == RW_ORDER_UNKNOWN || o == RW_ORDER_NEWER) {
+            rc = rw_join_ingest(f->join, f->tenants, f->cfg->allow_insecure_callbacks,
+                                msg->partition, msg->key, msg->key_len, msg->payload, msg->len,
+                                &state, id, why, sizeof(why));
+            if (rc == IB_OK)
+                (void)rw_join_order(f->join, sp.interview_id, sp.status, sp.occurred_ms, 1);
+        }
+        rw_status_parse_clear(&sp);
+    }
+    if (rc == IB_ERR) {
+        /* Only the worker writes this topic; a record it cannot read (a tenant since removed
+         * from the tenants file, a hand-made record) is skipped like an invalid requested
+         * event: a status event for it is dead-lettered. */
+        json_t *fields = json_pack("{s:s,s:i,s:I}", "topic", f->cfg->topic_state, "partition",
+                                   (int)msg->partition, "offset", (json_int_t)msg->offset);
+        if (fields != NULL && id[0] != '\0')
+            json_object_set_new(fields, "interview_id", json_string(id));
+        ib_log_fields(IB_LOG_WARN, fields, "changelog record skipped: %s", why);
+        json_decref(fields);
+    }
+    rw_consumer_source_seen(f->consumer, RW_T_STATE, msg->partition, msg->offset, 0);
 }
 
 /* A scanned record of status or repartition p: teaches the join the interview's latest state. */
@@ -67,7 +109,11 @@ static void history(rw_flow_t *f, rw_topic_t t, const rd_kafka_message_t *msg)
     rw_status_parse_t sp;
     if (msg->payload != NULL &&
         rw_status_parse(msg->payload, msg->len, 0, &sp, why, sizeof(why)) == IB_OK) {
-        (void)rw_join_order(f->join, sp.interview_id, sp.status, sp.occurred_ms, 1);
+        /* Newer than the changelog (read before the scan began): its record was lost or never
+         * written; write it now. */
+        if (rw_join_order(f->join, sp.interview_id, sp.status, sp.occurred_ms, 1) == RW_ORDER_NEWER)
+            rw_flow_write_state(f, sp.interview_id, sp.status, sp.occurred_ms, msg->payload,
+                                msg->len);
         rw_status_parse_clear(&sp);
     }
     rw_consumer_history_seen(f->consumer, t, msg->partition, msg->offset, 0);

@@ -618,6 +618,32 @@ int rw_join_remove(rw_join_t *j, const char *id, size_t id_len)
     return 1;
 }
 
+size_t rw_join_expire(rw_join_t *j, long long cutoff_ms, size_t max, rw_join_expire_fn *fn,
+                      void *arg)
+{
+    char id[RW_JOIN_MAX_ID_LEN + 1];
+    size_t n = 0;
+    while (n < max && j->oldest != NULL && j->oldest->latest_ms < cutoff_ms) {
+        entry_t *e = j->oldest;
+        size_t klen = key_len(e);
+        if (e->data[0] == 0) {
+            unpack_hex(e->data + 1, id);
+            id[2 * PACKED] = '\0';
+        } else {
+            memcpy(id, e->data + 1, e->data[0]);
+            id[e->data[0]] = '\0';
+        }
+        int32_t partition = e->partition;
+        entry_t *gone = ib_map_remove(j->map, e->data, klen);
+        if (gone != e) /* cannot happen: every listed entry is in the table */
+            break;
+        entry_free(j, e);
+        fn(id, partition, arg);
+        n++;
+    }
+    return n;
+}
+
 rw_join_state_t rw_join_state_of_verdict(ib_callback_url_verdict_t v)
 {
     switch (v) {

@@ -100,6 +100,14 @@ int rw_join_latest(const rw_join_t *j, const char *id, ib_status_t *status, long
 /* Drops id's entry (id_len bytes, not terminated: a Kafka key), with the latest state recorded for
  * it: the interview was erased. 1 when there was one, else 0. */
 int rw_join_remove(rw_join_t *j, const char *id, size_t id_len);
+/* Keep time (INTERVIEW_KEEP_FINISHED). Drops finished entries from the head of the finished list
+ * (the order in which they finished) while their latest state's occurred_at is before cutoff_ms,
+ * at most max of them, calling fn with each one's id and partition after it is gone (the caller
+ * erases it from Kafka). The walk stops at the first entry finished at or after cutoff_ms: one
+ * that finished late with an early occurred_at waits behind it. Returns how many. */
+typedef void rw_join_expire_fn(const char *id, int32_t partition, void *arg);
+size_t rw_join_expire(rw_join_t *j, long long cutoff_ms, size_t max, rw_join_expire_fn *fn,
+                      void *arg);
 /* Drops every entry that came from partition; returns how many. */
 size_t rw_join_remove_partition(rw_join_t *j, int32_t partition);
 void rw_join_clear(rw_join_t *j);

@@ -92,6 +92,20 @@ ib_rc_t rw_metrics_init(rw_metrics_t *m)
          "Deliveries dropped unsent because their interview was erased (a held retry, a state "
          "queued or in flight).",
          .series = &m->erased_jobs},
+        {IB_METRIC_COUNTER, "ib_worker_state_records_total",
+         "Records read from interviews.state (the changelog) into the join, tombstones excluded.",
+         .series = &m->state_records},
+        {IB_METRIC_COUNTER, "ib_worker_state_written_total",
+         "Latest states written to interviews.state and acknowledged by Kafka.",
+         .series = &m->state_written},
+        {IB_METRIC_COUNTER, "ib_worker_state_write_errors_total",
+         "Writes to interviews.state that failed (the next assignment's scan writes them again "
+         "while interviews.status retains the event).",
+         .series = &m->state_write_errors},
+        {IB_METRIC_COUNTER, "ib_worker_interviews_expired_total",
+         "Finished interviews erased INTERVIEW_KEEP_FINISHED after their final state "
+         "(tombstones on interviews.state and interviews.requested).",
+         .series = &m->expired},
         {IB_METRIC_COUNTER, "ib_worker_status_events_total",
          "interviews.status events handled (live, not history).", .series = &m->status_events},
         {IB_METRIC_GAUGE, "ib_worker_join_entries", "Interviews known from interviews.requested.",

@@ -45,7 +45,11 @@ typedef struct {
     ib_series_t *ready_gauge;      /* gauge: 1 when ready (from the ready flag, set at render) */
     ib_series_t *requested_events;
     ib_series_t *requested_invalid;
-    ib_series_t *tombstones;  /* counter: tombstones read (erased interviews), never delivered */
+    ib_series_t *tombstones;    /* counter: tombstones read (erased interviews), never delivered */
+    ib_series_t *state_records; /* counter: changelog records read into the join */
+    ib_series_t *state_written; /* counter: changelog records acknowledged */
+    ib_series_t *state_write_errors; /* counter: changelog records that failed */
+    ib_series_t *expired;            /* counter: finished interviews erased at their keep time */
     ib_series_t *erased_jobs; /* counter: deliveries dropped unsent, their interview erased */
     ib_series_t *status_events;
     ib_series_t *join_entries;

@@ -149,6 +149,12 @@ rw_ticket_t *rw_producer_forward(rw_producer_t *p, const char *topic, int32_t pa
     return produce(p, topic, partition, key, value, len, copy, owner, errstr, errstr_size);
 }
 
+rw_ticket_t *rw_producer_tombstone(rw_producer_t *p, const char *topic, int32_t partition,
+                                   const char *key, void *owner, char *errstr, size_t errstr_size)
+{
+    return produce(p, topic, partition, key, NULL, 0, NULL, owner, errstr, errstr_size);
+}
+
 void rw_ticket_cancel(rw_ticket_t *t)
 {
     if (t != NULL)

@@ -36,6 +36,10 @@ rw_ticket_t *rw_producer_forward(rw_producer_t *p, const char *topic, int32_t pa
                                  const char *key, const void *value, size_t len,
                                  const rd_kafka_headers_t *hdrs, void *owner, char *errstr,
                                  size_t errstr_size);
+/* Produces a tombstone (key, NULL value, no headers) to partition of topic: the key's interview
+ * is erased. Ticket and errors as rw_producer_send. */
+rw_ticket_t *rw_producer_tombstone(rw_producer_t *p, const char *topic, int32_t partition,
+                                   const char *key, void *owner, char *errstr, size_t errstr_size);
 /* The owner is gone: its report will be ignored. */
 void rw_ticket_cancel(rw_ticket_t *t);
 /* Serves delivery reports (waits up to timeout_ms). */

@@ -119,6 +119,7 @@ static void test_table(void **state)
                            "TOPIC_REQUESTED",
                            "TOPIC_CATALOG",
                            "TOPIC_STATUS",
+                           "TOPIC_STATE",
                            "GATEWAY_PRODUCE_TIMEOUT",
                            "INTERVIEW_ID_SECRET",
                            "ALLOW_INSECURE_CALLBACKS",

@@ -165,9 +165,13 @@ static int same_text(const char *a, const char *b)
 static void test_shared_rows_identical(void **state)
 {
     (void)state;
-    static const char *const shared[] = {"KAFKA_BOOTSTRAP_SERVERS",  "TENANTS_FILE",
-                                         "TOPIC_REQUESTED",          "TOPIC_STATUS",
-                                         "ALLOW_INSECURE_CALLBACKS", "LOG_LEVEL"};
+    static const char *const shared[] = {"KAFKA_BOOTSTRAP_SERVERS",
+                                         "TENANTS_FILE",
+                                         "TOPIC_REQUESTED",
+                                         "TOPIC_STATUS",
+                                         "TOPIC_STATE",
+                                         "ALLOW_INSECURE_CALLBACKS",
+                                         "LOG_LEVEL"};
     size_t in_both = 0;
     for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
         const ib_conf_desc_t *w = ib_config_find(rw_config_table, rw_config_table_len, shared[i]);
