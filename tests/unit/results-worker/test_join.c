@@ -567,6 +567,70 @@ static void test_bound_replace_and_remove_keep_order(void **state)
 }
 
 /* Callback URLs come back exactly, whatever part is interned or packed. */
+typedef struct {
+    char ids[8][RW_JOIN_MAX_ID_LEN + 1];
+    int32_t partitions[8];
+    size_t n;
+    rw_join_t *j;
+} expired_t;
+
+static void on_expired(const char *id, int32_t partition, void *arg)
+{
+    expired_t *e = arg;
+    assert_true(e->n < 8);
+    /* Called after the entry is gone. */
+    rw_join_view_t v;
+    assert_int_equal(rw_join_get(e->j, id, &v), 0);
+    snprintf(e->ids[e->n], sizeof(e->ids[e->n]), "%s", id);
+    e->partitions[e->n] = partition;
+    e->n++;
+}
+
+/* The keep time takes finished interviews from the head of the finished list while their final
+ * state is older than the cutoff, never an open one, at most max per call, and names each one
+ * (packed and text ids alike) with its partition. */
+static void test_expire_finished(void **state)
+{
+    (void)state;
+    rw_join_t *j = rw_join_new();
+    expired_t e = {.j = j};
+    char id[33];
+    assert_non_null(j);
+    for (size_t i = 0; i < 8; i++)
+        put_n(j, i);
+    assert_int_equal(rw_join_put(j, "not-hex-id", 1, 3, RW_JOIN_OK, "https://x.workable.com/a/b"),
+                     IB_OK);
+    finish_n(j, 0, IB_STATUS_PENDING, 100); /* open: never expires */
+    finish_n(j, 5, IB_STATUS_COMPLETED, 1000);
+    finish_n(j, 2, IB_STATUS_DECLINED, 2000);
+    assert_int_equal(rw_join_order(j, "not-hex-id", IB_STATUS_EXPIRED, 3000, 1), RW_ORDER_NEWER);
+    finish_n(j, 7, IB_STATUS_COMPLETED, 9000);
+    finish_n(j, 6, IB_STATUS_COMPLETED, 4000); /* finished after 7: waits behind it */
+
+    assert_int_equal(rw_join_expire(j, 1000, 100, on_expired, &e), 0);
+    assert_int_equal(rw_join_expire(j, 2500, 1, on_expired, &e), 1); /* max */
+    assert_int_equal(rw_join_expire(j, 2500, 100, on_expired, &e), 1);
+    assert_int_equal(rw_join_expire(j, 5000, 100, on_expired, &e), 1);
+    assert_int_equal(e.n, 3);
+    bounded_id(id, 5);
+    assert_string_equal(e.ids[0], id);
+    assert_int_equal(e.partitions[0], 5 % 4);
+    bounded_id(id, 2);
+    assert_string_equal(e.ids[1], id);
+    assert_string_equal(e.ids[2], "not-hex-id");
+    assert_int_equal(e.partitions[2], 3);
+    assert_int_equal(known_n(j, 6), 1); /* behind 7 in the list */
+    assert_int_equal(rw_join_expire(j, 10000, 100, on_expired, &e), 2);
+    assert_int_equal(e.n, 5);
+    assert_int_equal(rw_join_count(j), 4); /* 0 (pending), 1, 3, 4 (no state) */
+    assert_int_equal(known_n(j, 0), 1);
+    rw_join_stats_t st;
+    rw_join_stats(j, &st);
+    assert_int_equal(st.finished, 0);
+    assert_int_equal(rw_join_expire(j, 1LL << 60, 100, on_expired, &e), 0);
+    rw_join_free(j);
+}
+
 static void test_url_round_trip(void **state)
 {
     (void)state;
@@ -679,6 +743,7 @@ int main(void)
         cmocka_unit_test(test_bytes_per_interview),
         cmocka_unit_test(test_bound_evicts_finished_oldest_first),
         cmocka_unit_test(test_bound_replace_and_remove_keep_order),
+        cmocka_unit_test(test_expire_finished),
         cmocka_unit_test(test_url_round_trip),
         cmocka_unit_test(test_memory_per_interview),
     };

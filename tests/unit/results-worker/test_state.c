@@ -1,0 +1,69 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "state.h"
+
+/* The record is the event with tenant and callback_url set at its top level: every other
+ * member kept as sent (unknown ones too), the platform's own tenant/callback_url replaced. */
+static void test_value_sets_owner_and_keeps_the_event(void **state)
+{
+    (void)state;
+    static const char ev[] =
+        "{\"interview_id\":\"ab\",\"status\":\"completed\",\"occurred_at\":\"2026-01-02T03:04:"
+        "05Z\","
+        "\"interview\":{\"score\":\"78\",\"details\":{\"a\":[1,2]}},\"platform_extra\":true,"
+        "\"tenant\":\"spoofed\",\"callback_url\":\"https://evil.example/x\"}";
+    size_t len = 0;
+    char *v = rw_state_value(ev, strlen(ev), "acme", "https://acme.workable.com/cb/1", &len);
+    assert_non_null(v);
+    assert_int_equal(len, strlen(v));
+    json_error_t err;
+    json_t *root = json_loads(v, 0, &err);
+    assert_non_null(root);
+    assert_string_equal(json_string_value(json_object_get(root, "tenant")), "acme");
+    assert_string_equal(json_string_value(json_object_get(root, "callback_url")),
+                        "https://acme.workable.com/cb/1");
+    assert_string_equal(json_string_value(json_object_get(root, "status")), "completed");
+    assert_string_equal(json_string_value(json_object_get(root, "occurred_at")),
+                        "2026-01-02T03:04:05Z");
+    assert_true(json_is_true(json_object_get(root, "platform_extra")));
+    json_t *details = json_object_get(json_object_get(root, "interview"), "details");
+    assert_int_equal(json_array_size(json_object_get(details, "a")), 2);
+    assert_int_equal(json_object_size(root), 7);
+    json_decref(root);
+    free(v);
+}
+
+static void test_value_refuses_what_is_not_an_object(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    static const char *const bad[] = {"[1,2]", "\"x\"", "{\"a\":", "", "{\"a\":1,\"a\":2}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_null(rw_state_value(bad[i], strlen(bad[i]), "acme", "https://a/b", &len));
+}
+
+static void test_ce_id(void **state)
+{
+    (void)state;
+    char buf[128];
+    rw_state_ce_id(buf, sizeof(buf), "abc", IB_STATUS_COMPLETED, 1767322845000LL);
+    assert_string_equal(buf, "abc:completed:1767322845000");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_value_sets_owner_and_keeps_the_event),
+        cmocka_unit_test(test_value_refuses_what_is_not_an_object),
+        cmocka_unit_test(test_ce_id),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
