@@ -1,6 +1,7 @@
-/* The join of interviews.requested: interview_id -> {tenant, callback_url, partition, latest
- * state}, rebuilt from Kafka after every assignment (the requested topic is the only source of
- * truth). Single-threaded: the consumer thread owns it.
+/* The join: interview_id -> {tenant, callback_url, partition, latest state}, rebuilt from Kafka
+ * after every assignment, from interviews.requested and the changelog interviews.state (which
+ * outlives the raw events: docs/DESIGN.md, "Lifecycle and the changelog"), then the retained
+ * status history. Single-threaded: the consumer thread owns it.
  *
  * Memory. One entry is one malloc of 38 bytes of header (the finished-list links, the interned
  * URL prefix, the latest state, tenant, partition, URL state) plus the id and the URL's last
@@ -104,7 +105,8 @@ int rw_join_remove(rw_join_t *j, const char *id, size_t id_len);
  * (the order in which they finished) while their latest state's occurred_at is before cutoff_ms,
  * at most max of them, calling fn with each one's id and partition after it is gone (the caller
  * erases it from Kafka). The walk stops at the first entry finished at or after cutoff_ms: one
- * that finished late with an early occurred_at waits behind it. Returns how many. */
+ * further down the list whose occurred_at is earlier waits until the entries before it have gone.
+ * Returns how many. */
 typedef void rw_join_expire_fn(const char *id, int32_t partition, void *arg);
 size_t rw_join_expire(rw_join_t *j, long long cutoff_ms, size_t max, rw_join_expire_fn *fn,
                       void *arg);
