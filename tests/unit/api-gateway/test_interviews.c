@@ -493,7 +493,7 @@ static void test_growth_keeps_everything(void **state)
  * time, so it holds under valgrind and sanitizers. */
 static void test_shared_prefix_is_linear(void **state)
 {
-    const int N = getenv("IB_UNDER_VALGRIND") != NULL ? 20000 : 200000;
+    const int N = getenv("IB_UNDER_VALGRIND") != NULL ? 20000 : 1000000;
     char id[33];
     char value[256];
     char err[256];
