@@ -48,8 +48,13 @@ rw_producer_t *rw_producer_new(const char *bootstrap, rw_produced_fn *cb, void *
     if (conf == NULL)
         goto fail;
     /* Not idempotent: 2.0.2's idempotent producer can raise fatal errors under broker faults,
-     * and a duplicated retry record or dead letter is harmless (the PUT is idempotent). */
+     * and a duplicated retry record or dead letter is harmless (the PUT is idempotent). One
+     * request in flight per broker instead keeps each partition's records in the order they
+     * were produced across retries: compaction keeps the last record of an interview in
+     * interviews.state, which must be its latest state. */
     if (ib_kafka_conf_set(conf, "acks", "all", why, sizeof(why)) != IB_OK ||
+        ib_kafka_conf_default(conf, "max.in.flight.requests.per.connection", "1", why,
+                              sizeof(why)) != IB_OK ||
         ib_kafka_conf_set(conf, "message.timeout.ms", MESSAGE_TIMEOUT_MS, why, sizeof(why)) !=
             IB_OK ||
         ib_kafka_conf_set(conf, "linger.ms", "2", why, sizeof(why)) != IB_OK ||
