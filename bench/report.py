@@ -313,7 +313,8 @@ def catchup(M, w):
     what = "?" if n is None else f"{n:,}"
     w("## Catch-up and memory per interview")
     w("")
-    w(f"A restart with {what} interviews in Kafka, each with its requested event and a completed status.")
+    w(f"A restart with {what} interviews in Kafka, each with its requested event, a completed status and its "
+      "changelog record (interviews.state).")
     w("")
     w("| figure | ours | limit | ours/limit |")
     w("|---|---|---|---|")
@@ -321,7 +322,7 @@ def catchup(M, w):
     for q, name in (("catchup_gateway_s", "fresh gateway until /readyz, s"),
                     ("catchup_worker_s", "fresh worker until it delivers a new state, s")):
         o = M.f("ours", q)
-        w(f"| {name} | {o} | ConsumerPerformance over both topics {kc} s | {ratio(o, kc)} |")
+        w(f"| {name} | {o} | ConsumerPerformance over the three topics {kc} s | {ratio(o, kc)} |")
     w(f"| gateway RSS once ready, MiB | {M.f('ours', 'catchup_gateway_rss')} | | |")
     w(f"| view bytes per interview (with its status) | {M.f('ours', 'view_bytes_per')} | | |")
     w(f"| join bytes per interview | {M.f('ours', 'join_bytes_per')} | | |")

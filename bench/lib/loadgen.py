@@ -93,13 +93,14 @@ class Ibload:
 
     def topics(self, tag):
         """A fresh set of the worker's topics, named after tag."""
-        t = {k: f"bench.{tag}.{k}" for k in ("requested", "status", "retry", "dlq", "catalog", "repartition")}
+        t = {k: f"bench.{tag}.{k}"
+             for k in ("requested", "status", "retry", "dlq", "catalog", "repartition", "state")}
         self.create(f"{t['requested']}:6", f"{t['status']}:6", f"{t['retry']}:6", f"{t['dlq']}:3",
-                    f"{t['catalog']}:3", f"{t['repartition']}:6")
+                    f"{t['catalog']}:3", f"{t['repartition']}:6", f"{t['state']}:6")
         return t
 
     def load(self, mode, topic, n, prefix, rate=0, start=0):
-        """mode: requested | status; n events of interviews prefix+start.., at rate/s (0: bulk)."""
+        """mode: requested | status | state; n records of interviews prefix+start.., at rate/s (0: bulk)."""
         argv = [self.binary, mode, "-brokers", self.brokers, "-topic", topic, "-n", str(n),
                 "-from", str(start), "-prefix", prefix, "-tenant", config.TENANT, "-sink", self.sink_url]
         if rate:

@@ -229,7 +229,7 @@ def start_worker(b, kind, t, tag, tls=False):
         extra = {"WORKER_LISTEN": f"127.0.0.1:{b.ports.worker}", "WORKER_GROUP_ID": f"bench-{tag}",
                  "TOPIC_REQUESTED": t["requested"], "TOPIC_STATUS": t["status"],
                  "TOPIC_RETRY": t["retry"], "TOPIC_DLQ": t["dlq"], "TOPIC_CATALOG": t["catalog"],
-                 "TOPIC_STATUS_REPARTITION": t["repartition"]}
+                 "TOPIC_STATUS_REPARTITION": t["repartition"], "TOPIC_STATE": t["state"]}
         if tls:
             extra["CALLBACK_CA_FILE"] = b.ca_file
         return b.procs.start("results-worker", [b.bins["worker"]], config.CPU_SUT, service_env(b, extra))

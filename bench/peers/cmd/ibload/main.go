@@ -1,9 +1,11 @@
-// ibload: bulk and constant-rate producer of interviews.requested / interviews.status events for
+// ibload: bulk and constant-rate producer of interviews.requested / .status / .state records for
 // bench/run (franz-go; its default partitioner hashes keys with murmur2 like the Java client, so
 // an interview's requested and status events share a partition number).
 //
 //	ibload requested -n N [-from F] -prefix P -tenant T -sink http://127.0.0.1:PORT
 //	ibload status    -n N [-from F] -prefix P [-rate R]
+//	ibload state     -n N [-from F] -prefix P -tenant T -sink URL   (interviews.state records:
+//	                 the completed status event with tenant and callback_url, as the worker writes)
 //	ibload topics    -brokers B NAME[:PARTITIONS] ...   (creates them; 6 partitions by default)
 //	ibload ackrtt    -topic T -n N -rate R -size S   (the acknowledgement round trip, below)
 //	ibload commit    -brokers B -group G TOPIC ...   (G's offsets set to the ends of the topics)
@@ -175,7 +177,7 @@ func commit(args []string) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: ibload requested|status [flags]")
+		fmt.Fprintln(os.Stderr, "usage: ibload requested|status|state [flags]")
 		os.Exit(2)
 	}
 	mode := os.Args[1]
@@ -227,7 +229,7 @@ func main() {
 		case "requested":
 			v = fmt.Sprintf(`{"interview_id":"%s","tenant":"%s","interview_template_id":"12345","job_id":"6789","job_title":"Operations Manager","callback_url":"%s/interviews/%s","candidate":{"first_name":"Lakita","last_name":"Marrero","email":"lakita_marrero@gmail.com","phone":"(785)991-6256"},"preferences":{"key":"value"},"requested_at":"%s"}`,
 				id, *tenant, *sink, id, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"))
-		case "status":
+		case "status", "state":
 			due := time.Now()
 			if *rate > 0 {
 				due = t0.Add(time.Duration(float64(i-*from) / *rate * float64(time.Second)))
@@ -237,6 +239,10 @@ func main() {
 			}
 			v = fmt.Sprintf(`{"interview_id":"%s","status":"completed","occurred_at":"%s","results_url":"https://bench.invalid/t/%d","interview":{"score":78,"grade":"excelled","summary":"This candidate is an excellent prospect.","details":{"behavior":{"Influence":97,"conscientiousness":76},"mental_skills":{"Problem Solving":82,"Aptitude":91}},"duration":"01:01:17"},"attachments":[{"description":"Interview Report","url":"https://acme.com/interviews/2044922/report.pdf"}],"shared_link":{"url":"https://acme.com/interviews/2044922/link","ttl":120,"ttl_units":"minutes"}}`,
 				id, due.UTC().Format("2006-01-02T15:04:05.000Z"), due.UnixNano())
+			if mode == "state" {
+				// The changelog record the worker writes for it: the event with its owner.
+				v = v[:len(v)-1] + fmt.Sprintf(`,"tenant":"%s","callback_url":"%s/interviews/%s"}`, *tenant, *sink, id)
+			}
 		default:
 			fmt.Fprintln(os.Stderr, "unknown mode", mode)
 			os.Exit(2)
