@@ -442,69 +442,135 @@ out:
     return doc;
 }
 
-ib_rc_t gw_interviews_apply_status(gw_interviews_t *v, const void *value, size_t len, char *errstr,
-                                   size_t errstr_size)
+/* Applies ev to the interview id: kept when it supersedes the held state. owner (0: none) becomes
+ * the interview's owner when it has none, in the same write, so a reader never sees the state of
+ * a changelog record without its owner. IB_AGAIN when dropped (full). */
+static ib_rc_t apply_event(gw_interviews_t *v, const ib_status_event_t *ev,
+                           const uint8_t id[ID_BYTES], uint32_t owner, char *errstr,
+                           size_t errstr_size)
 {
-    ib_status_event_t ev;
-    uint8_t id[ID_BYTES];
-    doc_t *doc = NULL;
     size_t size = 0;
-    ib_rc_t rc = IB_ERR;
+    doc_t *doc = make_doc(ev, id, &size);
+    ib_rc_t rc = IB_OK;
 
-    memset(&ev, 0, sizeof(ev));
-    if (value == NULL) {
-        snprintf(errstr, errstr_size, "tombstone");
-        goto refused;
-    }
-    if (ib_status_event_parse(value, len, &ev, errstr, errstr_size) != IB_OK)
-        goto refused;
-    if (!parse_id(ev.interview_id, strlen(ev.interview_id), id)) {
-        snprintf(errstr, errstr_size, "interview_id is not one of ours (32 lowercase hex)");
-        goto refused;
-    }
-    doc = make_doc(&ev, id, &size);
     if (doc == NULL) {
         snprintf(errstr, errstr_size, "out of memory");
-        goto refused;
+        return IB_ERR;
     }
-
     pthread_rwlock_wrlock(&v->lock);
     slot_t *s = slot_for(v, id);
     if (s == NULL) {
         rc = IB_AGAIN;
         snprintf(errstr, errstr_size, "view full");
-    } else if (s->status == 0 || ib_status_supersedes((ib_status_t)(s->status - 1), s->occurred_ms,
-                                                      ev.status, ev.occurred_ms)) {
-        int was_finished = slot_finished(s);
-        if (s->status == 0)
-            v->with_status++;
-        if (s->doc != NULL) {
-            v->doc_bytes -= doc_size(s->doc);
-            if (was_finished) /* a later result: the interview keeps its place */
-                finished_replace(v, s->doc, doc);
-        }
-        free(s->doc);
-        s->doc = doc;
-        doc = NULL; /* now owned by the slot */
-        v->doc_bytes += size;
-        s->status = (uint8_t)(ev.status + 1);
-        s->occurred_ms = ev.occurred_ms;
-        if (!was_finished && slot_finished(s))
-            finished_append(v, s->doc);
-        rc = IB_OK;
-    } else {
-        rc = IB_OK; /* older or equal: the held state stays */
+        goto out;
     }
+    /* The first owner stays, as for requested events. */
+    if (owner != 0 && s->owner == 0) {
+        s->owner = owner;
+        v->owned++;
+    }
+    /* Older or equal: the held state stays. */
+    if (s->status != 0 && !ib_status_supersedes((ib_status_t)(s->status - 1), s->occurred_ms,
+                                                ev->status, ev->occurred_ms))
+        goto out;
+    int was_finished = slot_finished(s);
+    if (s->status == 0)
+        v->with_status++;
+    if (s->doc != NULL) {
+        v->doc_bytes -= doc_size(s->doc);
+        if (was_finished) /* a later result: the interview keeps its place */
+            finished_replace(v, s->doc, doc);
+    }
+    free(s->doc);
+    s->doc = doc;
+    doc = NULL; /* now owned by the slot */
+    v->doc_bytes += size;
+    s->status = (uint8_t)(ev->status + 1);
+    s->occurred_ms = ev->occurred_ms;
+    if (!was_finished && slot_finished(s))
+        finished_append(v, s->doc);
+out:
     pthread_rwlock_unlock(&v->lock);
     free(doc);
-    ib_status_event_clear(&ev);
     return rc;
-refused:
-    ib_status_event_clear(&ev);
+}
+
+static void count_refused(gw_interviews_t *v)
+{
     pthread_rwlock_wrlock(&v->lock);
     v->refused++;
     pthread_rwlock_unlock(&v->lock);
-    return IB_ERR;
+}
+
+ib_rc_t gw_interviews_apply_status(gw_interviews_t *v, const void *value, size_t len, char *errstr,
+                                   size_t errstr_size)
+{
+    ib_status_event_t ev;
+    uint8_t id[ID_BYTES];
+    ib_rc_t rc = IB_ERR;
+
+    memset(&ev, 0, sizeof(ev));
+    if (value == NULL) {
+        snprintf(errstr, errstr_size, "tombstone");
+        goto out;
+    }
+    if (ib_status_event_parse(value, len, &ev, errstr, errstr_size) != IB_OK)
+        goto out;
+    if (!parse_id(ev.interview_id, strlen(ev.interview_id), id)) {
+        snprintf(errstr, errstr_size, "interview_id is not one of ours (32 lowercase hex)");
+        goto out;
+    }
+    rc = apply_event(v, &ev, id, 0, errstr, errstr_size);
+out:
+    ib_status_event_clear(&ev);
+    if (rc == IB_ERR)
+        count_refused(v);
+    return rc;
+}
+
+ib_rc_t gw_interviews_apply_state(gw_interviews_t *v, const void *key, size_t key_len,
+                                  const void *value, size_t len, char *errstr, size_t errstr_size)
+{
+    char why[160];
+    ib_status_event_t ev;
+    uint8_t id[ID_BYTES];
+    json_t *root = NULL;
+    ib_rc_t rc = IB_ERR;
+
+    memset(&ev, 0, sizeof(ev));
+    if (key == NULL || !parse_id(key, key_len, id)) {
+        snprintf(errstr, errstr_size, "key is not an interview id (32 lowercase hex)");
+        goto out;
+    }
+    if (value == NULL) {
+        snprintf(errstr, errstr_size, "tombstone");
+        goto out;
+    }
+    /* The state is a status event: the same parse, so the payload and link are the same bytes. */
+    if (ib_status_event_parse(value, len, &ev, errstr, errstr_size) != IB_OK)
+        goto out;
+    if (strlen(ev.interview_id) != key_len || memcmp(ev.interview_id, key, key_len) != 0) {
+        snprintf(errstr, errstr_size, "interview_id is not the record's key");
+        goto out;
+    }
+    root = ib_json_parse(value, len, IB_JSON_MAX_DEPTH, why, sizeof(why));
+    const char *tenant = ib_json_str(root, "tenant");
+    if (tenant == NULL || strlen(tenant) > TENANT_ID_MAX) {
+        snprintf(errstr, errstr_size, "no tenant in the state record");
+        goto out;
+    }
+    uint32_t owner = tenant_index(v, ib_tenants_find(v->tenants, tenant));
+    if (owner == 0) {
+        snprintf(errstr, errstr_size, "tenant %s is not in the tenants file", tenant);
+        goto out;
+    }
+    rc = apply_event(v, &ev, id, owner, errstr, errstr_size);
+out:
+    json_decref(root);
+    ib_status_event_clear(&ev);
+    if (rc == IB_ERR)
+        count_refused(v);
+    return rc;
 }
 
 static void log_refused(const rd_kafka_message_t *m, const char *why)
@@ -549,6 +615,17 @@ void gw_interviews_on_status(void *opaque, const rd_kafka_message_t *m)
     ib_rc_t rc = m->payload == NULL
                      ? apply_tombstone(opaque, m, why, sizeof(why))
                      : gw_interviews_apply_status(opaque, m->payload, m->len, why, sizeof(why));
+    if (rc == IB_ERR)
+        log_refused(m, why);
+}
+
+void gw_interviews_on_state(void *opaque, const rd_kafka_message_t *m)
+{
+    char why[256] = "";
+    ib_rc_t rc = m->payload == NULL
+                     ? apply_tombstone(opaque, m, why, sizeof(why))
+                     : gw_interviews_apply_state(opaque, m->key, m->key_len, m->payload, m->len,
+                                                 why, sizeof(why));
     if (rc == IB_ERR)
         log_refused(m, why);
 }

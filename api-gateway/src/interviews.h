@@ -1,6 +1,9 @@
-/* The interviews view: who owns each interview (from TOPIC_REQUESTED) and its latest state (from
- * TOPIC_STATUS, ordered by ib_status_supersedes), for GET /interviews/{id} and
- * GET /interviews/{id}/shared-link. Fed by the view consumer (tail.h); any thread may read.
+/* The interviews view: who owns each interview (from TOPIC_REQUESTED, or the `tenant` of its
+ * TOPIC_STATE record) and its latest state (from TOPIC_STATUS and TOPIC_STATE, ordered by
+ * ib_status_supersedes, so whatever order the topics are read in a state never regresses), for
+ * GET /interviews/{id} and GET /interviews/{id}/shared-link. Fed by the view consumer (tail.h);
+ * any thread may read. TOPIC_STATE, the worker's compacted changelog, keeps every interview's
+ * latest state after the raw status events have left interviews.status.
  *
  * Memory. One 40-byte slot per interview in an open-addressing table keyed by the 16 bytes of the
  * id (hashed with the process's seeded hash), the owner as an index into the tenants file: at a
@@ -80,10 +83,22 @@ ib_rc_t gw_interviews_apply_requested(gw_interviews_t *v, const void *key, size_
  * IB_ERR with the reason when it is not a valid status event; IB_AGAIN when dropped (full). */
 ib_rc_t gw_interviews_apply_status(gw_interviews_t *v, const void *value, size_t len, char *errstr,
                                    size_t errstr_size) IB_WUR;
-/* A tombstone (NULL value) keyed key on TOPIC_REQUESTED or TOPIC_STATUS: the interview is erased.
+/* One interviews.state record (key = interview id, value = the interview's latest accepted status
+ * event with the worker's `tenant` and `callback_url`). The owner is its tenant (the first owner
+ * stays, as for requested events); the state is applied exactly as gw_interviews_apply_status
+ * applies a status event (other fields are ignored). IB_ERR with the reason, changing nothing,
+ * when it is not one of ours (bad key, not a valid status event, interview_id not the key, no
+ * tenant or one not in the tenants file, a tombstone: that is gw_interviews_erase's); IB_AGAIN
+ * when dropped because the view is full of open interviews. */
+ib_rc_t gw_interviews_apply_state(gw_interviews_t *v, const void *key, size_t key_len,
+                                  const void *value, size_t len, char *errstr,
+                                  size_t errstr_size) IB_WUR;
+/* A tombstone (NULL value) keyed key on TOPIC_REQUESTED, TOPIC_STATUS or TOPIC_STATE: the
+ * interview is erased.
  * Its owner and state are forgotten, so GET answers 404 for it; a status event read later holds
- * a state again but no owner (still 404) until a new requested event. IB_OK whether or not the id
- * was held; IB_ERR with the reason when key is not an interview id (32 lowercase hex). */
+ * a state again but no owner (still 404) until a new requested event or state record. IB_OK whether
+ * or not the id was held; IB_ERR with the reason when key is not an interview id (32 lowercase
+ * hex). */
 ib_rc_t gw_interviews_erase(gw_interviews_t *v, const void *key, size_t key_len, char *errstr,
                             size_t errstr_size) IB_WUR;
 /* Records that tenant owns id (32 lowercase hex) right after Kafka acknowledged its
@@ -96,6 +111,7 @@ ib_rc_t gw_interviews_note_owner(gw_interviews_t *v, const ib_tenant_t *tenant,
  * is refused. */
 void gw_interviews_on_requested(void *opaque, const rd_kafka_message_t *m);
 void gw_interviews_on_status(void *opaque, const rd_kafka_message_t *m);
+void gw_interviews_on_state(void *opaque, const rd_kafka_message_t *m);
 
 /* Workable's payload for GET /interviews/{id}: *text a new malloc'd compact JSON string
  * ({"status":"pending"} before any status event; a declined status in the tenant's word,

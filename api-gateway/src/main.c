@@ -86,13 +86,14 @@ int main(void)
         IB_ERROR("out of memory");
         goto out;
     }
-    /* One consumer for the three views; readiness waits for all of them. */
+    /* One consumer for the views' four topics; readiness waits for all of them. */
     const gw_tail_topic_t views[] = {
         {cfg.topic_catalog, gw_catalog_on_record, catalog},
         {cfg.topic_requested, gw_interviews_on_requested, interviews},
         {cfg.topic_status, gw_interviews_on_status, interviews},
+        {cfg.topic_state, gw_interviews_on_state, interviews},
     };
-    static const char *const view_names[] = {"catalog", "requested", "status"};
+    static const char *const view_names[] = {"catalog", "requested", "status", "state"};
     tail = gw_tail_new(cfg.kafka_bootstrap_servers, views, IB_ARRAY_LEN(views));
     if (tail == NULL || gw_tail_start(tail, errstr, sizeof(errstr)) != IB_OK) {
         IB_ERROR("views: %s", tail == NULL ? "out of memory" : errstr);

@@ -1,6 +1,7 @@
 /* Unit tests of api-gateway/src/interviews.c: ownership, latest state (ib_status_supersedes), the
  * payload exactly as ib_status_event_parse builds it (the worker's PUT body), shared links,
- * erasure by tombstones, the bound, and the memory one known interview costs. */
+ * interviews.state records (owner and state from one record), erasure by tombstones, the bound,
+ * and the memory one known interview costs. */
 #include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -320,10 +321,193 @@ static void feed(const char *topic, const char *key, const char *value)
     m.len = value != NULL ? strlen(value) : 0;
     if (strcmp(topic, "interviews.requested") == 0)
         gw_interviews_on_requested(view, &m);
+    else if (strcmp(topic, "interviews.state") == 0)
+        gw_interviews_on_state(view, &m);
     else
         gw_interviews_on_status(view, &m);
     rd_kafka_topic_destroy(m.rkt);
     rd_kafka_destroy(rk);
+}
+
+/* An interviews.state value as the worker writes it: the status event (text, a JSON object) with
+ * `tenant` and `callback_url` set at the top, and whatever else the platform sent. */
+static void state_value(const char *event, const char *tenant, char *out, size_t size)
+{
+    int n = snprintf(out, size,
+                     "{\"tenant\":\"%s\",\"callback_url\":\"https://%s.workable.com/cb\","
+                     "\"vendor_extra\":{\"x\":[1,2]},%s",
+                     tenant, tenant, event + 1);
+    assert_true(n > 0 && (size_t)n < size);
+}
+
+static ib_rc_t state_text(const char *id, const char *value)
+{
+    char err[256];
+    return gw_interviews_apply_state(view, id, strlen(id), value, strlen(value), err, sizeof(err));
+}
+
+/* A state record alone gives a tenant-owned interview answered with the worker's payload. */
+static void test_state_alone(void **state)
+{
+    char id[33], event[2048], value[2400], err[256];
+    ib_status_event_t ev;
+    (void)state;
+    make_id("groove-tech", 60, id);
+    snprintf(event, sizeof(event), COMPLETED, id, "2026-11-28T20:00:00Z");
+    assert_int_equal(ib_status_event_parse(event, strlen(event), &ev, err, sizeof(err)), IB_OK);
+    char *want = json_dumps(ev.payload, JSON_COMPACT);
+    ib_status_event_clear(&ev);
+
+    state_value(event, "groove-tech", value, sizeof(value));
+    assert_int_equal(state_text(id, value), IB_OK);
+    expect_payload(groove, id, want);
+    assert_null(payload_of(acme, id, GW_IV_UNKNOWN));
+    char *link = NULL;
+    long long t0 = 0;
+    assert_int_equal(ib_rfc3339_parse("2026-11-28T20:00:00Z", &t0), IB_OK);
+    assert_int_equal(gw_interviews_shared_link_at(view, groove, id, t0, &link), GW_IV_FOUND);
+    assert_string_equal(link,
+                        "{\"url\":\"https://acme.com/interviews/2044922/link\",\"ttl\":\"120\","
+                        "\"ttl_units\":\"minutes\"}");
+    free(link);
+    assert_int_equal(gw_interviews_shared_link(view, acme, id, &link), GW_IV_UNKNOWN);
+    /* Its requested event read later (another topic) changes nothing; a forged one for another
+     * tenant does not take it. */
+    assert_int_equal(requested(id, "acme"), IB_OK);
+    assert_null(payload_of(acme, id, GW_IV_UNKNOWN));
+    expect_payload(groove, id, want);
+    /* The tenant's word for declined applies to a state as to a status event. */
+    char a[33];
+    make_id("acme", 61, a);
+    snprintf(event, sizeof(event),
+             "{\"interview_id\":\"%s\",\"status\":\"declined\",\"occurred_at\":"
+             "\"2026-11-28T20:00:00Z\"}",
+             a);
+    state_value(event, "acme", value, sizeof(value));
+    assert_int_equal(state_text(a, value), IB_OK);
+    expect_payload(acme, a, "{\"status\":\"rejected\"}");
+
+    gw_interviews_stats_t st;
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.interviews, 2);
+    assert_int_equal(st.with_status, 2);
+    assert_int_equal(st.unowned, 0);
+    assert_int_equal(st.finished, 2);
+    assert_int_equal(st.refused, 0);
+    free(want);
+}
+
+/* State and status records are merged by one rule, whatever order the topics are read in. */
+static void test_state_never_regresses(void **state)
+{
+    char id[33], event[2048], value[2400];
+    (void)state;
+    make_id("groove-tech", 62, id);
+    snprintf(event, sizeof(event),
+             "{\"interview_id\":\"%s\",\"status\":\"completed\",\"occurred_at\":"
+             "\"2026-11-28T20:00:00Z\",\"results_url\":\"https://a.b/state\"}",
+             id);
+    state_value(event, "groove-tech", value, sizeof(value));
+    assert_int_equal(state_text(id, value), IB_OK);
+    const char *want = "{\"results_url\":\"https://a.b/state\",\"status\":\"completed\"}";
+    /* Older status events read after it (the raw history still retained): ignored. */
+    assert_int_equal(status(id, "pending", "2026-11-28T19:00:00Z"), IB_OK);
+    expect_payload(groove, id, want);
+    assert_int_equal(status(id, "completed", "2026-11-28T19:30:00Z"), IB_OK);
+    expect_payload(groove, id, want);
+    assert_int_equal(status(id, "pending", "2026-11-29T00:00:00Z"), IB_OK);
+    assert_int_equal(status(id, "expired", "2026-11-29T00:00:00Z"), IB_OK);
+    expect_payload(groove, id, want);
+    /* A later result of the same state, from either topic, updates it. */
+    assert_int_equal(status(id, "completed", "2026-11-28T21:00:00Z"), IB_OK);
+    expect_payload(groove, id, "{\"status\":\"completed\"}");
+    /* ... and the state record read again (an older one now) does not take it back. */
+    assert_int_equal(state_text(id, value), IB_OK);
+    expect_payload(groove, id, "{\"status\":\"completed\"}");
+
+    /* The other way round: a status event first, an older state record after it. */
+    char other[33];
+    make_id("groove-tech", 63, other);
+    assert_int_equal(requested(other, "groove-tech"), IB_OK);
+    assert_int_equal(status(other, "declined", "2026-11-28T22:00:00Z"), IB_OK);
+    snprintf(event, sizeof(event),
+             "{\"interview_id\":\"%s\",\"status\":\"pending\",\"occurred_at\":"
+             "\"2026-11-28T19:00:00Z\"}",
+             other);
+    state_value(event, "groove-tech", value, sizeof(value));
+    assert_int_equal(state_text(other, value), IB_OK);
+    expect_payload(groove, other, "{\"status\":\"declined\"}");
+    gw_interviews_stats_t st;
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.interviews, 2);
+    assert_int_equal(st.finished, 2);
+}
+
+/* A state record that is not one of ours changes nothing, not even an owner. */
+static void test_state_refused(void **state)
+{
+    char id[33], other[33], event[2048], value[2400], err[256];
+    (void)state;
+    make_id("groove-tech", 64, id);
+    make_id("groove-tech", 65, other);
+    snprintf(event, sizeof(event),
+             "{\"interview_id\":\"%s\",\"status\":\"completed\",\"occurred_at\":"
+             "\"2026-11-28T20:00:00Z\"}",
+             id);
+    /* Unknown tenant: neither the owner nor the state is taken. */
+    state_value(event, "nobody", value, sizeof(value));
+    assert_int_equal(state_text(id, value), IB_ERR);
+    gw_interviews_stats_t st;
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.interviews, 0);
+    assert_int_equal(st.refused, 1);
+    /* ... nor over a known interview. */
+    assert_int_equal(requested(id, "groove-tech"), IB_OK);
+    assert_int_equal(state_text(id, value), IB_ERR);
+    expect_payload(groove, id, "{\"status\":\"pending\"}");
+    /* No tenant at all (a bare status event); the key is another interview; a bad key; not a
+     * status event; a tombstone (gw_interviews_erase's). */
+    assert_int_equal(state_text(id, event), IB_ERR);
+    state_value(event, "groove-tech", value, sizeof(value));
+    assert_int_equal(state_text(other, value), IB_ERR);
+    assert_int_equal(
+        gw_interviews_apply_state(view, "2044922", 7, value, strlen(value), err, sizeof(err)),
+        IB_ERR);
+    assert_int_equal(state_text(id, "{\"tenant\":\"groove-tech\",\"status\":\"completed\"}"),
+                     IB_ERR);
+    assert_int_equal(gw_interviews_apply_state(view, id, 32, NULL, 0, err, sizeof(err)), IB_ERR);
+    expect_payload(groove, id, "{\"status\":\"pending\"}");
+    assert_null(payload_of(groove, other, GW_IV_UNKNOWN));
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.interviews, 1);
+    assert_int_equal(st.with_status, 0);
+    assert_int_equal(st.refused, 7);
+    /* The valid record is taken. */
+    assert_int_equal(state_text(id, value), IB_OK);
+    expect_payload(groove, id, "{\"status\":\"completed\"}");
+}
+
+/* A tombstone on interviews.state drops an interview known from that topic alone. */
+static void test_state_tombstone(void **state)
+{
+    char id[33], event[2048], value[2400];
+    (void)state;
+    make_id("groove-tech", 66, id);
+    snprintf(event, sizeof(event), COMPLETED, id, "2026-11-28T20:00:00Z");
+    state_value(event, "groove-tech", value, sizeof(value));
+    feed("interviews.state", id, value);
+    char *text = payload_of(groove, id, GW_IV_FOUND);
+    free(text);
+    feed("interviews.state", id, NULL);
+    assert_null(payload_of(groove, id, GW_IV_UNKNOWN));
+    assert_int_equal(gw_interviews_shared_link(view, groove, id, &text), GW_IV_UNKNOWN);
+    gw_interviews_stats_t st;
+    gw_interviews_stats(view, &st);
+    assert_int_equal(st.interviews, 0);
+    assert_int_equal(st.with_status, 0);
+    assert_int_equal(st.finished, 0);
+    assert_int_equal(st.erased, 1);
+    assert_int_equal(st.refused, 0);
 }
 
 static void completed(const char *id)
@@ -401,6 +585,12 @@ static void test_erase_by_status_tombstone(void **state)
 {
     (void)state;
     erase_by("interviews.status");
+}
+
+static void test_erase_by_state_tombstone(void **state)
+{
+    (void)state;
+    erase_by("interviews.state");
 }
 
 static void test_erase_bad_key(void **state)
@@ -718,7 +908,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_owned_id_not_parsed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase_by_requested_tombstone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase_by_status_tombstone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erase_by_state_tombstone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase_bad_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_never_regresses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_tombstone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase_keeps_the_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_prefix_is_linear, setup, teardown),
