@@ -1,5 +1,6 @@
 // Admin helper for scripts/kafka, run as a single-file source program on the Kafka jars' classpath.
-//   KafkaAdmin <bootstrap> create name:partitions:cleanup ...   wait for the cluster, create topics
+//   KafkaAdmin <bootstrap> create name:partitions:cleanup[:retention.ms] ...
+//                                                              wait for the cluster, create topics
 //   KafkaAdmin <bootstrap> check topic                         exit 0 if the topic exists
 import java.util.*;
 import java.util.concurrent.ExecutionException;
@@ -23,7 +24,11 @@ public class KafkaAdmin {
             for (int i = 2; i < args.length; i++) {
                 String[] f = args[i].split(":");
                 NewTopic t = new NewTopic(f[0], Integer.parseInt(f[1]), (short) 1);
-                t.configs(Map.of("cleanup.policy", f[2], "min.insync.replicas", "1"));
+                Map<String, String> configs = new HashMap<>();
+                configs.put("cleanup.policy", f[2]);
+                configs.put("min.insync.replicas", "1");
+                if (f.length > 3) configs.put("retention.ms", f[3]);
+                t.configs(configs);
                 topics.add(t);
             }
             CreateTopicsResult r = admin.createTopics(topics);

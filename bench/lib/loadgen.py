@@ -88,7 +88,7 @@ class Ibload:
         self.binary, self.brokers, self.sink_url = binary, brokers, sink_url
 
     def create(self, *specs):
-        """specs: "name:partitions"."""
+        """specs: "name:partitions[:cleanup.policy]"."""
         run([self.binary, "topics", "-brokers", self.brokers, *specs])
 
     def topics(self, tag):
@@ -96,7 +96,7 @@ class Ibload:
         t = {k: f"bench.{tag}.{k}"
              for k in ("requested", "status", "retry", "dlq", "catalog", "repartition", "state")}
         self.create(f"{t['requested']}:6", f"{t['status']}:6", f"{t['retry']}:6", f"{t['dlq']}:3",
-                    f"{t['catalog']}:3", f"{t['repartition']}:6", f"{t['state']}:6")
+                    f"{t['catalog']}:3", f"{t['repartition']}:6", f"{t['state']}:6:compact")
         return t
 
     def load(self, mode, topic, n, prefix, rate=0, start=0):

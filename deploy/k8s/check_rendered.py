@@ -19,7 +19,10 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOPIC_VARS = ("TOPIC_REQUESTED", "TOPIC_STATUS", "TOPIC_CATALOG", "TOPIC_RETRY", "TOPIC_DLQ",
-              "TOPIC_STATUS_REPARTITION")
+              "TOPIC_STATUS_REPARTITION", "TOPIC_STATE")
+# The raw status topics' retention: the transport window, which must cover the worker's longest
+# outage (docs/DESIGN.md "Lifecycle and the changelog"); the changelog keeps the states.
+STATUS_RETENTION_MIN_MS = 7 * 86400000
 problems = []
 
 
@@ -76,7 +79,7 @@ def check_k8s(path):
             e[v["name"]] = v.get("value", "<from " + ",".join(v.get("valueFrom", {})) + ">")
         env[dname] = e
 
-    # Topics: the six of docs/DESIGN.md, with the invariants the services rely on.
+    # Topics: the seven of docs/DESIGN.md, with the invariants the services rely on.
     topics = {}
     for t in by_kind.get("KafkaTopic", []):
         spec = t["spec"]
@@ -96,12 +99,13 @@ def check_k8s(path):
         if names[var] not in topics:
             problem(name, f"no KafkaTopic for {var}={names[var]}")
     if len(names) == len(TOPIC_VARS) and all(n in topics for n in names.values()):
-        # Requested, retry and repartition must be equal (the worker refuses to start
+        # Requested, retry, repartition and state must be equal (the worker refuses to start
         # otherwise); status equal too keeps every event on the fast path (no move).
         parts = {v: topics[names[v]]["partitions"]
-                 for v in ("TOPIC_REQUESTED", "TOPIC_STATUS", "TOPIC_RETRY", "TOPIC_STATUS_REPARTITION")}
+                 for v in ("TOPIC_REQUESTED", "TOPIC_STATUS", "TOPIC_RETRY", "TOPIC_STATUS_REPARTITION",
+                           "TOPIC_STATE")}
         if len(set(parts.values())) != 1:
-            problem(name, f"requested, status, retry and repartition need the same partition count: {parts}")
+            problem(name, f"requested, status, retry, repartition and state need the same partition count: {parts}")
         st_max = int(topics[names["TOPIC_STATUS"]].get("config", {}).get("max.message.bytes", 1048588))
         rp_max = int(topics[names["TOPIC_STATUS_REPARTITION"]].get("config", {}).get("max.message.bytes", 1048588))
         if rp_max < st_max + 4096:
@@ -112,6 +116,10 @@ def check_k8s(path):
         if topics[names["TOPIC_STATUS"]].get("config", {}).get("cleanup.policy") != "delete":
             problem(name, "the status topic takes records without a key: cleanup.policy delete "
                     "(a compacted topic refuses them)")
+        # The changelog: records leave only by tombstone (erasure, INTERVIEW_KEEP_FINISHED).
+        if topics[names["TOPIC_STATE"]].get("config", {}).get("cleanup.policy") != "compact":
+            problem(name, f"{names['TOPIC_STATE']} is the interviews' changelog: cleanup.policy compact "
+                    "(no delete: an interview's latest state is kept until its tombstone)")
         for var in ("TOPIC_REQUESTED", "TOPIC_RETRY", "TOPIC_DLQ"):
             if topics[names[var]].get("config", {}).get("cleanup.policy") != "compact,delete":
                 problem(name, f"{names[var]} carries interview data: cleanup.policy compact,delete "
@@ -120,14 +128,16 @@ def check_k8s(path):
             spec = topics[tname]
             if spec.get("replicas") != 3 or int(spec.get("config", {}).get("min.insync.replicas", 0)) != 2:
                 problem(name, f"{tname}: replicas 3 and min.insync.replicas 2 (docs/DESIGN.md)")
-        # An interview's status events (and their moved copies) come after its requested event:
-        # kept at least as long, they never expire first, so no rebuilt view shows an older state.
-        def retention(var):
-            return int(topics[names[var]].get("config", {}).get("retention.ms", -1))
+        # The raw status events (and their moved copies) are the transport: kept at least the
+        # window the worker may be down or behind, stated here rather than left to the broker's
+        # default; the states themselves are in the changelog.
         for var in ("TOPIC_STATUS", "TOPIC_STATUS_REPARTITION"):
-            if retention(var) != -1 and -1 < retention(var) < retention("TOPIC_REQUESTED"):
-                problem(name, f"{names[var]} retention ({retention(var)} ms) must be at least "
-                        f"{names['TOPIC_REQUESTED']}'s ({retention('TOPIC_REQUESTED')} ms)")
+            ret = topics[names[var]].get("config", {}).get("retention.ms")
+            if ret is None:
+                problem(name, f"{names[var]}: set retention.ms (at least {STATUS_RETENTION_MIN_MS} ms, 7 days)")
+            elif int(ret) != -1 and int(ret) < STATUS_RETENTION_MIN_MS:
+                problem(name, f"{names[var]} retention ({int(ret)} ms) must be at least "
+                        f"{STATUS_RETENTION_MIN_MS} ms (7 days): the worker's longest outage")
         retry_age = duration_s(env.get("results-worker", {}).get("RETRY_MAX_AGE", "72h"))
         ret = int(topics[names["TOPIC_RETRY"]].get("config", {}).get("retention.ms", -1))
         if ret != -1 and ret / 1000 <= retry_age:

@@ -55,6 +55,7 @@ DEFAULT_TOPICS = {
     "retry": "interviews.callbacks.retry",
     "dlq": "interviews.callbacks.dlq",
     "repartition": "interviews.status.repartition",
+    "state": "interviews.state",
 }
 
 # The contract's example POST /interviews body (its trailing comma removed: it is not JSON).
@@ -316,7 +317,8 @@ class KafkaBroker:
         return base + ["-cp", f"{classes}:{libs}/*", "KafkaAdmin"]
 
     def create_topics(self, specs):
-        """specs: ["name:partitions:cleanup", ...], through the script's admin client."""
+        """specs: ["name:partitions:cleanup[:retention.ms]", ...], through the script's admin
+        client."""
         r = subprocess.run(self._admin_cmd() + [self.bootstrap, "create"] + list(specs),
                            capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
@@ -666,13 +668,16 @@ class Stack:
             t = self.topics
             # The policies of scripts/kafka (docs/DESIGN.md): our topics carrying an interview's
             # data are compact,delete, so that a tombstone erases it; the platform's status topic
-            # takes records without a key, and its mirror is scanned whole for the order: delete.
+            # takes records without a key, and its mirror is scanned whole for the order: delete,
+            # 7 days; the changelog of every interview's latest state: compact only.
+            days_7 = 7 * 86400000
             self.broker.create_topics([f"{t['requested']}:6:compact,delete",
-                                       f"{t['status']}:6:delete",
+                                       f"{t['status']}:6:delete:{days_7}",
                                        f"{t['catalog']}:3:compact",
                                        f"{t['retry']}:6:compact,delete",
                                        f"{t['dlq']}:3:compact,delete",
-                                       f"{t['repartition']}:6:delete"])
+                                       f"{t['repartition']}:6:delete:{days_7}",
+                                       f"{t['state']}:6:compact"])
         # Two tenants; ids unique per run so compacted catalogs of other runs never interfere.
         self.tenant_a = {"id": f"groove-tech-{self.run_id}", "token": "a-" + secrets.token_hex(16),
                          "workable_token": "wa-" + secrets.token_hex(16)}
@@ -723,6 +728,7 @@ class Stack:
             "TOPIC_RETRY": self.topics["retry"],
             "TOPIC_DLQ": self.topics["dlq"],
             "TOPIC_STATUS_REPARTITION": self.topics["repartition"],
+            "TOPIC_STATE": self.topics["state"],
         })
         return env
 

@@ -6,7 +6,8 @@
 //	ibload status    -n N [-from F] -prefix P [-rate R]
 //	ibload state     -n N [-from F] -prefix P -tenant T -sink URL   (interviews.state records:
 //	                 the completed status event with tenant and callback_url, as the worker writes)
-//	ibload topics    -brokers B NAME[:PARTITIONS] ...   (creates them; 6 partitions by default)
+//	ibload topics    -brokers B NAME[:PARTITIONS[:POLICY]] ...   (creates them; 6 partitions and
+//	                 the broker's cleanup.policy by default)
 //	ibload ackrtt    -topic T -n N -rate R -size S   (the acknowledgement round trip, below)
 //	ibload commit    -brokers B -group G TOPIC ...   (G's offsets set to the ends of the topics)
 //
@@ -41,14 +42,22 @@ func topics(args []string) {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
+	names := make([]string, 0, len(fs.Args()))
 	for _, a := range fs.Args() {
-		name, parts := a, int32(6)
-		if i := strings.LastIndexByte(a, ':'); i > 0 {
+		// NAME[:PARTITIONS[:CLEANUP_POLICY]]: topic names never hold ':'.
+		f := strings.Split(a, ":")
+		name, parts := f[0], int32(6)
+		if len(f) > 1 {
 			var p int
-			fmt.Sscanf(a[i+1:], "%d", &p)
-			name, parts = a[:i], int32(p)
+			fmt.Sscanf(f[1], "%d", &p)
+			parts = int32(p)
 		}
-		res, err := adm.CreateTopic(context.Background(), parts, 1, nil, name)
+		var configs map[string]*string
+		if len(f) > 2 {
+			configs = map[string]*string{"cleanup.policy": &f[2]}
+		}
+		names = append(names, name)
+		res, err := adm.CreateTopic(context.Background(), parts, 1, configs, name)
 		if err == nil {
 			err = res.Err
 		}
@@ -59,13 +68,6 @@ func topics(args []string) {
 	}
 	// Created is not yet visible: wait until the metadata shows every topic with its
 	// partitions, so that a service started next finds them.
-	names := make([]string, 0, len(fs.Args()))
-	for _, a := range fs.Args() {
-		if i := strings.LastIndexByte(a, ':'); i > 0 {
-			a = a[:i]
-		}
-		names = append(names, a)
-	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		details, err := adm.ListTopics(context.Background(), names...)
