@@ -16,8 +16,8 @@ import jsonschema
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-NAMES = ("interview.requested", "interview.status", "interview.catalog", "callbacks.retry",
-         "callbacks.dlq", "cloudevents-headers")
+NAMES = ("interview.requested", "interview.status", "interview.state", "interview.catalog",
+         "callbacks.retry", "callbacks.dlq", "cloudevents-headers")
 # The demo events the services accept (deploy/demo), and the schema each must match.
 DEMO = {"interview.catalog": ["deploy/demo/catalog.json"],
         "interview.status": sorted(os.path.relpath(p, ROOT) for p in
@@ -29,10 +29,28 @@ def load(name):
         return json.load(f)
 
 
+def store():
+    """Every schema of schemas/ by its $id: a $ref from one to another (interview.state's to
+    interview.status's) is resolved here, never fetched."""
+    out = {}
+    for p in sorted(glob.glob(os.path.join(HERE, "*.schema.json"))):
+        with open(p, encoding="utf-8") as f:
+            schema = json.load(f)
+        out[schema["$id"]] = schema
+    return out
+
+
 def validator(name):
     schema = load(name)
     jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+    try:
+        from referencing import Registry, Resource
+    except ImportError:  # jsonschema before 4.18 (Debian 12's 4.10)
+        resolver = jsonschema.RefResolver.from_schema(schema, store=store())
+        return jsonschema.Draft202012Validator(schema, resolver=resolver)
+    registry = Registry().with_resources(
+        (uri, Resource.from_contents(s)) for uri, s in store().items())
+    return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
 def errors(v, instance):
