@@ -28,6 +28,7 @@ measured explicitly in the test, never through a deadline.
 
 import atexit
 import contextlib
+import datetime
 import hashlib
 import http.client
 import json
@@ -858,6 +859,18 @@ class Stack:
 
     def publish_status(self, event, partition=None):
         self.kcat.produce(self.topics["status"], event["interview_id"], event, partition)
+
+    def publish_state(self, event, tenant, callback_url):
+        """An interviews.state record shaped as the results-worker writes it (docs/DESIGN.md
+        "Lifecycle and the changelog"): the status event with `tenant` (tenant's id) and
+        `callback_url` set, CloudEvents headers, key = interview_id, murmur2-partitioned."""
+        iid = event["interview_id"]
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+        headers = {"ce_specversion": "1.0", "ce_id": f"{iid}-{self.unique('state')}",
+                   "ce_source": "/interview-bridge/results-worker", "ce_type": "interview.state",
+                   "ce_time": now[:-3] + "Z", "content-type": "application/json"}
+        value = dict(event, tenant=tenant["id"], callback_url=callback_url)
+        self.kcat.produce(self.topics["state"], iid, value, headers=headers)
 
 
 class StackTestCase(unittest.TestCase):

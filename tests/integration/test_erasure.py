@@ -5,13 +5,17 @@ Interviews of two tenants are created through the gateway, some with a delivered
 `scripts/erase interview`, the interview answers 404 on every replica, including one started
 after the erasure; a later status event for it sends no callback (it is an unknown interview:
 dead-lettered) and makes nothing readable. After `scripts/erase tenant`, all of that tenant's
-interviews answer 404 and the other tenant's are untouched. After the forced compaction
-(--compact-now), the erased candidates' e-mail addresses are in no topic, read whole with kcat,
-while a kept candidate's still is.
+interviews answer 404 and the other tenant's are untouched, including one known only from the
+changelog (interviews.state: its requested event gone with its retention). After the forced
+compaction (--compact-now), the erased candidates' e-mail addresses are in no topic, read whole
+with kcat, while a kept candidate's still is, and no erased interview has a value left in
+interviews.state. The state records are written by the test itself, shaped as the worker writes
+them, so the checks on the changelog do not depend on the worker writing one.
 """
 
 import datetime
 import os
+import secrets
 import subprocess
 import unittest
 
@@ -43,7 +47,8 @@ class ErasureTest(StackTestCase):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TOPIC_", "KAFKA_"))}
         env.update({"KAFKA_BOOTSTRAP_SERVERS": s.broker.bootstrap,
                     "TOPIC_REQUESTED": s.topics["requested"], "TOPIC_STATUS": s.topics["status"],
-                    "TOPIC_RETRY": s.topics["retry"], "TOPIC_DLQ": s.topics["dlq"]})
+                    "TOPIC_RETRY": s.topics["retry"], "TOPIC_DLQ": s.topics["dlq"],
+                    "TOPIC_STATE": s.topics["state"]})
         r = subprocess.run([ERASE, *args], env=env, capture_output=True, text=True,
                            timeout=patience(timeout) + 60)
         self.assertEqual(r.returncode, 0, f"scripts/erase {' '.join(args)}:\n{r.stdout}\n{r.stderr}")
@@ -51,7 +56,7 @@ class ErasureTest(StackTestCase):
 
     def create(self, tenant):
         """A new interview of tenant through the gateway, with its own candidate e-mail; returns
-        (interview_id, callback path, e-mail)."""
+        (interview_id, callback path, e-mail). Its callback URL goes to self.callbacks."""
         s = self.stack
         path = f"/interviews/{s.unique('er')}"
         email = f"{s.unique('candidate-')}@erasure.example"
@@ -62,13 +67,17 @@ class ErasureTest(StackTestCase):
         iid = r.json()["interview_id"]
         s.kcat.await_messages(s.topics["requested"], lambda m: m["key"] == iid,
                               what=f"interviews.requested event of {iid}")
+        self.callbacks[iid] = body["callback_url"]
         return iid, path, email
 
-    def deliver(self, iid, path):
+    def deliver(self, iid, path, tenant):
+        """The completed status event, delivered; then its interviews.state record."""
         s = self.stack
-        s.publish_status(completed_status_event(iid, now_rfc3339()))
+        event = completed_status_event(iid, now_rfc3339())
+        s.publish_status(event)
         got = s.sim.wait(1, timeout=30, path=path)
         self.assertEqual(got[0]["answered"], 200, got)
+        s.publish_state(event, tenant, self.callbacks[iid])
 
     def await_get(self, svc, tenant, iid, status, what, state=None):
         """GET /interviews/{iid} on svc until it answers status (200: with state, when given)."""
@@ -99,6 +108,7 @@ class ErasureTest(StackTestCase):
     def test_erase_interview_then_tenant(self):
         s = self.stack
         a, b = s.tenant_a, s.tenant_b
+        self.callbacks = {}
         replica = s.spawn_gateway(name="api-gateway-second")
         late = None
         fresh = None
@@ -107,20 +117,28 @@ class ErasureTest(StackTestCase):
             kept, kept_path, kept_email = self.create(a)
             b1, b1_path, b1_email = self.create(b)
             b2, _, b2_email = self.create(b)
-            for iid, path in ((gone, gone_path), (kept, kept_path), (b1, b1_path)):
-                self.deliver(iid, path)
+            for iid, path, t in ((gone, gone_path, a), (kept, kept_path, a), (b1, b1_path, b)):
+                self.deliver(iid, path, t)
+            # An interview of b known from the changelog alone: its requested event has left
+            # interviews.requested (retention), its state is kept.
+            b3 = secrets.token_hex(16)
+            s.publish_state(completed_status_event(b3, now_rfc3339()), b,
+                            s.sim.url(f"/interviews/{s.unique('er')}"))
             for svc in (s.gateway, replica):
                 self.await_get(svc, a, gone, 200, "before the erasure", "completed")
                 r = s.gw_at(svc, "GET", f"/interviews/{gone}/shared-link", token=a["token"])
                 self.assertEqual(r.status, 200, r)
                 self.await_get(svc, a, kept, 200, "before the erasure", "completed")
                 self.await_get(svc, b, b1, 200, "before the erasure", "completed")
+                self.await_get(svc, b, b3, 200, "known from interviews.state alone", "completed")
+                self.await_get(svc, a, b3, 404, "another tenant's interview from the changelog")
 
             # -- one interview --
             out = self.erase("interview", gone)
             # Not the platform's status topic: a delete topic (it takes records without a key).
             self.assertIn(f"tombstone {gone} -> {s.topics['requested']}[0-5] "
-                          f"{s.topics['retry']}[0-5] {s.topics['dlq']}[0-2]", out)
+                          f"{s.topics['retry']}[0-5] {s.topics['dlq']}[0-2] "
+                          f"{s.topics['state']}[0-5]", out)
             for svc in (s.gateway, replica):
                 self.await_get(svc, a, gone, 404, "erased")
                 r = s.gw_at(svc, "GET", f"/interviews/{gone}/shared-link", token=a["token"])
@@ -156,11 +174,13 @@ class ErasureTest(StackTestCase):
             self.assertEqual(invalid, [], "a tombstone dead-lettered as invalid")
 
             # -- a whole tenant --
+            # b3 is found in interviews.state only.
             out = self.erase("tenant", b["id"])
-            self.assertIn(f"tenant {b['id']}: 2 interview(s)", out)
+            self.assertIn(f"tenant {b['id']}: 3 interview(s)", out)
             for svc in (s.gateway, replica, late):
                 self.await_get(svc, b, b1, 404, "tenant erased")
                 self.await_get(svc, b, b2, 404, "tenant erased")
+                self.await_get(svc, b, b3, 404, "tenant erased (found in interviews.state)")
                 self.await_get(svc, a, kept, 200, "the other tenant")
 
             # -- the bytes --
@@ -176,15 +196,19 @@ class ErasureTest(StackTestCase):
             # The status topic keeps the platform's events (results, no contact details) until
             # its retention: a fresh replica reads them and still answers 404 (no owner).
             ours = b"".join(data for name, data in topics.items() if name != "status")
-            for iid in (gone, b1, b2):
+            for iid in (gone, b1, b2, b3):
                 self.assertNotIn(iid.encode() + b"\t{", ours,
                                  f"a value keyed {iid} survived the compaction")
+                self.assertNotIn(iid.encode() + b"\t{", topics["state"],
+                                 f"the state of {iid} survived the compaction")
+            self.assertIn(kept.encode() + b"\t{", topics["state"], "a kept interview's state erased")
             self.assertIn(gone.encode() + b"\t{", topics["status"])
 
             # A replica started after the compaction finds nothing for them.
             fresh = s.spawn_gateway(name="api-gateway-after-compaction")
             self.await_get(fresh, a, gone, 404, "after the compaction")
             self.await_get(fresh, b, b1, 404, "after the compaction")
+            self.await_get(fresh, b, b3, 404, "after the compaction")
             self.await_get(fresh, a, kept, 200, "after the compaction")
             r = s.gw_at(fresh, "GET", f"/interviews/{kept}", token=a["token"])
             self.assertEqual(r.json()["status"], "completed", r)

@@ -1,7 +1,7 @@
 """The events on Kafka match schemas/: what the services emit, read back from the real
-broker (interview.requested with its CloudEvents headers from the gateway; retry records and dead
-letters from the worker), and what they accept (the catalog and status events of deploy/demo,
-published and then served or delivered).
+broker (interview.requested with its CloudEvents headers from the gateway; retry records, dead
+letters and interviews.state records from the worker), and what they accept (the catalog and
+status events of deploy/demo, published and then served or delivered).
 
 Validation uses jsonschema (Debian's python3-jsonschema when the interpreter running the tests
 does not have its own) through schemas/check_schemas.py, the same code scripts/check-deploy runs.
@@ -124,6 +124,35 @@ class EventSchemaTest(StackTestCase):
             for t in (s.tenant_a["token"], s.tenant_a["workable_token"]):
                 self.assertNotIn(t, m["raw"] or "")
 
+    def test_state_records(self):
+        """Every record the worker wrote to interviews.state in this class's scenario (every test
+        delivers something; this one runs last, after one more delivery of its own with a
+        shared link): the value matches interview.state (the status event plus the owner's
+        tenant and the callback URL of the interview's requested event), the headers are
+        CloudEvents with ce_type interview.state, the key is the interview_id. Tombstones have
+        no value to check."""
+        s = self.stack
+        iid, cb, part = s.create_interview()
+        ev = demo("status-completed.json")
+        ev["interview_id"] = iid
+        ev["shared_link"] = {"url": "https://provider.example/l", "ttl": 3, "ttl_units": "days"}
+        s.publish_status(ev, part)
+        s.sim.wait(1, timeout=30, path=cb)
+        callbacks = {m["key"]: m["value"]["callback_url"] for m in s.requested_events()
+                     if isinstance(m["value"], dict)}
+        tenants = {s.tenant_a["id"], s.tenant_b["id"]}
+        records = [m for m in s.kcat.consume_all(s.topics["state"]) if m["value"] is not None]
+        for m in records:
+            what = f"interviews.state record {m['key']}"
+            self.assertValid("interview.state", m["value"], what)
+            self.assertValid("cloudevents-headers", m["headers"], f"the headers of the {what}")
+            self.assertEqual(m["headers"]["ce_type"], "interview.state", what)
+            self.assertEqual(m["key"], m["value"]["interview_id"], what)
+            self.assertIn(m["value"]["tenant"], tenants, what)
+            self.assertEqual(m["value"]["callback_url"], callbacks.get(m["key"]), what)
+        print(f"test_state_records: {len(records)} interviews.state record(s) validated",
+              file=sys.stderr)
+
     def test_schemas_reject_what_services_refuse(self):
         """The schemas are not vacuous: a requested event without its candidate, a status the
         worker does not know."""
@@ -133,6 +162,15 @@ class EventSchemaTest(StackTestCase):
         st = copy.deepcopy(demo("status-completed.json"))
         st["status"] = "finished"
         self.assertTrue(check_schemas.errors(self.v["interview.status"], st))
+        # A state record is a valid status event with its owner and callback: neither alone.
+        state = dict(demo("status-completed.json"), interview_id="0" * 32, tenant="t",
+                     callback_url="https://a.example/cb")
+        self.assertEqual(check_schemas.errors(self.v["interview.state"], state), [])
+        for drop in ("tenant", "callback_url", "occurred_at"):
+            self.assertTrue(check_schemas.errors(self.v["interview.state"],
+                                                 {k: v for k, v in state.items() if k != drop}),
+                            drop)
+        self.assertTrue(check_schemas.errors(self.v["interview.state"], dict(state, status="done")))
 
 
 if __name__ == "__main__":
