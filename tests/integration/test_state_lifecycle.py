@@ -17,14 +17,29 @@ from harness import StackTestCase, await_true, patience
 from worker_util import metric, status_event
 
 
+CATALOG = {"interview_templates": [{"id": "12345", "name": "Operations Interview"}],
+           "jobs": [{"id": "6789", "name": "Operations Manager"}]}
+
+
 def _now_ms():
     return int(time.time() * 1000)
+
+
+def _publish_catalog(stack):
+    """The catalog the contract's POST body names, so that POST /interviews is accepted."""
+    stack.publish_catalog(stack.tenant_a, CATALOG)
+    stack.await_templates(stack.tenant_a, CATALOG)
 
 
 class RawEventsExpiredTest(StackTestCase):
     """Retention of the raw topics shortened to one second: the changelog is all that is left."""
 
     worker_env = {"RETRY_SCHEDULE": "0s,500ms", "LOG_LEVEL": "info"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _publish_catalog(cls.stack)
 
     def low_watermarks_reached(self, topic):
         """True once Kafka deleted every record of topic (kcat reads nothing from the start)."""
@@ -85,9 +100,16 @@ class RawEventsExpiredTest(StackTestCase):
         self.assertEqual(got[1]["answered"], 200, got)
         self.assertEqual(got[1]["body"]["results_url"], late["results_url"], got)
         self.assertEqual(metric(s, "ib_worker_dead_letters_total"), 0)
-        r = s.gw_at(fresh, "GET", f"/interviews/{iid}", token=s.tenant_a["token"])
-        self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json()["results_url"], late["results_url"], r)
+        # The gateway reads the late result (status event, then its changelog record) on its own
+        # consumer: awaited, it may come after the worker's PUT.
+        last = {}
+
+        def late_served():
+            last["r"] = r = s.gw_at(fresh, "GET", f"/interviews/{iid}", token=s.tenant_a["token"])
+            return r.status == 200 and r.json().get("results_url") == late["results_url"]
+        await_true(late_served, patience(30), f"the fresh gateway to serve the late result of {iid}",
+                   interval=0.2)
+        self.assertEqual(last["r"].json()["results_url"], late["results_url"], last["r"])
         # The stale pending (read before the late result) never went out.
         self.assertEqual([g["body"]["status"] for g in s.sim.requests(path)],
                          ["completed", "completed"])
@@ -98,6 +120,11 @@ class KeepFinishedTest(StackTestCase):
 
     worker_env = {"RETRY_SCHEDULE": "0s,500ms", "INTERVIEW_KEEP_FINISHED": "20s",
                   "LOG_LEVEL": "info"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _publish_catalog(cls.stack)
 
     def test_finished_interview_erased_after_keep_time(self):
         s = self.stack
