@@ -17,8 +17,9 @@
  * first evicts the finished interview (latest state terminal by ib_status_terminal: completed,
  * declined, expired) that finished earliest: the order in which a terminal state was first held
  * for it. Earliest rather than least recently finished: a finished interview changes again only
- * by a later result of the same state, and the order is then the order of the status topic, the
- * same on every replica and every rebuild. An open interview (requested, pending, or no status)
+ * by a later result of the same state, and the order is then the order in which the view's
+ * topics were read (the status topic and the changelog, interviews.state), much the same on
+ * every replica and every rebuild. An open interview (requested, pending, or no status)
  * is never evicted; when no finished one is left the new id is dropped as before. Both are
  * counted (stats: evicted, dropped) and logged, each kind in one line at most every 10 s (the
  * first of a burst at once, the rest summed up in the next). Eviction

@@ -142,6 +142,9 @@ class EventSchemaTest(StackTestCase):
                      if isinstance(m["value"], dict)}
         tenants = {s.tenant_a["id"], s.tenant_b["id"]}
         records = [m for m in s.kcat.consume_all(s.topics["state"]) if m["value"] is not None]
+        # The delivery just made wrote its record (and every earlier state of the class did).
+        self.assertIn(iid, {m["key"] for m in records}, "no interviews.state record of the "
+                      "interview just delivered")
         for m in records:
             what = f"interviews.state record {m['key']}"
             self.assertValid("interview.state", m["value"], what)
