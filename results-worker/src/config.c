@@ -38,6 +38,15 @@ const ib_conf_desc_t rw_config_table[] = {
      .offset = F(keep_finished_ms),
      .help = "How long a finished interview (completed, declined, expired) is kept after its "
              "final state: then the worker erases it from TOPIC_STATE and TOPIC_REQUESTED"},
+    {.name = "INTERVIEW_KEEP_OPEN",
+     .type = IB_CONF_DURATION,
+     .def = "365d",
+     .min = 1000,
+     .max = 3650L * 86400000L,
+     .offset = F(keep_open_ms),
+     .help = "How long an interview whose latest state is pending is kept after that state: then "
+             "the worker erases it from TOPIC_STATE and TOPIC_REQUESTED (the platform never "
+             "finished it)"},
     {.name = "TOPIC_RETRY",
      .type = IB_CONF_STRING,
      .def = "interviews.callbacks.retry",

@@ -23,6 +23,7 @@ typedef struct {
     ib_durations_t retry_schedule;
     long retry_max_age_ms;
     long keep_finished_ms; /* INTERVIEW_KEEP_FINISHED */
+    long keep_open_ms;     /* INTERVIEW_KEEP_OPEN */
     long callback_timeout_ms;
     long max_inflight; /* WORKER_MAX_INFLIGHT */
     long per_host;     /* CALLBACK_HOST_CONCURRENCY */

@@ -26,6 +26,7 @@
 #define FLUSH_TIMEOUT_MS 15000
 #define EXPIRE_EVERY_MS  1000
 #define EXPIRE_BATCH     10000 /* finished interviews erased per pass at most */
+#define STALE_EVERY_MS   60000 /* the walk of the whole join for INTERVIEW_KEEP_OPEN */
 
 struct rw_dispatcher {
     const rw_config_t *cfg;
@@ -44,6 +45,7 @@ struct rw_dispatcher {
     atomic_int failed;
     long long next_metrics;
     long long next_expire;
+    long long next_stale;
 };
 
 /* Partitions are being revoked: their work is dropped, unstored; the next owner redoes it. */
@@ -181,9 +183,14 @@ static void *run(void *arg)
         /* The keep time, once every assigned partition is rebuilt (a scanned state may still
          * make a finished interview newer). */
         if (ib_now_ms() >= d->next_expire) {
-            if (rw_consumer_all_live(&d->consumer) &&
-                rw_flow_expire(&d->flow, ib_wall_ms(), EXPIRE_BATCH) == EXPIRE_BATCH)
-                more = 1;
+            if (rw_consumer_all_live(&d->consumer)) {
+                if (rw_flow_expire(&d->flow, ib_wall_ms(), EXPIRE_BATCH) == EXPIRE_BATCH)
+                    more = 1;
+                if (ib_now_ms() >= d->next_stale) {
+                    (void)rw_flow_expire_open(&d->flow, ib_wall_ms(), EXPIRE_BATCH);
+                    d->next_stale = ib_now_ms() + STALE_EVERY_MS;
+                }
+            }
             d->next_expire = ib_now_ms() + EXPIRE_EVERY_MS;
         }
         if (ib_now_ms() >= d->next_metrics) {

@@ -365,21 +365,35 @@ static void expire_one(const char *id, int32_t partition, void *arg)
     }
 }
 
+static void log_expired(rw_flow_t *f, const char *what, size_t n, long keep_ms, size_t failed)
+{
+    json_t *fields =
+        json_pack("{s:I,s:I}", "erased", (json_int_t)n, "keep_ms", (json_int_t)keep_ms);
+    ib_log_fields(failed > 0 ? IB_LOG_WARN : IB_LOG_INFO, fields, "%s erased from %s and %s%s",
+                  what, f->cfg->topic_state, f->cfg->topic_requested,
+                  failed > 0 ? " (some tombstones were refused; they are not retried before "
+                               "the next restart)"
+                             : "");
+    json_decref(fields);
+}
+
 size_t rw_flow_expire(rw_flow_t *f, long long now_wall, size_t max)
 {
     expire_arg_t a = {f, 0};
     size_t n = rw_join_expire(f->join, now_wall - f->cfg->keep_finished_ms, max, expire_one, &a);
-    if (n > 0) {
-        json_t *fields = json_pack("{s:I,s:I}", "erased", (json_int_t)n, "keep_ms",
-                                   (json_int_t)f->cfg->keep_finished_ms);
-        ib_log_fields(a.failed > 0 ? IB_LOG_WARN : IB_LOG_INFO, fields,
-                      "finished interviews past INTERVIEW_KEEP_FINISHED erased from %s and %s%s",
-                      f->cfg->topic_state, f->cfg->topic_requested,
-                      a.failed > 0 ? " (some tombstones were refused; they are not retried before "
-                                     "the next restart)"
-                                   : "");
-        json_decref(fields);
-    }
+    if (n > 0)
+        log_expired(f, "finished interviews past INTERVIEW_KEEP_FINISHED", n,
+                    f->cfg->keep_finished_ms, a.failed);
+    return n;
+}
+
+size_t rw_flow_expire_open(rw_flow_t *f, long long now_wall, size_t max)
+{
+    expire_arg_t a = {f, 0};
+    size_t n = rw_join_expire_open(f->join, now_wall - f->cfg->keep_open_ms, max, expire_one, &a);
+    if (n > 0)
+        log_expired(f, "pending interviews past INTERVIEW_KEEP_OPEN", n, f->cfg->keep_open_ms,
+                    a.failed);
     return n;
 }
 

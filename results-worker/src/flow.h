@@ -62,6 +62,9 @@ void rw_flow_write_state(rw_flow_t *f, const char *id, ib_status_t status, long 
  * INTERVIEW_KEEP_FINISHED at now_wall (rw_join_expire): their pending work is dropped and
  * tombstones go to TOPIC_STATE and TOPIC_REQUESTED. Returns how many. */
 size_t rw_flow_expire(rw_flow_t *f, long long now_wall, size_t max);
+/* The same for interviews whose latest state is pending and older than INTERVIEW_KEEP_OPEN
+ * (rw_join_expire_open: a walk of the whole join). */
+size_t rw_flow_expire_open(rw_flow_t *f, long long now_wall, size_t max);
 /* A job ready to be sent once job->due_wall has come (retry record): admitted now when due,
  * else held. IB_ERR when out of memory (the job is left to the caller). */
 ib_rc_t rw_flow_admit_at_due(rw_flow_t *f, rw_job_t *job) IB_WUR;

@@ -618,6 +618,18 @@ int rw_join_remove(rw_join_t *j, const char *id, size_t id_len)
     return 1;
 }
 
+/* The id of e, as text, into id[RW_JOIN_MAX_ID_LEN + 1]. */
+static void entry_id(const entry_t *e, char *id)
+{
+    if (e->data[0] == 0) {
+        unpack_hex(e->data + 1, id);
+        id[2 * PACKED] = '\0';
+    } else {
+        memcpy(id, e->data + 1, e->data[0]);
+        id[e->data[0]] = '\0';
+    }
+}
+
 size_t rw_join_expire(rw_join_t *j, long long cutoff_ms, size_t max, rw_join_expire_fn *fn,
                       void *arg)
 {
@@ -626,13 +638,7 @@ size_t rw_join_expire(rw_join_t *j, long long cutoff_ms, size_t max, rw_join_exp
     while (n < max && j->oldest != NULL && j->oldest->latest_ms < cutoff_ms) {
         entry_t *e = j->oldest;
         size_t klen = key_len(e);
-        if (e->data[0] == 0) {
-            unpack_hex(e->data + 1, id);
-            id[2 * PACKED] = '\0';
-        } else {
-            memcpy(id, e->data + 1, e->data[0]);
-            id[e->data[0]] = '\0';
-        }
+        entry_id(e, id);
         int32_t partition = e->partition;
         entry_t *gone = ib_map_remove(j->map, e->data, klen);
         if (gone != e) /* cannot happen: every listed entry is in the table */
@@ -641,6 +647,42 @@ size_t rw_join_expire(rw_join_t *j, long long cutoff_ms, size_t max, rw_join_exp
         fn(id, partition, arg);
         n++;
     }
+    return n;
+}
+
+size_t rw_join_expire_open(rw_join_t *j, long long cutoff_ms, size_t max, rw_join_expire_fn *fn,
+                           void *arg)
+{
+    /* Found first, dropped after: the table must not change during the walk, and fn sees a
+     * join without the entry. */
+    size_t pos = 0;
+    size_t n = 0;
+    entry_t **found = NULL;
+    size_t cap = 0;
+    entry_t *e;
+    while (n < max && (e = ib_map_next(j->map, &pos)) != NULL) {
+        if (e->latest != (uint8_t)IB_STATUS_PENDING || e->latest_ms >= cutoff_ms)
+            continue;
+        if (n == cap) {
+            size_t ncap = cap == 0 ? 64 : 2 * cap;
+            entry_t **nf = realloc(found, ncap * sizeof(*nf));
+            if (nf == NULL)
+                break; /* out of memory: the rest waits for the next walk */
+            found = nf;
+            cap = ncap;
+        }
+        found[n++] = e;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char id[RW_JOIN_MAX_ID_LEN + 1];
+        entry_t *x = found[i];
+        int32_t partition = x->partition;
+        entry_id(x, id);
+        (void)ib_map_remove(j->map, x->data, key_len(x));
+        entry_free(j, x);
+        fn(id, partition, arg);
+    }
+    free(found);
     return n;
 }
 

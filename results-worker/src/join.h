@@ -110,6 +110,13 @@ int rw_join_remove(rw_join_t *j, const char *id, size_t id_len);
 typedef void rw_join_expire_fn(const char *id, int32_t partition, void *arg);
 size_t rw_join_expire(rw_join_t *j, long long cutoff_ms, size_t max, rw_join_expire_fn *fn,
                       void *arg);
+/* INTERVIEW_KEEP_OPEN. Drops entries whose latest state is pending with an occurred_at before
+ * cutoff_ms (interviews the platform never finished), at most max, calling fn with each one's
+ * id and partition after it is gone. Walks the whole table: O(n), for a pass now and then. An entry
+ * without any state is not touched (the requested topic's retention bounds it). Returns how many.
+ */
+size_t rw_join_expire_open(rw_join_t *j, long long cutoff_ms, size_t max, rw_join_expire_fn *fn,
+                           void *arg);
 /* Drops every entry that came from partition; returns how many. */
 size_t rw_join_remove_partition(rw_join_t *j, int32_t partition);
 void rw_join_clear(rw_join_t *j);

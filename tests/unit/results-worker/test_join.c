@@ -631,6 +631,44 @@ static void test_expire_finished(void **state)
     rw_join_free(j);
 }
 
+/* INTERVIEW_KEEP_OPEN: only entries whose latest state is pending and older than the cutoff go,
+ * at most max per walk; finished ones and ones without a state stay. */
+static void test_expire_open(void **state)
+{
+    (void)state;
+    rw_join_t *j = rw_join_new();
+    expired_t e = {.j = j};
+    char id[33];
+    assert_non_null(j);
+    for (size_t i = 0; i < 6; i++)
+        put_n(j, i);
+    finish_n(j, 0, IB_STATUS_PENDING, 1000);
+    finish_n(j, 1, IB_STATUS_PENDING, 2000);
+    finish_n(j, 2, IB_STATUS_PENDING, 9000);  /* recent */
+    finish_n(j, 3, IB_STATUS_COMPLETED, 500); /* finished: the other keep time */
+    /* 4 and 5: no state */
+    assert_int_equal(rw_join_expire_open(j, 1000, 100, on_expired, &e), 0);
+    assert_int_equal(rw_join_expire_open(j, 5000, 1, on_expired, &e), 1);
+    assert_int_equal(rw_join_expire_open(j, 5000, 100, on_expired, &e), 1);
+    assert_int_equal(e.n, 2);
+    char a[33];
+    char b[33];
+    bounded_id(a, 0);
+    bounded_id(b, 1);
+    assert_true((strcmp(e.ids[0], a) == 0 && strcmp(e.ids[1], b) == 0) ||
+                (strcmp(e.ids[0], b) == 0 && strcmp(e.ids[1], a) == 0));
+    assert_int_equal(rw_join_count(j), 4);
+    for (size_t i = 2; i < 6; i++)
+        assert_int_equal(known_n(j, i), 1);
+    bounded_id(id, 2);
+    assert_int_equal(rw_join_expire_open(j, 1LL << 60, 100, on_expired, &e), 1);
+    assert_string_equal(e.ids[2], id);
+    rw_join_stats_t st;
+    rw_join_stats(j, &st);
+    assert_int_equal(st.finished, 1);
+    rw_join_free(j);
+}
+
 static void test_url_round_trip(void **state)
 {
     (void)state;
@@ -744,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_bound_evicts_finished_oldest_first),
         cmocka_unit_test(test_bound_replace_and_remove_keep_order),
         cmocka_unit_test(test_expire_finished),
+        cmocka_unit_test(test_expire_open),
         cmocka_unit_test(test_url_round_trip),
         cmocka_unit_test(test_memory_per_interview),
     };
