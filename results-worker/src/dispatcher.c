@@ -26,7 +26,7 @@
 #define FLUSH_TIMEOUT_MS 15000
 #define EXPIRE_EVERY_MS  1000
 #define EXPIRE_BATCH     10000 /* finished interviews erased per pass at most */
-#define STALE_EVERY_MS   60000 /* the walk of the whole join for INTERVIEW_KEEP_OPEN */
+#define STALE_EVERY_MS   60000 /* the walk of the whole join for INTERVIEW_KEEP_OPEN (at most) */
 
 struct rw_dispatcher {
     const rw_config_t *cfg;
@@ -188,7 +188,12 @@ static void *run(void *arg)
                     more = 1;
                 if (ib_now_ms() >= d->next_stale) {
                     (void)rw_flow_expire_open(&d->flow, ib_wall_ms(), EXPIRE_BATCH);
-                    d->next_stale = ib_now_ms() + STALE_EVERY_MS;
+                    /* A quarter of the keep time when that is shorter (tests). */
+                    long every = d->cfg->keep_open_ms / 4;
+                    d->next_stale =
+                        ib_now_ms() + (every < STALE_EVERY_MS
+                                           ? (every < EXPIRE_EVERY_MS ? EXPIRE_EVERY_MS : every)
+                                           : STALE_EVERY_MS);
                 }
             }
             d->next_expire = ib_now_ms() + EXPIRE_EVERY_MS;
