@@ -359,7 +359,7 @@ def bench_catchup(b, R):
     tag = f"catchup-{os.getpid()}"
     t = b.ibload.topics(tag)
     prefix = "c0000000"
-    b.say(f"catch-up: {n:,} interviews in Kafka (requested event and completed status each)")
+    b.say(f"catch-up: {n:,} interviews in Kafka (requested event, completed status and changelog record each)")
     b.ibload.load("requested", t["requested"], n, prefix)
     b.ibload.load("status", t["status"], n, prefix)
     b.ibload.load("state", t["state"], n, prefix)
