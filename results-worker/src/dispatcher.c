@@ -46,6 +46,7 @@ struct rw_dispatcher {
     long long next_metrics;
     long long next_expire;
     long long next_stale;
+    long stale_every; /* the INTERVIEW_KEEP_OPEN walk's period */
 };
 
 /* Partitions are being revoked: their work is dropped, unstored; the next owner redoes it. */
@@ -123,6 +124,23 @@ static void drain_wake(rw_dispatcher_t *d)
     }
 }
 
+/* The keep times, once every assigned partition is rebuilt (a scanned state may still make a
+ * finished interview newer). 1 when a full batch went: more may be due at once. */
+static int keep_times(rw_dispatcher_t *d)
+{
+    long long now = ib_now_ms();
+    int full = 0;
+    d->next_expire = now + EXPIRE_EVERY_MS;
+    if (!rw_consumer_all_live(&d->consumer))
+        return 0;
+    full = rw_flow_expire(&d->flow, ib_wall_ms(), EXPIRE_BATCH) == EXPIRE_BATCH;
+    if (now >= d->next_stale) {
+        (void)rw_flow_expire_open(&d->flow, ib_wall_ms(), EXPIRE_BATCH);
+        d->next_stale = now + d->stale_every;
+    }
+    return full;
+}
+
 static int loop_wait(rw_dispatcher_t *d, int more)
 {
     if (more)
@@ -180,24 +198,8 @@ static void *run(void *arg)
             rd_kafka_message_destroy(msg);
         }
         rw_flow_run_due(&d->flow);
-        /* The keep time, once every assigned partition is rebuilt (a scanned state may still
-         * make a finished interview newer). */
-        if (ib_now_ms() >= d->next_expire) {
-            if (rw_consumer_all_live(&d->consumer)) {
-                if (rw_flow_expire(&d->flow, ib_wall_ms(), EXPIRE_BATCH) == EXPIRE_BATCH)
-                    more = 1;
-                if (ib_now_ms() >= d->next_stale) {
-                    (void)rw_flow_expire_open(&d->flow, ib_wall_ms(), EXPIRE_BATCH);
-                    /* A quarter of the keep time when that is shorter (tests). */
-                    long every = d->cfg->keep_open_ms / 4;
-                    d->next_stale =
-                        ib_now_ms() + (every < STALE_EVERY_MS
-                                           ? (every < EXPIRE_EVERY_MS ? EXPIRE_EVERY_MS : every)
-                                           : STALE_EVERY_MS);
-                }
-            }
-            d->next_expire = ib_now_ms() + EXPIRE_EVERY_MS;
-        }
+        if (ib_now_ms() >= d->next_expire && keep_times(d))
+            more = 1;
         if (ib_now_ms() >= d->next_metrics) {
             update_metrics(d);
             d->next_metrics = ib_now_ms() + METRICS_EVERY_MS;
@@ -238,6 +240,12 @@ rw_dispatcher_t *rw_dispatcher_new(const rw_config_t *cfg, const ib_tenants_t *t
         return NULL;
     }
     d->cfg = cfg;
+    /* Once a minute, or a quarter of INTERVIEW_KEEP_OPEN when that is shorter (tests). */
+    d->stale_every = cfg->keep_open_ms / 4;
+    if (d->stale_every > STALE_EVERY_MS)
+        d->stale_every = STALE_EVERY_MS;
+    if (d->stale_every < EXPIRE_EVERY_MS)
+        d->stale_every = EXPIRE_EVERY_MS;
     d->tenants = tenants;
     d->m = m;
     d->wake[0] = d->wake[1] = -1;

@@ -31,6 +31,19 @@ static void erased(rw_flow_t *f, const char *topic, const rd_kafka_message_t *ms
     json_decref(fields);
 }
 
+/* Logs a record of a join source (requested, state) that could not be read: what, why, and the
+ * interview id when one was read. */
+static void skipped(const char *topic, const rd_kafka_message_t *msg, const char *id,
+                    const char *what, const char *why)
+{
+    json_t *fields = json_pack("{s:s,s:i,s:I}", "topic", topic, "partition", (int)msg->partition,
+                               "offset", (json_int_t)msg->offset);
+    if (fields != NULL && id[0] != '\0')
+        json_object_set_new(fields, "interview_id", json_string(id));
+    ib_log_fields(IB_LOG_WARN, fields, "%s skipped: %s", what, why);
+    json_decref(fields);
+}
+
 void rw_intake_requested(rw_flow_t *f, const rd_kafka_message_t *msg)
 {
     char why[256];
@@ -50,12 +63,7 @@ void rw_intake_requested(rw_flow_t *f, const rd_kafka_message_t *msg)
         /* Not dead-lettered: this topic is re-read from the start on every assignment, so a
          * dead letter would repeat on each restart. A status event for it is dead-lettered. */
         ib_series_add(f->m->requested_invalid, 1);
-        json_t *fields = json_pack("{s:s,s:i,s:I}", "topic", f->cfg->topic_requested, "partition",
-                                   (int)msg->partition, "offset", (json_int_t)msg->offset);
-        if (fields != NULL && id[0] != '\0')
-            json_object_set_new(fields, "interview_id", json_string(id));
-        ib_log_fields(IB_LOG_WARN, fields, "invalid requested event skipped: %s", why);
-        json_decref(fields);
+        skipped(f->cfg->topic_requested, msg, id, "invalid requested event", why);
     }
     rw_consumer_source_seen(f->consumer, RW_T_REQUESTED, msg->partition, msg->offset, 0);
 }
@@ -92,12 +100,7 @@ void rw_intake_state(rw_flow_t *f, const rd_kafka_message_t *msg)
         /* Only the worker writes this topic; a record it cannot read (a tenant since removed
          * from the tenants file, a hand-made record) is skipped like an invalid requested
          * event: a status event for it is dead-lettered. */
-        json_t *fields = json_pack("{s:s,s:i,s:I}", "topic", f->cfg->topic_state, "partition",
-                                   (int)msg->partition, "offset", (json_int_t)msg->offset);
-        if (fields != NULL && id[0] != '\0')
-            json_object_set_new(fields, "interview_id", json_string(id));
-        ib_log_fields(IB_LOG_WARN, fields, "changelog record skipped: %s", why);
-        json_decref(fields);
+        skipped(f->cfg->topic_state, msg, id, "changelog record", why);
     }
     rw_consumer_source_seen(f->consumer, RW_T_STATE, msg->partition, msg->offset, 0);
 }
