@@ -525,18 +525,20 @@ def bench_limits(b, R):
 
 def bench_profiles(b, R):
     cfg = b.cfg
-    b.say("profiles: perf (cpu-clock) of the api-gateway under wrk -c64 POST and of the "
+    b.say("profiles: perf (cpu-clock) of the api-gateway under wrk -c64 POST and GET, and of the "
           "results-worker draining a backlog")
     proc, base = start_gateway(b, "ours")
     try:
         wait_until(lambda: first_post_ok(b, base), 60, "first 201", proc)
-        rec = PerfRecord(proc.pid, cfg.sat_secs, b.path("gateway.perf"))
-        try:
-            wrk(f"{base}/interviews", 64, cfg.sat_secs + 1, b.lua("post.lua"), b.wrk_env())
-            rec.wait()
-        finally:
-            rec.stop()
-        R.profiles["gateway"] = rec.report()
+        for name, path, lua in (("gateway", "/interviews", "post.lua"),
+                                ("gateway_get", "/interview-templates", "get.lua")):
+            rec = PerfRecord(proc.pid, cfg.sat_secs, b.path(f"{name}.perf"))
+            try:
+                wrk(f"{base}{path}", 64, cfg.sat_secs + 1, b.lua(lua), b.wrk_env())
+                rec.wait()
+            finally:
+                rec.stop()
+            R.profiles[name] = rec.report()
     finally:
         b.procs.stop(proc)
     n = cfg.backlog

@@ -388,6 +388,7 @@ def profiles(M, w):
     w("## Profiles (perf record -e cpu-clock, self time; hardware counters are not available here)")
     w("")
     for name, title in (("gateway", "api-gateway under wrk -c64 POST /interviews:"),
+                        ("gateway_get", "api-gateway under wrk -c64 GET /interview-templates:"),
                         ("worker", "results-worker draining the backlog:")):
         text = M.profiles.get(name)
         if text is None:

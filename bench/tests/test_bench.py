@@ -38,7 +38,7 @@ def complete_run(date="2026-01-01 00:00 UTC", commit="aaaaaaa", value=10.0):
         for k in ("ours", "benthos", "nginx"):
             r.values[key(k, "post", "bad", c)] = 0
         r.values[key("ours", "post", "view", c)] = [1000.0, 1048576.0]
-    r.profiles = {"gateway": "gw profile", "worker": "worker profile"}
+    r.profiles = {"gateway": "gw profile", "gateway_get": "gw get profile", "worker": "worker profile"}
     _, missing = report.render([r])
     for k in missing:
         r.figures[k] = Figure([value, value + 1, value + 2], "x", "{:.1f}", "test")
@@ -118,6 +118,7 @@ class ReportTest(unittest.TestCase):
         self.assertNotIn("issue", text.lower())
         self.assertIn("| req/s, 64 conns | 11.0 (10.0–12.0) | 11.0 (10.0–12.0) |", text)
         self.assertIn("gw profile", text)
+        self.assertIn("gw get profile", text)
 
     def test_missing_figure_and_section_are_reported(self):
         r = complete_run()
@@ -127,6 +128,7 @@ class ReportTest(unittest.TestCase):
         problems = report.check(text, missing)
         self.assertIn("not measured: ours/drain_rate", problems)
         self.assertIn("not measured: profile/worker", problems)
+        self.assertIn("not measured: profile/gateway_get", problems)
         self.assertEqual(report.check("# BENCHMARKS\n", []),
                          [f"section missing: {s}" for s in report.SECTIONS[1:]])
 
