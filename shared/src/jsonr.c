@@ -102,6 +102,13 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return need;
 }
 
+/* jansson reads one byte past a number or a literal and puts it back; a NUL byte put back is
+ * lost (its stream buffer is NUL-terminated), so one NUL right after such a token is skipped. */
+static size_t skip_unget_nul(const checker_t *ck, size_t i)
+{
+    return i < ck->len && ck->s[i] == '\0' ? i + 1 : i;
+}
+
 /* A string at ck->pos (its opening quote). *escaped: it holds a backslash. */
 static ib_rc_t check_string(checker_t *ck, int *escaped)
 {
@@ -220,7 +227,7 @@ static ib_rc_t check_number(checker_t *ck, int *real)
         while (i < ck->len && is_digit(s[i]))
             i++;
     }
-    ck->pos = i;
+    ck->pos = skip_unget_nul(ck, i);
     /* Ranges: up to 18 digits always fit a long long. */
     if (!*real && digits <= 18)
         return IB_OK;
@@ -247,7 +254,7 @@ static ib_rc_t check_literal(checker_t *ck, const char *lit, size_t n)
 {
     if (ck->len - ck->pos < n || memcmp(ck->s + ck->pos, lit, n) != 0)
         return IB_ERR;
-    ck->pos += n;
+    ck->pos = skip_unget_nul(ck, ck->pos + n);
     return IB_OK;
 }
 
@@ -597,9 +604,10 @@ out:
     return rc;
 }
 
+/* Blanks, and the NUL a checked text may hold after a number or a literal (skip_unget_nul). */
 static size_t skip_blank(const char *s, size_t i)
 {
-    while (is_ws((unsigned char)s[i]))
+    while (is_ws((unsigned char)s[i]) || s[i] == '\0')
         i++;
     return i;
 }
