@@ -110,7 +110,16 @@ static void emit(ib_log_level_t level, json_t *fields, const ib_log_kv_t *kv, si
     char storage[LINE_STORAGE];
     ib_jw_t w;
 
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (strchr(fmt, '%') == NULL) {
+        /* A constant message (the access log's "request"): no printf. */
+        size_t len = strlen(fmt);
+        if (len >= sizeof(msg))
+            len = sizeof(msg) - 1;
+        memcpy(msg, fmt, len);
+        msg[len] = '\0';
+    } else {
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+    }
     ib_jw_init(&w, storage, sizeof(storage));
     line_begin(&w, level, fields, msg);
     if (fields != NULL)

@@ -2,10 +2,12 @@
  * (shared/src/log.c). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -217,13 +219,84 @@ static void test_long_line(void **state)
     free(out);
 }
 
+/* ib_jw_int and ib_format_rfc3339 are written by hand: they must print what printf does. */
+static void test_int_and_time_like_printf(void **state)
+{
+    (void)state;
+    long long ints[64] = {0,
+                          1,
+                          -1,
+                          9,
+                          10,
+                          -10,
+                          99,
+                          100,
+                          201,
+                          1795896000250LL,
+                          LLONG_MAX,
+                          LLONG_MIN,
+                          LLONG_MIN + 1,
+                          LLONG_MAX - 1};
+    unsigned long long r = 0x2545F4914F6CDD1Dull;
+    for (size_t i = 14; i < IB_ARRAY_LEN(ints); i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        ints[i] = (long long)(r >> (i % 60));
+        if (i % 2)
+            ints[i] = -ints[i];
+    }
+    for (size_t i = 0; i < IB_ARRAY_LEN(ints); i++) {
+        char expect[32];
+        ib_jw_t w;
+        ib_jw_init(&w, NULL, 0);
+        ib_jw_int(&w, ints[i]);
+        snprintf(expect, sizeof(expect), "%lld", ints[i]);
+        assert_int_equal(w.len, strlen(expect));
+        assert_memory_equal(w.p, expect, w.len);
+        ib_jw_free(&w);
+    }
+
+    const long long times[] = {0,
+                               1,
+                               999,
+                               1000,
+                               59999,
+                               951782400000LL /* 2000-02-29 */,
+                               1795896000250LL,
+                               253402300799999LL /* 9999-12-31T23:59:59.999 */,
+                               253402300800000LL /* year 10000 */,
+                               -1,
+                               -1000,
+                               -86400001};
+    for (size_t i = 0; i < IB_ARRAY_LEN(times) + 200; i++) {
+        long long t = i < IB_ARRAY_LEN(times)
+                          ? times[i]
+                          : (long long)((i * 7919ull * 104729ull * 1000003ull) % 4102444800000ull);
+        char got[40], expect[96];
+        time_t secs = (time_t)(t / 1000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        snprintf(expect, sizeof(expect), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(t % 1000));
+        ib_format_rfc3339(t, got, sizeof(got));
+        assert_string_equal(got, expect);
+        /* A short buffer is cut as snprintf cuts. */
+        ib_format_rfc3339(t, got, 10);
+        assert_int_equal(strlen(got), 9);
+        assert_memory_equal(got, expect, 9);
+    }
+}
+
 int main(void)
 {
     ib_log_init("test", IB_LOG_DEBUG);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escapes_like_jansson), cmocka_unit_test(test_invalid_utf8_stays_json),
-        cmocka_unit_test(test_value_matches_dumps),  cmocka_unit_test(test_log_kv),
-        cmocka_unit_test(test_log_fields),           cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_escapes_like_jansson),
+        cmocka_unit_test(test_invalid_utf8_stays_json),
+        cmocka_unit_test(test_value_matches_dumps),
+        cmocka_unit_test(test_log_kv),
+        cmocka_unit_test(test_log_fields),
+        cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_int_and_time_like_printf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
