@@ -3,6 +3,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <limits.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +221,64 @@ static void test_long_line(void **state)
     free(out);
 }
 
+/* Batched lines: nothing written before the end of the batch or a full buffer; every write holds
+ * whole lines, at most PIPE_BUF bytes; the lines arrive complete and in order. */
+static void test_log_batch(void **state)
+{
+    (void)state;
+    int fds[2];
+    char buf[8192];
+    /* Records keep the boundaries of the writes. */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, fds), 0);
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[1]);
+    struct pollfd pfd = {fds[0], POLLIN, 0};
+
+    ib_log_batch_begin();
+    IB_INFO("line %d", 0);
+    assert_int_equal(poll(&pfd, 1, 0), 0); /* gathered */
+    ib_log_batch_end();
+    assert_int_equal(poll(&pfd, 1, 0), 1);
+    ssize_t n = read(fds[0], buf, sizeof(buf));
+    assert_true(n > 0 && buf[n - 1] == '\n' && memchr(buf, '\n', (size_t)n) == buf + n - 1);
+
+    ib_log_batch_begin();
+    for (int i = 1; i <= 60; i++)
+        IB_INFO("line %d %0100d", i, 0);
+    assert_int_equal(poll(&pfd, 1, 0), 1); /* a full buffer was written before the end */
+    ib_log_batch_end();
+    IB_INFO("line %d", 61); /* unbatched again */
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+
+    shutdown(fds[0], SHUT_WR);
+    int next = 1, writes = 0;
+    while ((n = read(fds[0], buf, sizeof(buf) - 1)) > 0) {
+        assert_true((size_t)n <= PIPE_BUF);
+        assert_true(buf[n - 1] == '\n'); /* whole lines */
+        writes++;
+        buf[n] = '\0';
+        char *line = buf, *nl;
+        while ((nl = strchr(line, '\n')) != NULL) {
+            *nl = '\0';
+            json_t *v = json_loads(line, 0, NULL);
+            assert_non_null(v);
+            int k = -1;
+            assert_int_equal(sscanf(json_string_value(json_object_get(v, "msg")), "line %d", &k),
+                             1);
+            assert_int_equal(k, next);
+            next++;
+            json_decref(v);
+            line = nl + 1;
+        }
+    }
+    assert_int_equal(next, 62);
+    assert_true(writes >= 3 && writes < 20); /* gathered, yet within PIPE_BUF per write */
+    close(fds[0]);
+}
+
 /* ib_jw_int and ib_format_rfc3339 are written by hand: they must print what printf does. */
 static void test_int_and_time_like_printf(void **state)
 {
@@ -297,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_log_fields),
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_int_and_time_like_printf),
+        cmocka_unit_test(test_log_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
