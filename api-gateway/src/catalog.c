@@ -16,7 +16,12 @@
 struct gw_catalog {
     pthread_rwlock_t lock;
     json_t *by_tenant; /* tenant id -> normalised catalog; under lock */
+    /* tenant id -> [templates body, jobs body or null]: the answers of GET /interview-templates
+     * and GET /jobs, rendered once per catalog change; under lock */
+    json_t *bodies;
 };
+
+#define NO_CATALOG_BODY "{\"interview_templates\":[]}"
 
 gw_catalog_t *gw_catalog_new(void)
 {
@@ -28,7 +33,8 @@ gw_catalog_t *gw_catalog_new(void)
         return NULL;
     }
     cat->by_tenant = json_object();
-    if (cat->by_tenant == NULL) {
+    cat->bodies = json_object();
+    if (cat->by_tenant == NULL || cat->bodies == NULL) {
         gw_catalog_destroy(cat);
         return NULL;
     }
@@ -112,25 +118,99 @@ fail:
     return NULL;
 }
 
+/* {"<key>": norm[key]} in compact JSON as a new json string, or json null when norm has no such
+ * list. NULL on out of memory. */
+static json_t *render_body(const json_t *norm, const char *key)
+{
+    json_t *list = json_object_get(norm, key);
+    if (list == NULL)
+        return json_null();
+    json_t *body = json_pack("{s:O}", key, list);
+    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_t *s = text != NULL ? json_string(text) : NULL;
+    free(text);
+    json_decref(body);
+    return s;
+}
+
 ib_rc_t gw_catalog_apply(gw_catalog_t *cat, const char *tenant_id, const void *value, size_t len,
                          char *errstr, size_t errstr_size)
 {
-    json_t *norm = NULL;
+    json_t *norm = NULL, *bodies = NULL;
+    int rc = 0;
 
     if (value != NULL) {
         norm = normalise_catalog(value, len, errstr, errstr_size);
         if (norm == NULL)
             return IB_ERR;
+        bodies = json_array();
+        if (bodies == NULL ||
+            json_array_append_new(bodies, render_body(norm, "interview_templates")) != 0 ||
+            json_array_append_new(bodies, render_body(norm, "jobs")) != 0) {
+            json_decref(norm);
+            json_decref(bodies);
+            snprintf(errstr, errstr_size, "out of memory");
+            return IB_ERR;
+        }
     }
     pthread_rwlock_wrlock(&cat->lock);
-    int rc = norm != NULL ? json_object_set_new(cat->by_tenant, tenant_id, norm)
-                          : json_object_del(cat->by_tenant, tenant_id);
+    if (norm != NULL) {
+        rc = json_object_set_new(cat->by_tenant, tenant_id, norm);
+        if (rc == 0)
+            rc = json_object_set_new(cat->bodies, tenant_id, bodies);
+        else
+            json_decref(bodies);
+        if (rc != 0) /* neither or both */
+            json_object_del(cat->by_tenant, tenant_id);
+    } else {
+        json_object_del(cat->by_tenant, tenant_id);
+        json_object_del(cat->bodies, tenant_id);
+    }
     pthread_rwlock_unlock(&cat->lock);
-    if (norm != NULL && rc != 0) {
+    if (rc != 0) {
         snprintf(errstr, errstr_size, "out of memory");
         return IB_ERR;
     }
     return IB_OK;
+}
+
+/* A new copy of the tenant's rendered body at index i (*text NULL when there is none). */
+static ib_rc_t copy_body(gw_catalog_t *cat, const char *tenant_id, size_t i, char **text,
+                         size_t *len)
+{
+    ib_rc_t rc = IB_OK;
+
+    *text = NULL;
+    *len = 0;
+    pthread_rwlock_rdlock(&cat->lock);
+    json_t *s = json_array_get(json_object_get(cat->bodies, tenant_id), i);
+    if (json_is_string(s)) {
+        *len = json_string_length(s);
+        *text = malloc(*len + 1);
+        if (*text != NULL)
+            memcpy(*text, json_string_value(s), *len + 1);
+        else
+            rc = IB_ERR;
+    }
+    pthread_rwlock_unlock(&cat->lock);
+    return rc;
+}
+
+char *gw_catalog_templates_body(gw_catalog_t *cat, const char *tenant_id, size_t *len)
+{
+    char *text = NULL;
+    if (copy_body(cat, tenant_id, 0, &text, len) != IB_OK)
+        return NULL;
+    if (text == NULL) {
+        *len = sizeof(NO_CATALOG_BODY) - 1;
+        text = strdup(NO_CATALOG_BODY);
+    }
+    return text;
+}
+
+ib_rc_t gw_catalog_jobs_body(gw_catalog_t *cat, const char *tenant_id, char **text, size_t *len)
+{
+    return copy_body(cat, tenant_id, 1, text, len);
 }
 
 static json_t *copy_list(gw_catalog_t *cat, const char *tenant_id, const char *list)
@@ -239,6 +319,7 @@ void gw_catalog_destroy(gw_catalog_t *cat)
     if (cat == NULL)
         return;
     json_decref(cat->by_tenant);
+    json_decref(cat->bodies);
     pthread_rwlock_destroy(&cat->lock);
     free(cat);
 }

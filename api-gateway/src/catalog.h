@@ -35,6 +35,14 @@ ib_rc_t gw_catalog_apply(gw_catalog_t *cat, const char *tenant_id, const void *v
 json_t *gw_catalog_templates(gw_catalog_t *cat, const char *tenant_id);
 /* New array of the tenant's jobs, or NULL when the tenant has no catalog or no "jobs" key. */
 json_t *gw_catalog_jobs(gw_catalog_t *cat, const char *tenant_id);
+/* The body of GET /interview-templates for the tenant, {"interview_templates":[...]} (the
+ * bytes json_dumps(JSON_COMPACT) makes of it), as a new string of *len bytes; rendered once per
+ * catalog change, copied here. NULL only on out of memory. */
+char *gw_catalog_templates_body(gw_catalog_t *cat, const char *tenant_id, size_t *len) IB_WUR;
+/* The body of GET /jobs, {"jobs":[...]}, likewise: IB_OK with *text a new string, or NULL when
+ * the tenant has no catalog or no "jobs" key; IB_ERR on out of memory. */
+ib_rc_t gw_catalog_jobs_body(gw_catalog_t *cat, const char *tenant_id, char **text,
+                             size_t *len) IB_WUR;
 int gw_catalog_has_template(gw_catalog_t *cat, const char *tenant_id, const char *template_id);
 int gw_catalog_has_job(gw_catalog_t *cat, const char *tenant_id, const char *job_id);
 /* gw_template_known_fn for validate.h; opaque is the gw_catalog_t. */

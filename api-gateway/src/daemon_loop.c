@@ -78,7 +78,10 @@ static void *loop_main(void *arg)
              * below; one after it writes again. */
             atomic_store(&loop->wake_pending, 0);
         }
+        /* The round's access log lines leave in a few writes, right after it. */
+        ib_log_batch_begin();
         MHD_run(loop->daemon);
+        ib_log_batch_end();
         /* At the connection limit MHD takes its listen socket out of the epoll set, and puts it
          * back only at the start of the run after a connection closed: run again at once rather
          * than wait with the listen socket out of the set (a queued client would wait until

@@ -47,11 +47,11 @@ enum MHD_Result gw_handle_templates(gw_request_t *req)
     const gw_app_t *app = gw_app(req);
     if (!views_ready(app))
         return gw_respond_error(req, 503, NOT_READY, "Retry-After", RETRY_AFTER_S);
-    json_t *templates = gw_catalog_templates(app->catalog, gw_exchange(req)->tenant->id);
-    if (templates == NULL)
+    size_t len = 0;
+    char *body = gw_catalog_templates_body(app->catalog, gw_exchange(req)->tenant->id, &len);
+    if (body == NULL)
         return gw_respond_error(req, 500, "Internal Server Error", NULL, NULL);
-    return gw_respond_json(req, 200, json_pack("{s:o}", "interview_templates", templates), NULL,
-                           NULL);
+    return gw_respond_text(req, 200, "application/json", body, len);
 }
 
 /* 404 for a tenant without job categorisation (no "jobs" key, or no catalog): the contract makes
@@ -61,11 +61,14 @@ enum MHD_Result gw_handle_jobs(gw_request_t *req)
     const gw_app_t *app = gw_app(req);
     if (!views_ready(app))
         return gw_respond_error(req, 503, NOT_READY, "Retry-After", RETRY_AFTER_S);
-    json_t *jobs = gw_catalog_jobs(app->catalog, gw_exchange(req)->tenant->id);
-    if (jobs == NULL)
+    size_t len = 0;
+    char *body = NULL;
+    if (gw_catalog_jobs_body(app->catalog, gw_exchange(req)->tenant->id, &body, &len) != IB_OK)
+        return gw_respond_error(req, 500, "Internal Server Error", NULL, NULL);
+    if (body == NULL)
         return gw_respond_error(req, 404, "Not Found: no job categorisation for this account", NULL,
                                 NULL);
-    return gw_respond_json(req, 200, json_pack("{s:o}", "jobs", jobs), NULL, NULL);
+    return gw_respond_text(req, 200, "application/json", body, len);
 }
 
 static enum MHD_Result interview_view(gw_request_t *req, int shared_link)

@@ -23,7 +23,12 @@
 #include "ib/crypto.h"
 #include "ib/log.h"
 
-#define CONNECTION_MEMORY_LIMIT ((size_t)40 * 1024)
+/* libmicrohttpd 0.9.75 zeroes a connection's whole pool for every keep-alive request, so every
+ * byte costs CPU and resident memory per connection. 36 KiB (nine pages: pools above 32 KiB are
+ * mmap'd whole pages) is the smallest that still holds header sections just past GW_HEADERS_MAX
+ * (20,000 bytes in one header, or 200 headers of 100 bytes with MHD's per-header records), so
+ * that they get our JSON 431 rather than MHD's own; 32 KiB does not. */
+#define CONNECTION_MEMORY_LIMIT ((size_t)36 * 1024)
 #define SWEEP_INTERVAL_MS       200
 #define TRIM_INTERVAL_MS        5000
 #define LOG_PATH_MAX            256

@@ -74,7 +74,8 @@ void gw_traceparent_make(const char *given, const uint8_t rnd[GW_TRACE_RANDOM],
     out[GW_TRACEPARENT_LEN] = '\0';
 }
 
-void gw_random(uint8_t *buf, size_t len)
+/* Fills buf from the kernel's generator. */
+static void fill_random(uint8_t *buf, size_t len)
 {
     size_t got = 0;
     while (got < len) {
@@ -83,4 +84,28 @@ void gw_random(uint8_t *buf, size_t len)
             continue; /* EINTR; getrandom does not fail otherwise once the pool is ready */
         got += (size_t)n;
     }
+}
+
+/* Ids are not keys: one getrandom(2) per RANDOM_BATCH bytes instead of one per request. Each
+ * byte is handed out once and wiped as it goes. Per thread, so no lock. */
+#define RANDOM_BATCH 1024
+static _Thread_local struct {
+    uint8_t bytes[RANDOM_BATCH];
+    size_t left; /* the unused bytes are the last left of bytes */
+} pool;
+
+void gw_random(uint8_t *buf, size_t len)
+{
+    if (len > RANDOM_BATCH / 4) {
+        fill_random(buf, len);
+        return;
+    }
+    if (pool.left < len) {
+        fill_random(pool.bytes, sizeof(pool.bytes));
+        pool.left = sizeof(pool.bytes);
+    }
+    uint8_t *from = pool.bytes + sizeof(pool.bytes) - pool.left;
+    memcpy(buf, from, len);
+    memset(from, 0, len);
+    pool.left -= len;
 }

@@ -25,7 +25,8 @@ int gw_traceparent_valid(const char *tp);
 void gw_traceparent_make(const char *given, const uint8_t rnd[GW_TRACE_RANDOM],
                          char out[GW_TRACEPARENT_LEN + 1]);
 
-/* Fills buf with len random bytes (getrandom; never blocks after boot). */
+/* Fills buf with len random bytes from getrandom (never blocks after boot), drawn in batches
+ * per thread: no two calls get the same bytes. */
 void gw_random(uint8_t *buf, size_t len);
 
 #endif

@@ -1,6 +1,7 @@
 #include "validate.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 
 #include "ib/callback_url.h"
 #include "ib/json.h"
+#include "ib/jsonr.h"
 
 #define ID_MAX_LEN     256
 #define TEXT_MAX_LEN   1024
@@ -33,47 +35,50 @@ typedef enum {
     TYPE_STRING_ID /* a JSON string, or an integral number normalised to its decimal string */
 } field_type_t;
 
-/* Reads obj[key] as a string. null counts as absent, and so does "" (an empty id or name is no
- * id or name). Returns IB_OK with *out a new string, IB_OK with *out NULL when absent and
- * optional, IB_ERR with err set otherwise. */
-static ib_rc_t get_string(const json_t *obj, const char *key, const char *path, field_type_t type,
-                          int required, size_t max_len, char **out, gw_error_t *err)
+/* Where the strings of one request are written: a block of the body's length plus room for two
+ * normalised numbers (a decoded string is never longer than its JSON text). */
+typedef struct {
+    char *at;
+    char *end;
+} store_t;
+
+#define NUMBER_ROOM 32
+
+/* Reads v (NULL when the member is absent) as a string. null counts as absent, and so does ""
+ * (an empty id or name is no id or name). Returns IB_OK with *out the string in st, IB_OK with
+ * *out NULL when absent and optional, IB_ERR with err set otherwise. */
+static ib_rc_t get_string(const ib_jr_value_t *v, const char *path, field_type_t type, int required,
+                          size_t max_len, store_t *st, char **out, gw_error_t *err)
 {
-    char num[32];
-    const char *s = NULL;
-    json_t *v = json_object_get(obj, key);
+    char *s = st->at;
+    size_t n = 0;
 
     *out = NULL;
-    if (json_is_string(v)) {
-        s = json_string_value(v);
-    } else if (type == TYPE_STRING_ID && json_is_integer(v)) {
-        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        s = num;
-    } else if (type == TYPE_STRING_ID && json_is_real(v) && json_real_value(v) >= 0 &&
-               json_real_value(v) < 9007199254740992.0 &&
-               floor(json_real_value(v)) == json_real_value(v)) {
+    if (v != NULL && v->type == IB_JR_STRING) {
+        n = ib_jr_string(v, s);
+    } else if (type == TYPE_STRING_ID && v != NULL && v->type == IB_JR_INTEGER) {
+        n = (size_t)snprintf(s, NUMBER_ROOM, "%lld", ib_jr_integer(v));
+    } else if (type == TYPE_STRING_ID && v != NULL && v->type == IB_JR_REAL && ib_jr_real(v) >= 0 &&
+               ib_jr_real(v) < 9007199254740992.0 && floor(ib_jr_real(v)) == ib_jr_real(v)) {
         /* 12345.0 or 1.2345e4: the same id as 12345. */
-        snprintf(num, sizeof(num), "%.0f", json_real_value(v));
-        s = num;
-    } else if (v != NULL && !json_is_null(v)) {
+        n = (size_t)snprintf(s, NUMBER_ROOM, "%.0f", ib_jr_real(v));
+    } else if (v != NULL && v->type != IB_JR_NULL) {
         set_err(err, 400, "Invalid field: %s should be a string", path);
         return IB_ERR;
     }
-    if (s == NULL || s[0] == '\0') {
+    if (n == 0) {
         if (!required)
             return IB_OK;
         set_err(err, 422, "Missing field: %s should be provided", path);
         return IB_ERR;
     }
-    if (strlen(s) > max_len) {
+    if (n > max_len) {
         set_err(err, 400, "Invalid field: %s should be at most %zu characters", path, max_len);
         return IB_ERR;
     }
-    *out = strdup(s);
-    if (*out == NULL) {
-        set_err(err, 500, "Internal Server Error");
-        return IB_ERR;
-    }
+    assert(s + n < st->end);
+    st->at = s + n + 1;
+    *out = s;
     return IB_OK;
 }
 
@@ -188,83 +193,90 @@ ib_rc_t gw_validate_callback_url(const gw_validate_ctx_t *ctx, const char *url, 
     return IB_ERR;
 }
 
-static ib_rc_t validate_candidate(const json_t *root, json_t **out, gw_error_t *err)
+/* The members of obj named in names (n of them): found[i] is names[i]'s value or NULL. */
+static void find_members(const ib_jr_value_t *obj, const char *const *names, size_t n,
+                         ib_jr_value_t *values, const ib_jr_value_t **found)
 {
-    static const struct {
-        const char *key;
-        const char *path;
-        int required;
-        size_t max_len;
-    } fields[] = {
-        {"first_name", "candidate.first_name", 1, TEXT_MAX_LEN},
-        {"last_name", "candidate.last_name", 0, TEXT_MAX_LEN},
-        {"email", "candidate.email", 1, EMAIL_MAX_LEN},
-        {"phone", "candidate.phone", 0, ID_MAX_LEN},
-    };
-    json_t *c = json_object_get(root, "candidate");
-    json_t *res = NULL;
-    char *s = NULL;
+    ib_jr_value_t key, value;
+    size_t pos = 0;
 
-    *out = NULL;
-    if (c == NULL || json_is_null(c)) {
+    for (size_t i = 0; i < n; i++)
+        found[i] = NULL;
+    while (ib_jr_next_member(obj, &pos, &key, &value)) {
+        for (size_t i = 0; i < n; i++) {
+            if (found[i] == NULL && ib_jr_string_is(&key, names[i])) {
+                values[i] = value;
+                found[i] = &values[i];
+                break;
+            }
+        }
+    }
+}
+
+static ib_rc_t validate_candidate(const ib_jr_value_t *c, store_t *st, gw_candidate_t *out,
+                                  gw_error_t *err)
+{
+    static const char *const names[] = {"first_name", "last_name", "email", "phone"};
+    ib_jr_value_t values[IB_ARRAY_LEN(names)];
+    const ib_jr_value_t *found[IB_ARRAY_LEN(names)];
+
+    if (c == NULL || c->type == IB_JR_NULL) {
         set_err(err, 422, "Missing field: candidate should be provided");
         return IB_ERR;
     }
-    if (!json_is_object(c)) {
+    if (c->type != IB_JR_OBJECT) {
         set_err(err, 400, "Invalid field: candidate should be an object");
         return IB_ERR;
     }
-    res = json_object();
-    if (res == NULL)
-        goto oom;
-    for (size_t i = 0; i < IB_ARRAY_LEN(fields); i++) {
-        if (get_string(c, fields[i].key, fields[i].path, TYPE_STRING, fields[i].required,
-                       fields[i].max_len, &s, err) != IB_OK)
-            goto fail;
-        if (s == NULL)
-            continue;
-        if (strcmp(fields[i].key, "email") == 0 && !gw_email_valid(s)) {
-            set_err(err, 400, "Invalid field: candidate.email should be an email address");
-            goto fail;
-        }
-        if (json_object_set_new(res, fields[i].key, json_string(s)) != 0)
-            goto oom;
-        free(s);
-        s = NULL;
+    find_members(c, names, IB_ARRAY_LEN(names), values, found);
+    if (get_string(found[0], "candidate.first_name", TYPE_STRING, 1, TEXT_MAX_LEN, st,
+                   &out->first_name, err) != IB_OK ||
+        get_string(found[1], "candidate.last_name", TYPE_STRING, 0, TEXT_MAX_LEN, st,
+                   &out->last_name, err) != IB_OK ||
+        get_string(found[2], "candidate.email", TYPE_STRING, 1, EMAIL_MAX_LEN, st, &out->email,
+                   err) != IB_OK)
+        return IB_ERR;
+    if (!gw_email_valid(out->email)) {
+        set_err(err, 400, "Invalid field: candidate.email should be an email address");
+        return IB_ERR;
     }
-    *out = res;
-    return IB_OK;
-oom:
-    set_err(err, 500, "Internal Server Error");
-fail:
-    free(s);
-    json_decref(res);
-    return IB_ERR;
+    return get_string(found[3], "candidate.phone", TYPE_STRING, 0, ID_MAX_LEN, st, &out->phone,
+                      err);
 }
+
+enum { F_TEMPLATE, F_JOB_ID, F_JOB_TITLE, F_CALLBACK_URL, F_CANDIDATE, F_PREFERENCES, F_COUNT };
 
 ib_rc_t gw_validate_interview(const gw_validate_ctx_t *ctx, const char *body, size_t len,
                               gw_interview_request_t *out, gw_error_t *err)
 {
-    char why[128];
-    json_t *root = NULL;
+    static const char *const names[F_COUNT] = {"interview_template_id", "job_id",    "job_title",
+                                               "callback_url",          "candidate", "preferences"};
+    ib_jr_value_t root, values[F_COUNT];
+    const ib_jr_value_t *f[F_COUNT];
     gw_interview_request_t r = {0};
+    store_t st;
 
     memset(out, 0, sizeof(*out));
-    root = ib_json_parse(body, len, BODY_MAX_DEPTH, why, sizeof(why));
-    if (root == NULL || !json_is_object(root)) {
+    if (ib_jr_check(body, len, BODY_MAX_DEPTH, &root) != IB_OK || root.type != IB_JR_OBJECT) {
         set_err(err, 400, "Invalid JSON");
         goto fail;
     }
+    r.store = malloc(len + 2 * NUMBER_ROOM);
+    if (r.store == NULL)
+        goto oom;
+    st.at = r.store;
+    st.end = r.store + len + 2 * NUMBER_ROOM;
+    find_members(&root, names, F_COUNT, values, f);
 
-    if (get_string(root, "interview_template_id", "interview_template_id", TYPE_STRING_ID, 1,
-                   ID_MAX_LEN, &r.interview_template_id, err) != IB_OK)
+    if (get_string(f[F_TEMPLATE], "interview_template_id", TYPE_STRING_ID, 1, ID_MAX_LEN, &st,
+                   &r.interview_template_id, err) != IB_OK)
         goto fail;
     if (ctx->template_known == NULL ||
         !ctx->template_known(ctx->tenant->id, r.interview_template_id, ctx->opaque)) {
         set_err(err, 400, "Invalid field: interview_template_id is not a known interview template");
         goto fail;
     }
-    if (get_string(root, "job_id", "job_id", TYPE_STRING_ID, 0, ID_MAX_LEN, &r.job_id, err) !=
+    if (get_string(f[F_JOB_ID], "job_id", TYPE_STRING_ID, 0, ID_MAX_LEN, &st, &r.job_id, err) !=
         IB_OK)
         goto fail;
     if (r.job_id != NULL && ctx->job_known != NULL &&
@@ -272,31 +284,37 @@ ib_rc_t gw_validate_interview(const gw_validate_ctx_t *ctx, const char *body, si
         set_err(err, 400, "Invalid field: job_id is not a known job");
         goto fail;
     }
-    if (get_string(root, "job_title", "job_title", TYPE_STRING, 1, TEXT_MAX_LEN, &r.job_title,
+    if (get_string(f[F_JOB_TITLE], "job_title", TYPE_STRING, 1, TEXT_MAX_LEN, &st, &r.job_title,
                    err) != IB_OK)
         goto fail;
-    if (get_string(root, "callback_url", "callback_url", TYPE_STRING, 1, URL_MAX_LEN,
+    if (get_string(f[F_CALLBACK_URL], "callback_url", TYPE_STRING, 1, URL_MAX_LEN, &st,
                    &r.callback_url, err) != IB_OK)
         goto fail;
     if (gw_validate_callback_url(ctx, r.callback_url, err) != IB_OK)
         goto fail;
-    if (validate_candidate(root, &r.candidate, err) != IB_OK)
+    if (validate_candidate(f[F_CANDIDATE], &st, &r.candidate, err) != IB_OK)
         goto fail;
 
-    json_t *prefs = json_object_get(root, "preferences");
-    if (prefs != NULL && !json_is_null(prefs)) {
-        if (!json_is_object(prefs)) {
+    const ib_jr_value_t *prefs = f[F_PREFERENCES];
+    if (prefs != NULL && prefs->type != IB_JR_NULL) {
+        if (prefs->type != IB_JR_OBJECT) {
             set_err(err, 400, "Invalid field: preferences should be an object");
             goto fail;
         }
-        r.preferences = json_incref(prefs);
+        ib_jw_t w;
+        ib_jw_init(&w, NULL, 0);
+        ib_jr_write(&w, prefs);
+        r.preferences = ib_jw_take(&w, &r.preferences_len);
+        ib_jw_free(&w);
+        if (r.preferences == NULL)
+            goto oom;
     }
 
-    json_decref(root);
     *out = r;
     return IB_OK;
+oom:
+    set_err(err, 500, "Internal Server Error");
 fail:
-    json_decref(root);
     gw_interview_request_clear(&r);
     return IB_ERR;
 }
@@ -305,11 +323,7 @@ void gw_interview_request_clear(gw_interview_request_t *r)
 {
     if (r == NULL)
         return;
-    free(r->interview_template_id);
-    free(r->job_id);
-    free(r->job_title);
-    free(r->callback_url);
-    json_decref(r->candidate);
-    json_decref(r->preferences);
+    free(r->store);
+    free(r->preferences);
     memset(r, 0, sizeof(*r));
 }

@@ -4,8 +4,6 @@
 
 #include <stddef.h>
 
-#include <jansson.h>
-
 #include "ib/common.h"
 #include "ib/tenants.h"
 
@@ -17,14 +15,26 @@ typedef struct {
     char message[GW_ERROR_MESSAGE_MAX];
 } gw_error_t;
 
-/* A validated POST /interviews. Everything is owned by the struct (gw_interview_request_clear). */
+/* The candidate as the event carries it: its four known keys, unknown keys dropped. */
+typedef struct {
+    char *first_name;
+    char *last_name; /* NULL when absent */
+    char *email;
+    char *phone; /* NULL when absent */
+} gw_candidate_t;
+
+/* A validated POST /interviews. Everything is owned by the struct (gw_interview_request_clear):
+ * the strings live in one block, store. */
 typedef struct {
     char *interview_template_id; /* a JSON number (integral) is normalised to its decimal string */
     char *job_id;                /* NULL when absent; normalised like the template id */
     char *job_title;
-    char *callback_url;  /* as sent; parsed and vetted */
-    json_t *candidate;   /* new: {first_name, email, last_name?, phone?}; unknown keys dropped */
-    json_t *preferences; /* new reference or NULL when absent */
+    char *callback_url; /* as sent; parsed and vetted */
+    gw_candidate_t candidate;
+    char *preferences; /* NULL when absent; else the object in compact JSON, as jansson would
+                        * print it (members in their order), preferences_len bytes */
+    size_t preferences_len;
+    char *store;
 } gw_interview_request_t;
 
 /* 1 when the tenant's catalog holds the template id. Must be safe to call from the HTTP thread. */

@@ -22,11 +22,41 @@ long long ib_wall_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* n as exactly width decimal digits (n >= 0, below 10^width). */
+static char *put_digits(char *p, int n, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + n % 10);
+        n /= 10;
+    }
+    return p + width;
+}
+
 void ib_format_rfc3339(long long wall_ms, char *buf, size_t size)
 {
     time_t secs = (time_t)(wall_ms / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
+    int year = tm.tm_year + 1900;
+    if (wall_ms >= 0 && year <= 9999 && size >= 25) {
+        /* The common case without printf (every log line has one). */
+        char *p = put_digits(buf, year, 4);
+        *p++ = '-';
+        p = put_digits(p, tm.tm_mon + 1, 2);
+        *p++ = '-';
+        p = put_digits(p, tm.tm_mday, 2);
+        *p++ = 'T';
+        p = put_digits(p, tm.tm_hour, 2);
+        *p++ = ':';
+        p = put_digits(p, tm.tm_min, 2);
+        *p++ = ':';
+        p = put_digits(p, tm.tm_sec, 2);
+        *p++ = '.';
+        p = put_digits(p, (int)(wall_ms % 1000), 3);
+        *p++ = 'Z';
+        *p = '\0';
+        return;
+    }
     snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(wall_ms % 1000));
 }

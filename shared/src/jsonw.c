@@ -169,10 +169,17 @@ void ib_jw_str(ib_jw_t *w, const char *s, size_t n)
 
 void ib_jw_int(ib_jw_t *w, long long v)
 {
+    /* printf's "%lld" by hand: every log line and event writes a few. */
     char buf[24];
-    int n = snprintf(buf, sizeof(buf), "%lld", v);
-    if (n > 0)
-        ib_jw_raw(w, buf, (size_t)n);
+    char *p = buf + sizeof(buf);
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--p = '-';
+    ib_jw_raw(w, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 static int dump_chunk(const char *buffer, size_t size, void *data)

@@ -1,5 +1,6 @@
 #include "ib/log.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,14 +60,53 @@ static void line_begin(ib_jw_t *w, ib_log_level_t level, json_t *fields, const c
     put_base(w, ",\"msg\":", "msg", fields, msg);
 }
 
+/* A thread's gathered lines (ib_log_batch_begin): whole lines, at most PIPE_BUF bytes, so one
+ * write(2) to a pipe is never interleaved with another thread's. */
+static _Thread_local struct {
+    int on;
+    size_t len;
+    char buf[PIPE_BUF];
+} batch;
+
+static void write_out(const char *p, size_t len)
+{
+    ssize_t n = write(STDOUT_FILENO, p, len);
+    (void)n;
+}
+
+static void batch_flush(void)
+{
+    if (batch.len > 0)
+        write_out(batch.buf, batch.len);
+    batch.len = 0;
+}
+
 static void line_end(ib_jw_t *w)
 {
     IB_JW_LIT(w, "}\n");
     if (!w->failed) {
-        ssize_t n = write(STDOUT_FILENO, w->p, w->len); /* one write per line */
-        (void)n;
+        if (!batch.on || w->len > sizeof(batch.buf)) {
+            batch_flush();           /* in order */
+            write_out(w->p, w->len); /* one write per line */
+        } else {
+            if (w->len > sizeof(batch.buf) - batch.len)
+                batch_flush();
+            memcpy(batch.buf + batch.len, w->p, w->len);
+            batch.len += w->len;
+        }
     }
     ib_jw_free(w);
+}
+
+void ib_log_batch_begin(void)
+{
+    batch.on = 1;
+}
+
+void ib_log_batch_end(void)
+{
+    batch_flush();
+    batch.on = 0;
 }
 
 /* fields' members, in their order, except the base keys line_begin wrote. */
@@ -110,7 +150,16 @@ static void emit(ib_log_level_t level, json_t *fields, const ib_log_kv_t *kv, si
     char storage[LINE_STORAGE];
     ib_jw_t w;
 
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (strchr(fmt, '%') == NULL) {
+        /* A constant message (the access log's "request"): no printf. */
+        size_t len = strlen(fmt);
+        if (len >= sizeof(msg))
+            len = sizeof(msg) - 1;
+        memcpy(msg, fmt, len);
+        msg[len] = '\0';
+    } else {
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+    }
     ib_jw_init(&w, storage, sizeof(storage));
     line_begin(&w, level, fields, msg);
     if (fields != NULL)

@@ -1,10 +1,14 @@
 /* Fuzzes POST /interviews validation (api-gateway/src/validate.c): the input is the raw body.
  * Every input is validated twice: for groove-tech (https only, job ids checked) and for localdev
  * (ALLOW_INSECURE_CALLBACKS, no job categorisation). On success the request must satisfy what
- * the producer relies on; on failure the error must be the contract's 400 or 422. */
+ * the producer relies on; on failure the error must be the contract's 400 or 422. The in-place
+ * JSON reader (shared/src/jsonr.c) must accept what jansson accepts and re-encode it as
+ * ib_jw_value does. */
 #include <string.h>
 
 #include "fuzz.h"
+#include "ib/json.h"
+#include "ib/jsonr.h"
 #include "validate.h"
 
 #define ID_MAX_LEN   256
@@ -62,27 +66,24 @@ static void check_ok(const gw_validate_ctx_t *ctx, const gw_interview_request_t 
         FUZZ_CHECK((unsigned char)*p > 0x20 && *p != 0x7f);
     FUZZ_CHECK(gw_validate_callback_url(ctx, r->callback_url, &err) == IB_OK);
 
-    FUZZ_CHECK(json_is_object(r->candidate));
-    const char *key;
-    json_t *v;
-    json_object_foreach(r->candidate, key, v)
-    {
-        FUZZ_CHECK(json_is_string(v));
-        FUZZ_CHECK(strcmp(key, "first_name") == 0 || strcmp(key, "last_name") == 0 ||
-                   strcmp(key, "email") == 0 || strcmp(key, "phone") == 0);
-    }
-    check_text(json_string_value(json_object_get(r->candidate, "first_name")), TEXT_MAX_LEN);
-    if (json_object_get(r->candidate, "last_name") != NULL) /* optional */
-        check_text(json_string_value(json_object_get(r->candidate, "last_name")), TEXT_MAX_LEN);
-    const char *email = json_string_value(json_object_get(r->candidate, "email"));
-    check_text(email, 254);
-    FUZZ_CHECK(gw_email_valid(email));
-    FUZZ_CHECK(r->preferences == NULL || json_is_object(r->preferences));
+    check_text(r->candidate.first_name, TEXT_MAX_LEN);
+    if (r->candidate.last_name != NULL) /* optional */
+        check_text(r->candidate.last_name, TEXT_MAX_LEN);
+    check_text(r->candidate.email, 254);
+    FUZZ_CHECK(gw_email_valid(r->candidate.email));
+    if (r->candidate.phone != NULL)
+        check_text(r->candidate.phone, ID_MAX_LEN);
 
-    /* The producer serialises the request: it must encode. */
-    char *text = json_dumps(r->candidate, JSON_COMPACT);
-    FUZZ_CHECK(text != NULL);
-    free(text);
+    /* preferences is the compact text of an object, as jansson prints the one it parses. */
+    if (r->preferences != NULL) {
+        FUZZ_CHECK(r->preferences_len == strlen(r->preferences));
+        json_t *p = json_loadb(r->preferences, r->preferences_len, JSON_REJECT_DUPLICATES, NULL);
+        FUZZ_CHECK(json_is_object(p));
+        char *text = json_dumps(p, JSON_COMPACT);
+        FUZZ_CHECK(text != NULL && strcmp(text, r->preferences) == 0);
+        free(text);
+        json_decref(p);
+    }
 }
 
 static void check_err(const gw_interview_request_t *r, const gw_error_t *err)
@@ -123,6 +124,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .template_known = template_known,
         .job_known = NULL,
     };
+
+    /* The in-place reader accepts exactly what jansson (ib_json_parse) accepts. */
+    char why[128];
+    ib_jr_value_t root;
+    json_t *tree = ib_json_parse((const char *)data, size, IB_JSON_MAX_DEPTH, why, sizeof(why));
+    FUZZ_CHECK((ib_jr_check((const char *)data, size, IB_JSON_MAX_DEPTH, &root) == IB_OK) ==
+               (tree != NULL));
+    if (tree != NULL) {
+        /* ...and writes what ib_jw_value writes of jansson's tree. */
+        ib_jw_t a, b;
+        ib_jw_init(&a, NULL, 0);
+        ib_jw_init(&b, NULL, 0);
+        ib_jr_write(&a, &root);
+        ib_jw_value(&b, tree);
+        FUZZ_CHECK(a.len == b.len && memcmp(a.p, b.p, a.len) == 0);
+        ib_jw_free(&a);
+        ib_jw_free(&b);
+    }
+    json_decref(tree);
 
     run(&secure, data, size);
     run(&insecure, data, size);

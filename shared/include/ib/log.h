@@ -11,6 +11,12 @@ typedef enum { IB_LOG_DEBUG = 0, IB_LOG_INFO, IB_LOG_WARN, IB_LOG_ERROR } ib_log
 /* Sets the service name written in every line and the minimum level (LOG_LEVEL, parsed by the
  * configuration loader: ib_conf_log_levels). Not thread-safe; call once at start. */
 void ib_log_init(const char *service, ib_log_level_t min_level);
+/* Between ib_log_batch_begin() and ib_log_batch_end() the calling thread's lines are gathered
+ * and written a few at a time (whole lines, in order, at most PIPE_BUF bytes per write) instead
+ * of one write(2) each; end writes what is left. For an event loop: begin before a round of
+ * work, end after it, so no line waits longer than the round. Other threads are unaffected. */
+void ib_log_batch_begin(void);
+void ib_log_batch_end(void);
 int ib_log_enabled(ib_log_level_t level);
 
 /* Writes {"ts","level","svc","msg", ...fields} (a field named like a base member replaces its

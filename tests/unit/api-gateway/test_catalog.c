@@ -45,6 +45,71 @@ static void assert_json(json_t *got, const char *expect_text)
     json_decref(got);
 }
 
+/* The rendered GET bodies are the bytes the handlers once built per request from the lists:
+ * json_dumps(JSON_COMPACT) of {"interview_templates": [...]} and {"jobs": [...]}. */
+static void assert_bodies(const char *tenant)
+{
+    size_t len = 0;
+    char *body = gw_catalog_templates_body(cat, tenant, &len);
+    json_t *old = json_pack("{s:o}", "interview_templates", gw_catalog_templates(cat, tenant));
+    char *expect = json_dumps(old, JSON_COMPACT);
+    assert_non_null(body);
+    assert_string_equal(body, expect);
+    assert_int_equal(len, strlen(expect));
+    free(body);
+    free(expect);
+    json_decref(old);
+
+    body = NULL;
+    assert_int_equal(gw_catalog_jobs_body(cat, tenant, &body, &len), IB_OK);
+    json_t *jobs = gw_catalog_jobs(cat, tenant);
+    if (jobs == NULL) {
+        assert_null(body);
+        return;
+    }
+    old = json_pack("{s:o}", "jobs", jobs);
+    expect = json_dumps(old, JSON_COMPACT);
+    assert_non_null(body);
+    assert_string_equal(body, expect);
+    assert_int_equal(len, strlen(expect));
+    free(body);
+    free(expect);
+    json_decref(old);
+}
+
+static void test_rendered_bodies(void **state)
+{
+    (void)state;
+    assert_bodies("nobody");
+    assert_int_equal(apply("a", "{\"interview_templates\":[{\"id\":\"1\",\"name\":\"Caf\\u00e9 "
+                                "\\\"One\\\" /\\n\"},{\"id\":22,\"name\":\"x\"}],"
+                                "\"jobs\":[{\"id\":\"j\",\"name\":\"Job\"}]}"),
+                     IB_OK);
+    assert_bodies("a");
+    size_t len = 0;
+    char *body = gw_catalog_templates_body(cat, "a", &len);
+    assert_string_equal(body, "{\"interview_templates\":[{\"id\":\"1\",\"name\":\"Caf\xc3\xa9 "
+                              "\\\"One\\\" /\\n\"},{\"id\":\"22\",\"name\":\"x\"}]}");
+    free(body);
+    /* A change renders again; a refused value keeps the previous bodies; a tombstone drops them. */
+    assert_int_equal(apply("a", "{\"interview_templates\":[{\"id\":\"2\",\"name\":\"Two\"}]}"),
+                     IB_OK);
+    assert_bodies("a");
+    body = gw_catalog_templates_body(cat, "a", &len);
+    assert_string_equal(body, "{\"interview_templates\":[{\"id\":\"2\",\"name\":\"Two\"}]}");
+    free(body);
+    assert_int_equal(apply("a", "not json"), IB_ERR);
+    assert_bodies("a");
+    body = gw_catalog_templates_body(cat, "a", &len);
+    assert_string_equal(body, "{\"interview_templates\":[{\"id\":\"2\",\"name\":\"Two\"}]}");
+    free(body);
+    assert_int_equal(apply("a", NULL), IB_OK);
+    assert_bodies("a");
+    body = gw_catalog_templates_body(cat, "a", &len);
+    assert_string_equal(body, "{\"interview_templates\":[]}");
+    free(body);
+}
+
 static void test_unknown_tenant_is_empty(void **state)
 {
     (void)state;
@@ -85,6 +150,8 @@ static void test_latest_value_wins_and_tombstone(void **state)
 
     assert_int_equal(apply("a", NULL), IB_OK); /* tombstone */
     assert_json(gw_catalog_templates(cat, "a"), "[]");
+    assert_bodies("a");
+    assert_bodies("b");
     assert_int_equal(apply("a", NULL), IB_OK); /* tombstone of an absent key */
 }
 
@@ -116,6 +183,7 @@ static void test_invalid_value_keeps_previous(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_rendered_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_tenant_is_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_latest_value_wins_and_tombstone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_value_keeps_previous, setup, teardown),

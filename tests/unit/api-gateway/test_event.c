@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "event.h"
 
@@ -38,9 +39,15 @@ static void test_full_event(void **state)
     r.job_id = job;
     r.job_title = title;
     r.callback_url = url;
-    r.candidate = json_pack("{s:s,s:s,s:s}", "first_name", "Lakita", "last_name", "Marrero",
-                            "email", "l@m.co");
-    r.preferences = json_pack("{s:s}", "key", "value");
+    char first[] = "Lakita", last[] = "Marrero", email[] = "l@m.co", phone[] = "(785)991-6256";
+    char prefs[] = "{\"key\":\"value\"}";
+    r.candidate = (gw_candidate_t){first, last, email, phone};
+    r.preferences = prefs;
+    r.preferences_len = strlen(prefs);
+    /* The candidate and preferences as the jansson-built event held them. */
+    json_t *candidate = json_pack("{s:s,s:s,s:s,s:s}", "first_name", "Lakita", "last_name",
+                                  "Marrero", "email", "l@m.co", "phone", "(785)991-6256");
+    json_t *preferences = json_pack("{s:s}", "key", "value");
     /* 2026-11-28T20:00:00.250Z */
     char *text = NULL;
     json_t *ev =
@@ -49,7 +56,7 @@ static void test_full_event(void **state)
         "{s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:O,s:s}", "interview_id", "0123456789abcdef0123456789abcdef",
         "tenant", "groove-tech", "interview_template_id", "12345", "job_id", "6789", "job_title",
         "Operations Manager", "callback_url", "https://groove-tech.workable.com/interviews/8823119",
-        "candidate", r.candidate, "preferences", r.preferences, "requested_at",
+        "candidate", candidate, "preferences", preferences, "requested_at",
         "2026-11-28T20:00:00.250Z");
     if (!json_equal(ev, expect)) {
         char *got = json_dumps(ev, JSON_SORT_KEYS);
@@ -59,10 +66,10 @@ static void test_full_event(void **state)
     json_t *old = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:s}", "interview_id",
                             "0123456789abcdef0123456789abcdef", "tenant", "groove-tech",
                             "interview_template_id", "12345", "job_title", "Operations Manager",
-                            "callback_url", url, "candidate", r.candidate, "requested_at",
+                            "callback_url", url, "candidate", candidate, "requested_at",
                             "2026-11-28T20:00:00.250Z");
     json_object_set_new(old, "job_id", json_string("6789"));
-    json_object_set(old, "preferences", r.preferences);
+    json_object_set(old, "preferences", preferences);
     char *old_text = json_dumps(old, JSON_COMPACT);
     assert_string_equal(text, old_text);
     free(old_text);
@@ -70,8 +77,8 @@ static void test_full_event(void **state)
     free(text);
     json_decref(expect);
     json_decref(ev);
-    json_decref(r.candidate);
-    json_decref(r.preferences);
+    json_decref(candidate);
+    json_decref(preferences);
 }
 
 static void test_escaped(void **state)
@@ -83,20 +90,25 @@ static void test_escaped(void **state)
     r.interview_template_id = tid;
     r.job_title = title;
     r.callback_url = url;
-    r.candidate =
+    char first[] = "\t", last[] = "B\\", email[] = "a@b.co";
+    char prefs[] = "{\"a\":[1,2.5,true,null,{\"b\":\"\\u0007\"}]}";
+    r.candidate = (gw_candidate_t){first, last, email, NULL};
+    r.preferences = prefs;
+    r.preferences_len = strlen(prefs);
+    json_t *candidate =
         json_pack("{s:s,s:s,s:s}", "first_name", "\t", "last_name", "B\\", "email", "a@b.co");
-    r.preferences = json_loads("{\"a\":[1,2.5,true,null,{\"b\":\"\\u0007\"}]}", 0, NULL);
-    assert_non_null(r.preferences);
+    json_t *preferences = json_loads(prefs, 0, NULL);
+    assert_non_null(preferences);
     char *text = NULL;
     json_t *ev = event_of(&r, "t", "00000000000000000000000000000000", 0, &text);
     assert_string_equal(json_string_value(json_object_get(ev, "job_title")), title);
     assert_string_equal(json_string_value(json_object_get(ev, "callback_url")), url);
-    assert_true(json_equal(json_object_get(ev, "candidate"), r.candidate));
-    assert_true(json_equal(json_object_get(ev, "preferences"), r.preferences));
+    assert_true(json_equal(json_object_get(ev, "candidate"), candidate));
+    assert_true(json_equal(json_object_get(ev, "preferences"), preferences));
     free(text);
     json_decref(ev);
-    json_decref(r.candidate);
-    json_decref(r.preferences);
+    json_decref(candidate);
+    json_decref(preferences);
 }
 
 static void test_optional_absent(void **state)
@@ -107,8 +119,8 @@ static void test_optional_absent(void **state)
     r.interview_template_id = tid;
     r.job_title = title;
     r.callback_url = url;
-    r.candidate =
-        json_pack("{s:s,s:s,s:s}", "first_name", "A", "last_name", "B", "email", "a@b.co");
+    char first[] = "A", last[] = "B", email[] = "a@b.co";
+    r.candidate = (gw_candidate_t){first, last, email, NULL};
     char *text = NULL;
     json_t *ev = event_of(&r, "t", "00000000000000000000000000000000", 0, &text);
     free(text);
@@ -117,7 +129,6 @@ static void test_optional_absent(void **state)
     assert_string_equal(json_string_value(json_object_get(ev, "requested_at")),
                         "1970-01-01T00:00:00.000Z");
     json_decref(ev);
-    json_decref(r.candidate);
 }
 
 int main(void)

@@ -79,12 +79,37 @@ static void test_traceparent_make(void **state)
     assert_true(gw_traceparent_valid(out));
 }
 
+/* Batched draws: every call gets bytes of its own, across refills, and of any length. */
+static void test_random_never_repeats(void **state)
+{
+    (void)state;
+    enum { CALLS = 600, LEN = 40 };
+    static uint8_t got[CALLS][LEN];
+    for (size_t i = 0; i < CALLS; i++)
+        gw_random(got[i], i % 7 == 3 ? 1 : LEN);
+    for (size_t i = 0; i < CALLS; i++) {
+        if (i % 7 == 3)
+            continue;
+        for (size_t j = 0; j < i; j++)
+            if (j % 7 != 3 && memcmp(got[i], got[j], LEN) == 0)
+                fail_msg("draws %zu and %zu are equal", i, j);
+        /* 40 zero bytes from a good generator: 2^-320. */
+        static const uint8_t zero[LEN];
+        assert_memory_not_equal(got[i], zero, LEN);
+    }
+    uint8_t big[4096], big2[4096];
+    gw_random(big, sizeof(big));
+    gw_random(big2, sizeof(big2));
+    assert_memory_not_equal(big, big2, sizeof(big));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_id),
         cmocka_unit_test(test_traceparent_validity),
         cmocka_unit_test(test_traceparent_make),
+        cmocka_unit_test(test_random_never_repeats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

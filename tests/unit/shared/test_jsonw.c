@@ -2,10 +2,14 @@
  * (shared/src/log.c). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <limits.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -217,13 +221,143 @@ static void test_long_line(void **state)
     free(out);
 }
 
+/* Batched lines: nothing written before the end of the batch or a full buffer; every write holds
+ * whole lines, at most PIPE_BUF bytes; the lines arrive complete and in order. */
+static void test_log_batch(void **state)
+{
+    (void)state;
+    int fds[2];
+    char buf[8192];
+    /* Records keep the boundaries of the writes. */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, fds), 0);
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[1]);
+    struct pollfd pfd = {fds[0], POLLIN, 0};
+
+    ib_log_batch_begin();
+    IB_INFO("line %d", 0);
+    assert_int_equal(poll(&pfd, 1, 0), 0); /* gathered */
+    ib_log_batch_end();
+    assert_int_equal(poll(&pfd, 1, 0), 1);
+    ssize_t n = read(fds[0], buf, sizeof(buf));
+    assert_true(n > 0 && buf[n - 1] == '\n' && memchr(buf, '\n', (size_t)n) == buf + n - 1);
+
+    ib_log_batch_begin();
+    for (int i = 1; i <= 60; i++)
+        IB_INFO("line %d %0100d", i, 0);
+    assert_int_equal(poll(&pfd, 1, 0), 1); /* a full buffer was written before the end */
+    ib_log_batch_end();
+    IB_INFO("line %d", 61); /* unbatched again */
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+
+    shutdown(fds[0], SHUT_WR);
+    int next = 1, writes = 0;
+    while ((n = read(fds[0], buf, sizeof(buf) - 1)) > 0) {
+        assert_true((size_t)n <= PIPE_BUF);
+        assert_true(buf[n - 1] == '\n'); /* whole lines */
+        writes++;
+        buf[n] = '\0';
+        char *line = buf, *nl;
+        while ((nl = strchr(line, '\n')) != NULL) {
+            *nl = '\0';
+            json_t *v = json_loads(line, 0, NULL);
+            assert_non_null(v);
+            int k = -1;
+            assert_int_equal(sscanf(json_string_value(json_object_get(v, "msg")), "line %d", &k),
+                             1);
+            assert_int_equal(k, next);
+            next++;
+            json_decref(v);
+            line = nl + 1;
+        }
+    }
+    assert_int_equal(next, 62);
+    assert_true(writes >= 3 && writes < 20); /* gathered, yet within PIPE_BUF per write */
+    close(fds[0]);
+}
+
+/* ib_jw_int and ib_format_rfc3339 are written by hand: they must print what printf does. */
+static void test_int_and_time_like_printf(void **state)
+{
+    (void)state;
+    long long ints[64] = {0,
+                          1,
+                          -1,
+                          9,
+                          10,
+                          -10,
+                          99,
+                          100,
+                          201,
+                          1795896000250LL,
+                          LLONG_MAX,
+                          LLONG_MIN,
+                          LLONG_MIN + 1,
+                          LLONG_MAX - 1};
+    unsigned long long r = 0x2545F4914F6CDD1Dull;
+    for (size_t i = 14; i < IB_ARRAY_LEN(ints); i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        ints[i] = (long long)(r >> (i % 60));
+        if (i % 2)
+            ints[i] = -ints[i];
+    }
+    for (size_t i = 0; i < IB_ARRAY_LEN(ints); i++) {
+        char expect[32];
+        ib_jw_t w;
+        ib_jw_init(&w, NULL, 0);
+        ib_jw_int(&w, ints[i]);
+        snprintf(expect, sizeof(expect), "%lld", ints[i]);
+        assert_int_equal(w.len, strlen(expect));
+        assert_memory_equal(w.p, expect, w.len);
+        ib_jw_free(&w);
+    }
+
+    const long long times[] = {0,
+                               1,
+                               999,
+                               1000,
+                               59999,
+                               951782400000LL /* 2000-02-29 */,
+                               1795896000250LL,
+                               253402300799999LL /* 9999-12-31T23:59:59.999 */,
+                               253402300800000LL /* year 10000 */,
+                               -1,
+                               -1000,
+                               -86400001};
+    for (size_t i = 0; i < IB_ARRAY_LEN(times) + 200; i++) {
+        long long t = i < IB_ARRAY_LEN(times)
+                          ? times[i]
+                          : (long long)((i * 7919ull * 104729ull * 1000003ull) % 4102444800000ull);
+        char got[40], expect[96];
+        time_t secs = (time_t)(t / 1000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        snprintf(expect, sizeof(expect), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(t % 1000));
+        ib_format_rfc3339(t, got, sizeof(got));
+        assert_string_equal(got, expect);
+        /* A short buffer is cut as snprintf cuts. */
+        ib_format_rfc3339(t, got, 10);
+        assert_int_equal(strlen(got), 9);
+        assert_memory_equal(got, expect, 9);
+    }
+}
+
 int main(void)
 {
     ib_log_init("test", IB_LOG_DEBUG);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escapes_like_jansson), cmocka_unit_test(test_invalid_utf8_stays_json),
-        cmocka_unit_test(test_value_matches_dumps),  cmocka_unit_test(test_log_kv),
-        cmocka_unit_test(test_log_fields),           cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_escapes_like_jansson),
+        cmocka_unit_test(test_invalid_utf8_stays_json),
+        cmocka_unit_test(test_value_matches_dumps),
+        cmocka_unit_test(test_log_kv),
+        cmocka_unit_test(test_log_fields),
+        cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_int_and_time_like_printf),
+        cmocka_unit_test(test_log_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
