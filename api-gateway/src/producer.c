@@ -18,6 +18,11 @@
 #define POLL_WAIT_MS   100
 #define STATS_INTERVAL "2000"
 #define PURGE_FLUSH_MS 5000
+/* No linger: a POST waits for its record's acknowledgement, and at Workable's rates (a few per
+ * second) any linger is added to every answer. Under load records still travel in batches: the
+ * idempotent producer keeps at most 5 requests in flight per broker, and what arrives meanwhile
+ * waits in the partitions' queues and leaves in the next request. KAFKA_LINGER_MS overrides it. */
+#define LINGER_MS "0"
 
 struct gw_producer {
     char *bootstrap;
@@ -101,7 +106,7 @@ static rd_kafka_t *build_rk(gw_producer_t *p, char *errstr, size_t errstr_size)
     if (ib_kafka_conf_set(conf, "enable.idempotence", "true", errstr, errstr_size) != IB_OK ||
         ib_kafka_conf_set(conf, "acks", "all", errstr, errstr_size) != IB_OK ||
         ib_kafka_conf_set(conf, "message.timeout.ms", timeout, errstr, errstr_size) != IB_OK ||
-        ib_kafka_conf_set(conf, "linger.ms", "2", errstr, errstr_size) != IB_OK ||
+        ib_kafka_conf_default(conf, "linger.ms", LINGER_MS, errstr, errstr_size) != IB_OK ||
         /* The Java client's partitioner, so keys land where the platform's would. */
         ib_kafka_conf_set(conf, "partitioner", "murmur2_random", errstr, errstr_size) != IB_OK ||
         ib_kafka_conf_set(conf, "statistics.interval.ms", STATS_INTERVAL, errstr, errstr_size) !=
@@ -252,6 +257,15 @@ ib_rc_t gw_producer_flush(gw_producer_t *p, int timeout_ms)
 #ifdef GW_TESTING
 /* Compiled only into the unit tests' copy of this file (tests/unit/api-gateway/CMakeLists.txt):
  * production binaries carry no fault injection. */
+ib_rc_t gw_producer_test_conf_get(gw_producer_t *p, const char *name, char *buf, size_t size)
+{
+    size_t n = size;
+    pthread_rwlock_rdlock(&p->lock);
+    rd_kafka_conf_res_t res = rd_kafka_conf_get(rd_kafka_conf(p->rk), name, buf, &n);
+    pthread_rwlock_unlock(&p->lock);
+    return res == RD_KAFKA_CONF_OK ? IB_OK : IB_ERR;
+}
+
 ib_rc_t gw_producer_test_fatal(gw_producer_t *p)
 {
     pthread_rwlock_rdlock(&p->lock);

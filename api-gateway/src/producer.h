@@ -15,8 +15,9 @@ typedef struct gw_producer gw_producer_t;
  * reason otherwise. Must not block. */
 typedef void gw_delivery_fn(void *opaque, ib_rc_t rc, const char *reason);
 
-/* A new producer (enable.idempotence, acks=all, message.timeout.ms = timeout_ms, linger 2 ms)
- * and its poll thread. NULL with errstr on a configuration error. */
+/* A new producer (enable.idempotence, acks=all, message.timeout.ms = timeout_ms; linger.ms 0
+ * unless KAFKA_LINGER_MS says otherwise) and its poll thread. NULL with errstr on a configuration
+ * error. */
 gw_producer_t *gw_producer_new(const char *bootstrap, long timeout_ms, char *errstr,
                                size_t errstr_size) IB_WUR;
 /* Enqueues one message. hdrs is stolen (freed on failure too). IB_OK: cb will be called once.

@@ -11,5 +11,8 @@
  * OUT_OF_ORDER_SEQUENCE_NUMBER), as librdkafka 2.0.2's idempotent producer does under broker
  * faults; the poll thread then rebuilds the instance. IB_ERR when librdkafka refused. */
 ib_rc_t gw_producer_test_fatal(gw_producer_t *p) IB_WUR;
+/* The current instance's value of the librdkafka property name, written into buf. */
+ib_rc_t gw_producer_test_conf_get(gw_producer_t *p, const char *name, char *buf,
+                                  size_t size) IB_WUR;
 
 #endif

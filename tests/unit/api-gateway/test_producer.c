@@ -182,12 +182,46 @@ static void test_fatal_error_rebuilds(void **state)
     }
 }
 
+static const char *conf_of(gw_producer_t *p, const char *name, char *buf, size_t size)
+{
+    assert_int_equal(gw_producer_test_conf_get(p, name, buf, size), IB_OK);
+    return buf;
+}
+
+/* No linger by default (a POST waits for its acknowledgement); KAFKA_LINGER_MS overrides it, and
+ * never the contract: the passthrough cannot turn off acks=all or idempotence. */
+static void test_linger_default_and_override(void **state)
+{
+    (void)state;
+    char errstr[256];
+    char buf[64];
+    unsetenv("KAFKA_LINGER_MS");
+    gw_producer_t *p = gw_producer_new(bootstrap, 30000, errstr, sizeof(errstr));
+    assert_non_null(p);
+    assert_float_equal(strtod(conf_of(p, "linger.ms", buf, sizeof(buf)), NULL), 0.0, 1e-9);
+    gw_producer_destroy(p);
+
+    setenv("KAFKA_LINGER_MS", "7", 1);
+    setenv("KAFKA_ACKS", "1", 1);
+    setenv("KAFKA_ENABLE_IDEMPOTENCE", "false", 1);
+    p = gw_producer_new(bootstrap, 30000, errstr, sizeof(errstr));
+    unsetenv("KAFKA_LINGER_MS");
+    unsetenv("KAFKA_ACKS");
+    unsetenv("KAFKA_ENABLE_IDEMPOTENCE");
+    assert_non_null(p);
+    assert_float_equal(strtod(conf_of(p, "linger.ms", buf, sizeof(buf)), NULL), 7.0, 1e-9);
+    assert_string_equal(conf_of(p, "enable.idempotence", buf, sizeof(buf)), "true");
+    assert_string_equal(conf_of(p, "acks", buf, sizeof(buf)), "-1");
+    gw_producer_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_acknowledged),
         cmocka_unit_test(test_broker_down_reports_error),
         cmocka_unit_test(test_fatal_error_rebuilds),
+        cmocka_unit_test(test_linger_default_and_override),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
