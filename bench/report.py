@@ -154,7 +154,7 @@ def render(runs):
 - **Gateway**: `POST /interviews` with the contract's example body; callback_url differs per request
   (so every request gets its own interview id and event; identical bodies would give identical ids),
   produced to interviews.requested with acks=all (idempotent), 201 only after the broker's ack.
-  Saturation: wrk -t1 -c16/64/256 for {cfg.sat_secs} s (after a {cfg.warmup_secs} s warm-up); req/s counts 2xx only;
+  Saturation: wrk -t1 -c16/64/256 for {cfg.sat_secs} s (after a {cfg.warmup_secs} s warm-up of each SUT, and {cfg.broker_warmup_secs} s of POSTs to ours at 64 connections that warm the broker's JVM); req/s counts 2xx only;
   RSS = max VmRSS sampled every 100 ms during the run. Latency: vegeta (constant rate, open model:
   no coordinated omission: unlimited workers, each request timed from its scheduled start; at most
   256 connections like the largest wrk run, a request beyond them waits for one and that wait

@@ -77,6 +77,7 @@ class Config:
     rss_runs: int
     perf_records: int      # records of Kafka's ProducerPerformance / ConsumerPerformance
     catchup: int = 0       # interviews in Kafka when a fresh gateway and worker catch up
+    broker_warmup_secs: int = 0  # wrk POST -c64 to our gateway before the gateway's first run
 
     @staticmethod
     def of(mode):
@@ -84,12 +85,12 @@ class Config:
             return Config(mode, runs=3, sat_secs=8, warmup_secs=2, lat_secs=10, rate_cap=0,
                           settle_secs=2, backlog=100000, drain_timeout=900, event_rate=1000,
                           lat_secs_worker=15, known=1000000, rss_runs=3, perf_records=1000000,
-                          catchup=1000000)
+                          catchup=1000000, broker_warmup_secs=30)
         if mode == "quick":
             return Config(mode, runs=3, sat_secs=3, warmup_secs=2, lat_secs=4, rate_cap=0,
                           settle_secs=2, backlog=20000, drain_timeout=300, event_rate=1000,
                           lat_secs_worker=5, known=100000, rss_runs=1, perf_records=200000,
-                          catchup=200000)
+                          catchup=200000, broker_warmup_secs=15)
         if mode == "smoke":
             # every part once, tiny counts: checks that everything starts and reports, measures
             # nothing worth reading
