@@ -58,12 +58,49 @@ static void test_ce_id(void **state)
     assert_string_equal(buf, "abc:completed:1767322845000");
 }
 
+/* The ce_id read back names the state only when it is exactly the writer's form for this key. */
+static void test_ce_id_read(void **state)
+{
+    (void)state;
+    char buf[RW_STATE_CE_ID_MAX];
+    ib_status_t st = IB_STATUS_PENDING;
+    long long ms = 0;
+    rw_state_ce_id(buf, sizeof(buf), "a:b", IB_STATUS_DECLINED, 1767322845000LL);
+    assert_int_equal(rw_state_ce_id_read(buf, strlen(buf), "a:b", 3, &st, &ms), IB_OK);
+    assert_int_equal(st, IB_STATUS_DECLINED);
+    assert_int_equal(ms, 1767322845000LL);
+    rw_state_ce_id(buf, sizeof(buf), "abc", IB_STATUS_PENDING, 0);
+    assert_int_equal(rw_state_ce_id_read(buf, strlen(buf), "abc", 3, &st, &ms), IB_OK);
+    assert_int_equal(st, IB_STATUS_PENDING);
+    assert_int_equal(ms, 0);
+    static const char *const bad[] = {
+        "abd:completed:1",  /* another key */
+        "abcd:completed:1", /* a longer key */
+        "abc:rejected:1",   /* never written */
+        "abc:Completed:1",
+        "abc:completed:",
+        "abc:completed:-1",
+        "abc:completed:1x",
+        "abc:completed",
+        "abc::1",
+        "abc",
+        "abc:completed:99999999999999999999",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(rw_state_ce_id_read(bad[i], strlen(bad[i]), "abc", 3, &st, &ms), IB_ERR);
+    /* Not NUL-terminated: only len bytes are read. */
+    assert_int_equal(rw_state_ce_id_read("abc:expired:12trailing", 14, "abc", 3, &st, &ms), IB_OK);
+    assert_int_equal(st, IB_STATUS_EXPIRED);
+    assert_int_equal(ms, 12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_value_sets_owner_and_keeps_the_event),
         cmocka_unit_test(test_value_refuses_what_is_not_an_object),
         cmocka_unit_test(test_ce_id),
+        cmocka_unit_test(test_ce_id_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
