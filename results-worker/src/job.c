@@ -179,6 +179,23 @@ json_t *rw_job_fields(const rw_job_t *job)
     return f;
 }
 
+size_t rw_job_kv(const rw_job_t *job, ib_log_kv_t kv[RW_JOB_KV])
+{
+    size_t n = 0;
+    kv[n++] = IB_KV_STR("topic", job->src == RW_T_RETRY         ? "retry"
+                                 : job->src == RW_T_REPARTITION ? "repartition"
+                                 : job->origin_topic            ? job->origin_topic
+                                                                : "?");
+    kv[n++] = IB_KV_INT("partition", job->partition);
+    kv[n++] = IB_KV_INT("offset", job->offset);
+    /* Unset members (NULL strings) are left out by ib_log_kv, as rw_job_fields leaves them. */
+    kv[n++] = IB_KV_STR("interview_id", job->interview_id);
+    kv[n++] = IB_KV_STR("tenant", job->tenant != NULL ? job->tenant->id : NULL);
+    kv[n++] = IB_KV_STR("status", job->event_text != NULL ? ib_status_name(job->status) : NULL);
+    kv[n++] = IB_KV_INT("attempt", job->attempts + 1);
+    return n;
+}
+
 void rw_job_history_add(rw_job_t *job, const rw_delivery_t *r, long long now_wall)
 {
     rw_retry_rec_t tmp;
