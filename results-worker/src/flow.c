@@ -325,8 +325,9 @@ void rw_flow_write_state(rw_flow_t *f, const char *id, ib_status_t status, long 
     size_t vlen = 0;
     if (event == NULL || !rw_join_get(f->join, id, &view) || view.tenant >= f->tenants->count)
         return;
-    char *value =
-        rw_state_value(event, len, f->tenants->tenants[view.tenant].id, view.callback_url, &vlen);
+    /* Both callers read event with ib_json_parse first (rw_status_parse). */
+    char *value = rw_state_value_parsed(event, len, f->tenants->tenants[view.tenant].id,
+                                        view.callback_url, &vlen);
     if (value == NULL) {
         ib_series_add(f->m->state_write_errors, 1);
         IB_ERROR("changelog record of %s not written: out of memory", id);
