@@ -119,9 +119,9 @@ static void handle(conn_t *c, const char *req, size_t hlen, const char *body, si
         for (size_t i = 0; i < nsamples; i++)
             len += (size_t)snprintf(text + len, cap - len, "%llu %.3f\n", sent_at[i], samples[i]);
         char hdr[128];
-        int n = snprintf(hdr, sizeof hdr,
-                         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n",
-                         len);
+        int n = snprintf(
+            hdr, sizeof hdr,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n", len);
         out_append(c, hdr, (size_t)n);
         out_append(c, text, len);
         free(text);
