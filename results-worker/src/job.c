@@ -6,6 +6,7 @@
 
 #include "deadletter.h"
 #include "ib/json.h"
+#include "ib/jsonw.h"
 #include "ib/log.h"
 
 rw_job_t *rw_job_new(rw_topic_t src, const rd_kafka_message_t *msg, const char *origin_topic)
@@ -266,7 +267,14 @@ ib_rc_t rw_status_parse(const void *buf, size_t len, int want_body, rw_status_pa
         }
     }
     if (want_body) {
-        sp->body = ib_json_dump_malloc(ev.payload, 0, &sp->body_len);
+        /* Written directly from the tree: jansson's compact dump, byte for byte (test_payload),
+         * in one pass. */
+        char storage[4096];
+        ib_jw_t w;
+        ib_jw_init(&w, storage, sizeof(storage));
+        ib_jw_value(&w, ev.payload);
+        sp->body = ib_jw_take(&w, &sp->body_len);
+        ib_jw_free(&w);
         if (sp->body == NULL) {
             snprintf(errstr, errstr_size, "out of memory");
             rw_status_parse_clear(sp);
