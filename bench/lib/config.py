@@ -72,31 +72,32 @@ class Config:
     backlog: int           # status events the worker drains
     drain_timeout: int
     event_rate: int        # status events/s of the worker's latency runs
-    lat_secs_worker: int
+    lat_secs_worker: int   # measured seconds of one worker latency run
     known: int             # interviews known to the worker's join (RSS per interview)
     rss_runs: int
     perf_records: int      # records of Kafka's ProducerPerformance / ConsumerPerformance
     catchup: int = 0       # interviews in Kafka when a fresh gateway and worker catch up
     broker_warmup_secs: int = 0  # wrk POST -c64 to our gateway before the gateway's first run
+    lat_warmup_worker: int = 0  # seconds at event_rate before a worker latency run, not measured
 
     @staticmethod
     def of(mode):
         if mode == "full":
             return Config(mode, runs=3, sat_secs=8, warmup_secs=2, lat_secs=10, rate_cap=0,
                           settle_secs=2, backlog=100000, drain_timeout=900, event_rate=1000,
-                          lat_secs_worker=15, known=1000000, rss_runs=3, perf_records=1000000,
-                          catchup=1000000, broker_warmup_secs=30)
+                          lat_secs_worker=30, lat_warmup_worker=5, known=1000000, rss_runs=3,
+                          perf_records=1000000, catchup=1000000, broker_warmup_secs=30)
         if mode == "quick":
             return Config(mode, runs=3, sat_secs=3, warmup_secs=2, lat_secs=4, rate_cap=0,
                           settle_secs=2, backlog=20000, drain_timeout=300, event_rate=1000,
-                          lat_secs_worker=5, known=100000, rss_runs=1, perf_records=200000,
-                          catchup=200000, broker_warmup_secs=15)
+                          lat_secs_worker=20, lat_warmup_worker=3, known=100000, rss_runs=1,
+                          perf_records=200000, catchup=200000, broker_warmup_secs=15)
         if mode == "smoke":
             # every part once, tiny counts: checks that everything starts and reports, measures
             # nothing worth reading
             return Config(mode, runs=1, sat_secs=1, warmup_secs=1, lat_secs=1, rate_cap=300,
                           settle_secs=0.5, backlog=300, drain_timeout=300, event_rate=200,
-                          lat_secs_worker=1, known=2000, rss_runs=1, perf_records=2000,
+                          lat_secs_worker=1, lat_warmup_worker=1, known=2000, rss_runs=1, perf_records=2000,
                           catchup=2000)
         raise ValueError(f"unknown mode {mode}")
 

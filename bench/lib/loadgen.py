@@ -99,10 +99,13 @@ class Ibload:
                     f"{t['catalog']}:3", f"{t['repartition']}:6", f"{t['state']}:6:compact")
         return t
 
-    def load(self, mode, topic, n, prefix, rate=0, start=0):
-        """mode: requested | status | state; n records of interviews prefix+start.., at rate/s (0: bulk)."""
+    def load(self, mode, topic, n, prefix, rate=0, start=0, warmup=0):
+        """mode: requested | status | state; n records of interviews prefix+start.., at rate/s (0: bulk);
+        the first `warmup` status events are delivered but carry no latency sample."""
         argv = [self.binary, mode, "-brokers", self.brokers, "-topic", topic, "-n", str(n),
                 "-from", str(start), "-prefix", prefix, "-tenant", config.TENANT, "-sink", self.sink_url]
         if rate:
             argv += ["-rate", str(rate)]
+        if warmup:
+            argv += ["-warmup", str(warmup)]
         return run(["taskset", "-c", config.CPU_LOAD] + argv).stdout.strip()

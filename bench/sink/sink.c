@@ -6,7 +6,9 @@
  *   sink 127.0.0.1:PORT
  *   GET /_stats   {"count":N,"first_ns":..,"last_ns":..,"samples":S}
  *   GET /_lat     {"n":S,"p50_ms":..,"p99_ms":..,"p999_ms":..,"max_ms":..}; then forgets the
- * samples GET /_reset   zeroes the count and the samples
+ *                 samples
+ *   GET /_raw     the samples in arrival order, "<intended send time, unix ns> <latency ms>" a line
+ *   GET /_reset   zeroes the count and the samples
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -37,6 +39,7 @@ typedef struct {
 
 static unsigned long long count, first_ns, last_ns;
 static double *samples;
+static unsigned long long *sent_at; /* the intended send time of each sample, unix ns */
 static size_t nsamples;
 
 static unsigned long long now_ns(void)
@@ -105,6 +108,25 @@ static void handle(conn_t *c, const char *req, size_t hlen, const char *body, si
         reply_json(c, buf);
         return;
     }
+    if (strncmp(path, "/_raw", 5) == 0) {
+        /* every sample in arrival order, "<intended send time, unix ns> <latency ms>" per line
+         * (for looking at a run's timeline; /_lat sorts and forgets them) */
+        size_t cap = nsamples * 40 + 1, len = 0;
+        char *text = malloc(cap);
+        if (!text)
+            abort();
+        text[0] = '\0';
+        for (size_t i = 0; i < nsamples; i++)
+            len += (size_t)snprintf(text + len, cap - len, "%llu %.3f\n", sent_at[i], samples[i]);
+        char hdr[128];
+        int n = snprintf(
+            hdr, sizeof hdr,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n", len);
+        out_append(c, hdr, (size_t)n);
+        out_append(c, text, len);
+        free(text);
+        return;
+    }
     if (strncmp(path, "/_reset", 7) == 0) {
         count = first_ns = last_ns = 0;
         nsamples = 0;
@@ -118,8 +140,10 @@ static void handle(conn_t *c, const char *req, size_t hlen, const char *body, si
     const char *m = blen ? memmem(body, blen, "bench.invalid/t/", 16) : NULL;
     if (m && nsamples < MAX_SAMPLES) {
         unsigned long long sent = strtoull(m + 16, NULL, 10);
-        if (sent && sent < t + 1000000000ull)
+        if (sent && sent < t + 1000000000ull) {
+            sent_at[nsamples] = sent;
             samples[nsamples++] = (double)(long long)(t - sent) / 1e6;
+        }
     }
     out_append(c, ok, sizeof ok - 1);
 }
@@ -192,6 +216,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     samples = malloc(MAX_SAMPLES * sizeof *samples);
+    sent_at = malloc(MAX_SAMPLES * sizeof *sent_at);
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strchr(argv[1], ':') - argv[1]), argv[1]);
     struct sockaddr_in sa = {.sin_family = AF_INET,

@@ -325,8 +325,9 @@ void rw_flow_write_state(rw_flow_t *f, const char *id, ib_status_t status, long 
     size_t vlen = 0;
     if (event == NULL || !rw_join_get(f->join, id, &view) || view.tenant >= f->tenants->count)
         return;
-    char *value =
-        rw_state_value(event, len, f->tenants->tenants[view.tenant].id, view.callback_url, &vlen);
+    /* Both callers read event with ib_json_parse first (rw_status_parse). */
+    char *value = rw_state_value_parsed(event, len, f->tenants->tenants[view.tenant].id,
+                                        view.callback_url, &vlen);
     if (value == NULL) {
         ib_series_add(f->m->state_write_errors, 1);
         IB_ERROR("changelog record of %s not written: out of memory", id);
@@ -600,18 +601,18 @@ static void log_attempt(const rw_job_t *job, const rw_send_t *x)
         [RW_OUTCOME_DEFERRED] = {IB_LOG_INFO, "host's circuit breaker is open; deferred"},
         [RW_OUTCOME_ABORTED] = {IB_LOG_INFO, "in-flight callback handed to the retry topic"},
     };
-    json_t *fields = rw_job_fields(job);
-    if (fields != NULL) {
-        json_object_set_new(fields, "outcome", json_string(rw_outcome_name(outcome)));
-        json_object_set_new(fields, "http_status", json_integer(r->http_status));
-        json_object_set_new(fields, "elapsed_ms", json_integer(r->elapsed_ms));
-        if (outcome != RW_OUTCOME_SUCCESS && r->error[0] != '\0')
-            json_object_set_new(fields, "error", json_string(r->error));
-        if (outcome != RW_OUTCOME_SUCCESS && r->excerpt[0] != '\0')
-            json_object_set_new(fields, "response_excerpt", json_string(r->excerpt));
-    }
-    ib_log_fields(what[outcome].level, fields, "%s", what[outcome].msg);
-    json_decref(fields);
+    if (!ib_log_enabled(what[outcome].level))
+        return;
+    /* One line per attempt: written directly, no jansson object. */
+    ib_log_kv_t kv[RW_JOB_KV + 5];
+    size_t n = rw_job_kv(job, kv);
+    int failed = outcome != RW_OUTCOME_SUCCESS;
+    kv[n++] = IB_KV_STR("outcome", rw_outcome_name(outcome));
+    kv[n++] = IB_KV_INT("http_status", r->http_status);
+    kv[n++] = IB_KV_INT("elapsed_ms", r->elapsed_ms);
+    kv[n++] = IB_KV_STR("error", failed && r->error[0] != '\0' ? r->error : NULL);
+    kv[n++] = IB_KV_STR("response_excerpt", failed && r->excerpt[0] != '\0' ? r->excerpt : NULL);
+    ib_log_kv(what[outcome].level, kv, n, "%s", what[outcome].msg);
 }
 
 void rw_flow_on_send_done(rw_send_t *x, void *opaque)

@@ -52,10 +52,10 @@ void rw_flow_job_free(rw_flow_t *f, rw_job_t *job);
  * PUT. */
 void rw_flow_admit(rw_flow_t *f, rw_job_t *job);
 /* Writes the changelog record of id's latest state (event: the status event's len bytes, as
- * consumed) to TOPIC_STATE, on the interview's partition, with its tenant and callback URL from
- * the join; nobody waits for it (counted when acknowledged; a failure is logged and counted,
- * and the next assignment's scan of the status topics writes it again). Nothing when id is not
- * in the join. */
+ * consumed, which ib_json_parse has accepted) to TOPIC_STATE, on the interview's partition, with
+ * its tenant and callback URL from the join; nobody waits for it (counted when acknowledged; a
+ * failure is logged and counted, and the next assignment's scan of the status topics writes it
+ * again). Nothing when id is not in the join. */
 void rw_flow_write_state(rw_flow_t *f, const char *id, ib_status_t status, long long occurred_ms,
                          const void *event, size_t len);
 /* The keep time: erases up to max finished interviews whose final state is older than

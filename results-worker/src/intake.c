@@ -9,6 +9,7 @@
 #include "ib/log.h"
 #include "retryrec.h"
 #include "route.h"
+#include "state.h"
 
 /* A tombstone (NULL value; an empty value is a value) keyed by an erased interview's id: its
  * pending work goes (rw_flow_erase); forget_join: its join entry too. Logged and counted; never a
@@ -68,6 +69,31 @@ void rw_intake_requested(rw_flow_t *f, const rd_kafka_message_t *msg)
     rw_consumer_source_seen(f->consumer, RW_T_REQUESTED, msg->partition, msg->offset, 0);
 }
 
+/* 1 when a changelog record names (in its ce_id) exactly the state the join holds for its
+ * interview: mostly this worker's own record read back, which teaches nothing, so its value is
+ * not parsed. A record of another state, of an unknown interview or without a readable ce_id
+ * goes through the whole reading (rw_intake_state). */
+static int already_known(rw_flow_t *f, const rd_kafka_message_t *msg)
+{
+    rd_kafka_headers_t *hdrs = NULL;
+    const void *v = NULL;
+    size_t size = 0;
+    char key[RW_JOIN_MAX_ID_LEN + 1];
+    ib_status_t st;
+    ib_status_t latest;
+    long long ms = 0;
+    long long latest_ms = 0;
+    if (msg->key == NULL || msg->key_len == 0 || msg->key_len > RW_JOIN_MAX_ID_LEN ||
+        memchr(msg->key, '\0', msg->key_len) != NULL ||
+        rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || hdrs == NULL ||
+        rd_kafka_header_get_last(hdrs, "ce_id", &v, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        rw_state_ce_id_read(v, size, msg->key, msg->key_len, &st, &ms) != IB_OK)
+        return 0;
+    memcpy(key, msg->key, msg->key_len);
+    key[msg->key_len] = '\0';
+    return rw_join_latest(f->join, key, &latest, &latest_ms) && latest == st && latest_ms == ms;
+}
+
 void rw_intake_state(rw_flow_t *f, const rd_kafka_message_t *msg)
 {
     char why[256];
@@ -82,6 +108,10 @@ void rw_intake_state(rw_flow_t *f, const rd_kafka_message_t *msg)
         return;
     }
     ib_series_add(f->m->state_records, 1);
+    if (already_known(f, msg)) {
+        rw_consumer_source_seen(f->consumer, RW_T_STATE, msg->partition, msg->offset, 0);
+        return;
+    }
     id[0] = '\0';
     ib_rc_t rc = rw_status_parse(msg->payload, msg->len, 0, &sp, why, sizeof(why));
     if (rc == IB_OK) {
@@ -126,7 +156,7 @@ static void history(rw_flow_t *f, rw_topic_t t, const rd_kafka_message_t *msg)
  * partition of the repartition topic, its offset stored once Kafka acknowledged the move.
  * Returns 1 when the record was taken care of here (moved, or to be looked at again), 0 when
  * it is this partition's own (or has no readable id: dead-lettered here as invalid). */
-static int moved(rw_flow_t *f, const rd_kafka_message_t *msg)
+static int moved(rw_flow_t *f, const rd_kafka_message_t *msg, const char *parsed_id)
 {
     char id[RW_JOIN_MAX_ID_LEN + 1];
     int32_t owner = -1;
@@ -136,9 +166,15 @@ static int moved(rw_flow_t *f, const rd_kafka_message_t *msg)
         rw_consumer_backoff(f->consumer, RW_T_STATUS, msg->partition, msg->offset, 1000);
         return 1;
     }
-    rw_route_t r =
-        rw_route_status(msg->payload, msg->len, msg->partition, n,
-                        rw_consumer_requested_local(f->consumer, msg->partition), id, &owner);
+    int local = rw_consumer_requested_local(f->consumer, msg->partition);
+    rw_route_t r;
+    if (parsed_id != NULL) {
+        /* Read already by the whole event's parse: the same id rw_route_status would read. */
+        snprintf(id, sizeof(id), "%s", parsed_id);
+        r = rw_route_of_id(id, msg->partition, n, local, &owner);
+    } else {
+        r = rw_route_status(msg->payload, msg->len, msg->partition, n, local, id, &owner);
+    }
     if (r != RW_ROUTE_REPARTITION)
         return 0;
     unsigned gen = 0;
@@ -167,9 +203,25 @@ static int moved(rw_flow_t *f, const rd_kafka_message_t *msg)
     return 1;
 }
 
+/* A status event's parse, done once for the route and the job. */
+typedef struct {
+    int ok; /* ev holds the parse (owned) */
+    rw_status_parse_t ev;
+    char why[256]; /* when not ok */
+} parsed_t;
+
+static void parse_status(const rd_kafka_message_t *msg, parsed_t *ps)
+{
+    memset(ps, 0, sizeof(*ps));
+    ps->ok = msg->payload != NULL && msg->len > 0 &&
+             rw_status_parse(msg->payload, msg->len, 1, &ps->ev, ps->why, sizeof(ps->why)) == IB_OK;
+    if (!ps->ok && (msg->payload == NULL || msg->len == 0))
+        snprintf(ps->why, sizeof(ps->why), "empty value");
+}
+
 /* A live record of status p (its own) or repartition p: a job, joined with its interview's
- * callback, admitted or dead-lettered. */
-static void live(rw_flow_t *f, rw_topic_t t, const rd_kafka_message_t *msg)
+ * callback, admitted or dead-lettered. ps: the record's parse (taken). */
+static void live(rw_flow_t *f, rw_topic_t t, const rd_kafka_message_t *msg, parsed_t *ps)
 {
     char why[256];
     char reason[400];
@@ -177,6 +229,8 @@ static void live(rw_flow_t *f, rw_topic_t t, const rd_kafka_message_t *msg)
 
     if (msg->payload == NULL) {
         /* Erased, not invalid: its offset is stored like any other. */
+        if (ps->ok)
+            rw_status_parse_clear(&ps->ev);
         unsigned tgen = 0;
         if (rw_consumer_track(f->consumer, t, msg->partition, msg->offset, &tgen) != IB_OK)
             return;
@@ -186,12 +240,12 @@ static void live(rw_flow_t *f, rw_topic_t t, const rd_kafka_message_t *msg)
     }
 
     /* An unknown interview may mean requested p is behind; check before tracking. */
-    rw_status_parse_t ev;
+    rw_status_parse_t ev = ps->ev;
     rw_join_view_t view;
-    int parsed = msg->payload != NULL && msg->len > 0 &&
-                 rw_status_parse(msg->payload, msg->len, 1, &ev, why, sizeof(why)) == IB_OK;
-    if (!parsed && (msg->payload == NULL || msg->len == 0))
-        snprintf(why, sizeof(why), "empty value");
+    int parsed = ps->ok;
+    snprintf(why, sizeof(why), "%s", ps->why);
+    memset(&ps->ev, 0, sizeof(ps->ev));
+    ps->ok = 0; /* taken */
     rw_join_absence_t gone = parsed ? rw_join_absence(f->join, ev.interview_id) : RW_JOIN_NEVER;
     if (gone != RW_JOIN_NEVER) {
         /* Evicted (finished) or refused at the join's bound: no URL and no ordering, never sent. */
@@ -307,9 +361,14 @@ void rw_intake_status(rw_flow_t *f, const rd_kafka_message_t *msg)
         history(f, RW_T_STATUS, msg);
         return;
     }
-    if (moved(f, msg))
+    parsed_t ps;
+    parse_status(msg, &ps);
+    if (moved(f, msg, ps.ok ? ps.ev.interview_id : NULL)) {
+        if (ps.ok)
+            rw_status_parse_clear(&ps.ev);
         return;
-    live(f, RW_T_STATUS, msg);
+    }
+    live(f, RW_T_STATUS, msg, &ps);
 }
 
 void rw_intake_repartition(rw_flow_t *f, const rd_kafka_message_t *msg)
@@ -321,7 +380,9 @@ void rw_intake_repartition(rw_flow_t *f, const rd_kafka_message_t *msg)
         history(f, RW_T_REPARTITION, msg);
         return;
     }
-    live(f, RW_T_REPARTITION, msg);
+    parsed_t ps;
+    parse_status(msg, &ps);
+    live(f, RW_T_REPARTITION, msg, &ps);
 }
 
 void rw_intake_retry(rw_flow_t *f, const rd_kafka_message_t *msg)

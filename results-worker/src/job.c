@@ -6,6 +6,7 @@
 
 #include "deadletter.h"
 #include "ib/json.h"
+#include "ib/jsonw.h"
 #include "ib/log.h"
 
 rw_job_t *rw_job_new(rw_topic_t src, const rd_kafka_message_t *msg, const char *origin_topic)
@@ -179,6 +180,23 @@ json_t *rw_job_fields(const rw_job_t *job)
     return f;
 }
 
+size_t rw_job_kv(const rw_job_t *job, ib_log_kv_t kv[RW_JOB_KV])
+{
+    size_t n = 0;
+    kv[n++] = IB_KV_STR("topic", job->src == RW_T_RETRY         ? "retry"
+                                 : job->src == RW_T_REPARTITION ? "repartition"
+                                 : job->origin_topic            ? job->origin_topic
+                                                                : "?");
+    kv[n++] = IB_KV_INT("partition", job->partition);
+    kv[n++] = IB_KV_INT("offset", job->offset);
+    /* Unset members (NULL strings) are left out by ib_log_kv, as rw_job_fields leaves them. */
+    kv[n++] = IB_KV_STR("interview_id", job->interview_id);
+    kv[n++] = IB_KV_STR("tenant", job->tenant != NULL ? job->tenant->id : NULL);
+    kv[n++] = IB_KV_STR("status", job->event_text != NULL ? ib_status_name(job->status) : NULL);
+    kv[n++] = IB_KV_INT("attempt", job->attempts + 1);
+    return n;
+}
+
 void rw_job_history_add(rw_job_t *job, const rw_delivery_t *r, long long now_wall)
 {
     rw_retry_rec_t tmp;
@@ -249,7 +267,14 @@ ib_rc_t rw_status_parse(const void *buf, size_t len, int want_body, rw_status_pa
         }
     }
     if (want_body) {
-        sp->body = ib_json_dump_malloc(ev.payload, 0, &sp->body_len);
+        /* Written directly from the tree: jansson's compact dump, byte for byte (test_payload),
+         * in one pass. */
+        char storage[4096];
+        ib_jw_t w;
+        ib_jw_init(&w, storage, sizeof(storage));
+        ib_jw_value(&w, ev.payload);
+        sp->body = ib_jw_take(&w, &sp->body_len);
+        ib_jw_free(&w);
         if (sp->body == NULL) {
             snprintf(errstr, errstr_size, "out of memory");
             rw_status_parse_clear(sp);

@@ -15,6 +15,7 @@
 #include "consumer.h"
 #include "delivery.h"
 #include "ib/common.h"
+#include "ib/log.h"
 #include "ib/heap.h"
 #include "ib/payload.h"
 #include "ib/tenants.h"
@@ -117,6 +118,10 @@ json_t *rw_job_event(rw_job_t *job);
 /* New object of the job's log fields (topic, partition, offset, interview_id, tenant, status,
  * attempt), or NULL when out of memory. */
 json_t *rw_job_fields(const rw_job_t *job);
+/* The same log fields as rw_job_fields, in the same order, into kv[RW_JOB_KV] (borrowing the
+ * job's strings: valid while the job is), for ib_log_kv; the number written. */
+#define RW_JOB_KV 7
+size_t rw_job_kv(const rw_job_t *job, ib_log_kv_t kv[RW_JOB_KV]);
 /* Records one failed attempt (r: its results) in the job's history; logs when out of memory. */
 void rw_job_history_add(rw_job_t *job, const rw_delivery_t *r, long long now_wall);
 /* "HTTP 503" or the error of the job's last recorded failure (at most 150 characters of it), or

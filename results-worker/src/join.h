@@ -9,9 +9,9 @@
  * as text. The URL up to its last '/' (the same Workable host and path for every interview of a
  * tenant) is interned once in a refcounted table. With 32-hex ids and URLs like
  * https://<sub>.workable.com/api/v1/interviews/callbacks/<32 hex> an entry is a 72-byte request
- * (an 80-byte glibc chunk) plus its slot of the id table (16 bytes at a load of 3/8..3/4): about
- * 122 bytes per interview all told (test_join's test_memory_per_interview measures and asserts
- * <= 128).
+ * (an 80-byte glibc chunk) plus its slot of the id table (8 bytes at a load of 3/8..3/4): about
+ * 101 bytes per interview all told (test_join's test_memory_per_interview measures and asserts
+ * <= 104).
  *
  * Bound (rw_join_new_bounded, WORKER_JOIN_MAX_INTERVIEWS). A new id at the bound first evicts the
  * finished interview (latest state terminal by ib_status_terminal: completed, declined, expired)

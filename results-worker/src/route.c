@@ -35,6 +35,12 @@ rw_route_t rw_route_status(const void *value, size_t len, int32_t p, int32_t n_r
     *owner = -1;
     if (!rw_route_status_id(value, len, id))
         return RW_ROUTE_INVALID;
+    return rw_route_of_id(id, p, n_requested, local_requested, owner);
+}
+
+rw_route_t rw_route_of_id(const char *id, int32_t p, int32_t n_requested, int local_requested,
+                          int32_t *owner)
+{
     *owner = ib_partition_murmur2(id, strlen(id), n_requested);
     if (*owner == p && local_requested)
         return RW_ROUTE_LOCAL;

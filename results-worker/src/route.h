@@ -33,5 +33,9 @@ int rw_route_status_id(const void *value, size_t len, char id[RW_JOIN_MAX_ID_LEN
  * be read (*owner -1): the event is invalid wherever it is handled. n_requested must be > 0. */
 rw_route_t rw_route_status(const void *value, size_t len, int32_t p, int32_t n_requested,
                            int local_requested, char id[RW_JOIN_MAX_ID_LEN + 1], int32_t *owner);
+/* The same route for a record whose id was already read (rw_route_status_id's rules, or a
+ * status event that ib_status_event_parse accepted): LOCAL or REPARTITION, *owner set. */
+rw_route_t rw_route_of_id(const char *id, int32_t p, int32_t n_requested, int local_requested,
+                          int32_t *owner);
 
 #endif

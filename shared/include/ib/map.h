@@ -1,8 +1,9 @@
 /* A hash table of items found by a key they hold: open addressing, linear probing, power-of-two
- * capacity, load at most 3/4, backward-shift deletion (no tombstones). A slot is 16 bytes (the
- * item pointer and its hash); keys are hashed with ib_hash (seeded per process), so keys from
- * outside cannot be chosen to pile into one chain. Single-threaded; items are borrowed: the map
- * never frees one. */
+ * capacity, load at most 3/4, backward-shift deletion (no tombstones). A slot is 8 bytes (the
+ * item pointer: a probe compares the item's key, and deletion and growth hash keys again); keys
+ * are hashed with ib_hash (seeded per process), so keys from outside cannot be chosen to pile
+ * into one chain. Single-threaded; items are borrowed: the map never frees one, and an item must
+ * stay valid (its key readable) while it is in the map. */
 #ifndef IB_MAP_H
 #define IB_MAP_H
 

@@ -159,12 +159,58 @@ static void test_erase_drops_held_sending_and_queued(void **state)
     assert_int_equal(later->state, RW_JOB_SENDING);
 }
 
+/* The per-attempt log line's fields (rw_job_kv) are rw_job_fields' members, in their order. */
+static void kv_matches_fields(const rw_job_t *job)
+{
+    ib_log_kv_t kv[RW_JOB_KV];
+    size_t n = rw_job_kv(job, kv);
+    json_t *fields = rw_job_fields(job);
+    assert_non_null(fields);
+    const char *key;
+    json_t *value;
+    size_t i = 0;
+    json_object_foreach(fields, key, value)
+    {
+        while (i < n && kv[i].str == NULL && !kv[i].is_int)
+            i++; /* unset: left out of the line */
+        assert_true(i < n);
+        assert_string_equal(kv[i].key, key);
+        if (kv[i].is_int)
+            assert_int_equal(kv[i].num, json_integer_value(value));
+        else
+            assert_string_equal(kv[i].str, json_string_value(value));
+        i++;
+    }
+    while (i < n && kv[i].str == NULL && !kv[i].is_int)
+        i++;
+    assert_int_equal(i, n);
+    json_decref(fields);
+}
+
+static void test_log_kv_matches_fields(void **state)
+{
+    fixture_t *x = *state;
+    rw_job_t *job = job_for(x, RW_T_STATUS, 7, "abc", 1000);
+    job->attempts = 2;
+    kv_matches_fields(job); /* no event: no status */
+    job->event_text = strdup("{}");
+    assert_non_null(job->event_text);
+    kv_matches_fields(job);
+    job->tenant = NULL;
+    kv_matches_fields(job);
+    rw_flow_job_free(&x->f, job);
+    job = job_for(x, RW_T_RETRY, 8, "abd", 1000);
+    kv_matches_fields(job);
+    rw_flow_job_free(&x->f, job);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     ib_log_init("test_flow", IB_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_erase_drops_held_sending_and_queued, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_kv_matches_fields, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -132,10 +132,37 @@ static void test_oversized_value_is_not_moved(void **state)
     free(v);
 }
 
+/* The route of an id read by the event's own parse is the one rw_route_status reads. */
+static void test_route_of_id_agrees(void **state)
+{
+    (void)state;
+    static const char *const ids[] = {"abc", "foobar", "x", "xy"};
+    char id[RW_JOIN_MAX_ID_LEN + 1];
+    char value[64];
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        for (int32_t p = 0; p < 6; p++) {
+            for (int local = 0; local <= 1; local++) {
+                int32_t a = -2;
+                int32_t b = -3;
+                snprintf(value, sizeof(value), "{\"interview_id\":\"%s\"}", ids[i]);
+                rw_route_t want = route(value, p, 6, local, id, &a);
+                assert_int_equal(rw_route_of_id(ids[i], p, 6, local, &b), want);
+                assert_int_equal(b, a);
+            }
+        }
+    }
+    int32_t owner = -1;
+    assert_int_equal(rw_route_of_id("x", 4, 6, 1, &owner), RW_ROUTE_LOCAL);
+    assert_int_equal(owner, 4);
+    assert_int_equal(rw_route_of_id("x", 3, 6, 1, &owner), RW_ROUTE_REPARTITION);
+    assert_int_equal(owner, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_path),
+        cmocka_unit_test(test_route_of_id_agrees),
         cmocka_unit_test(test_other_partition_is_repartitioned),
         cmocka_unit_test(test_right_partition_not_owned_here),
         cmocka_unit_test(test_id_is_the_values),

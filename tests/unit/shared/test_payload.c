@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include "ib/json.h"
+#include "ib/json.h"
+#include "ib/jsonw.h"
 #include "ib/payload.h"
 
 static json_t *load_cases(void)
@@ -64,6 +66,22 @@ static void run_cases(int arena)
         if (rc != IB_OK)
             fail_msg("%s: rejected: %s", name, err);
         expect_equal_json(name, ev.payload, json_object_get(c, "payload"));
+        /* The worker writes the PUT body with ib_jw_value: jansson's compact dump, byte for
+         * byte. */
+        size_t dlen = 0;
+        size_t wlen = 0;
+        char *dumped = ib_json_dump_malloc(ev.payload, 0, &dlen);
+        ib_jw_t w;
+        ib_jw_init(&w, NULL, 0);
+        ib_jw_value(&w, ev.payload);
+        char *written = ib_jw_take(&w, &wlen);
+        ib_jw_free(&w);
+        assert_non_null(dumped);
+        assert_non_null(written);
+        if (dlen != wlen || strcmp(dumped, written) != 0)
+            fail_msg("%s: written %s, dumped %s", name, written, dumped);
+        free(dumped);
+        free(written);
         json_t *link = json_object_get(c, "shared_link");
         if (json_is_null(link) && ev.shared_link != NULL)
             fail_msg("%s: the shared link was kept", name);

@@ -3,7 +3,7 @@
 // an interview's requested and status events share a partition number).
 //
 //	ibload requested -n N [-from F] -prefix P -tenant T -sink http://127.0.0.1:PORT
-//	ibload status    -n N [-from F] -prefix P [-rate R]
+//	ibload status    -n N [-from F] -prefix P [-rate R] [-warmup W]
 //	ibload state     -n N [-from F] -prefix P -tenant T -sink URL   (interviews.state records:
 //	                 the completed status event with tenant and callback_url, as the worker writes)
 //	ibload topics    -brokers B NAME[:PARTITIONS[:POLICY]] ...   (creates them; 6 partitions and
@@ -14,7 +14,8 @@
 // Interview ids are P (8 hex) followed by the index in 24 hex digits. A status event's
 // results_url carries its intended send time (Unix ns, from the constant-rate schedule, so a late
 // send still counts from when it was due): https://bench.invalid/t/<ns>; the sink computes
-// event-to-2xx latency from it.
+// event-to-2xx latency from it. The first W events (-warmup) carry https://bench.invalid/w/<ns>
+// instead: delivered and counted like the others, but no latency sample (a warm-up).
 package main
 
 import (
@@ -204,6 +205,7 @@ func main() {
 	tenant := fs.String("tenant", "bench", "tenant id")
 	sink := fs.String("sink", "http://127.0.0.1:23180", "callback base URL")
 	rate := fs.Float64("rate", 0, "events per second (0: as fast as possible)")
+	warmup := fs.Int("warmup", 0, "leading status events without a latency sample (results_url .../w/<ns>)")
 	_ = fs.Parse(os.Args[2:])
 	if *topic == "" {
 		*topic = "interviews." + mode
@@ -239,8 +241,12 @@ func main() {
 					time.Sleep(d)
 				}
 			}
-			v = fmt.Sprintf(`{"interview_id":"%s","status":"completed","occurred_at":"%s","results_url":"https://bench.invalid/t/%d","interview":{"score":78,"grade":"excelled","summary":"This candidate is an excellent prospect.","details":{"behavior":{"Influence":97,"conscientiousness":76},"mental_skills":{"Problem Solving":82,"Aptitude":91}},"duration":"01:01:17"},"attachments":[{"description":"Interview Report","url":"https://acme.com/interviews/2044922/report.pdf"}],"shared_link":{"url":"https://acme.com/interviews/2044922/link","ttl":120,"ttl_units":"minutes"}}`,
-				id, due.UTC().Format("2006-01-02T15:04:05.000Z"), due.UnixNano())
+			mark := "t"
+			if i-*from < *warmup {
+				mark = "w"
+			}
+			v = fmt.Sprintf(`{"interview_id":"%s","status":"completed","occurred_at":"%s","results_url":"https://bench.invalid/%s/%d","interview":{"score":78,"grade":"excelled","summary":"This candidate is an excellent prospect.","details":{"behavior":{"Influence":97,"conscientiousness":76},"mental_skills":{"Problem Solving":82,"Aptitude":91}},"duration":"01:01:17"},"attachments":[{"description":"Interview Report","url":"https://acme.com/interviews/2044922/report.pdf"}],"shared_link":{"url":"https://acme.com/interviews/2044922/link","ttl":120,"ttl_units":"minutes"}}`,
+				id, due.UTC().Format("2006-01-02T15:04:05.000Z"), mark, due.UnixNano())
 			if mode == "state" {
 				// The changelog record the worker writes for it: the event with its owner.
 				v = v[:len(v)-1] + fmt.Sprintf(`,"tenant":"%s","callback_url":"%s/interviews/%s"}`, *tenant, *sink, id)
