@@ -10,8 +10,9 @@
 #define IB_SHA256_LEN 32
 
 void ib_sha256(const void *data, size_t len, uint8_t out[IB_SHA256_LEN]);
-/* HMAC-SHA256 (OpenSSL's EVP_MAC, fetched once and shared by all threads). Any key length,
- * including 0. Aborts when OpenSSL cannot allocate or has no default provider. */
+/* HMAC-SHA256 (OpenSSL's EVP_MAC, fetched once and shared by all threads; each thread keeps a
+ * context keyed with its last key of at most 128 bytes, wiped when the thread ends). Any key
+ * length, including 0. Aborts when OpenSSL cannot allocate or has no default provider. */
 void ib_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
                     uint8_t out[IB_SHA256_LEN]);
 /* 1 when equal; time depends only on len (CRYPTO_memcmp). */

@@ -181,6 +181,50 @@ static void test_interview_id_known_values(void **state)
     assert_string_equal(id, "c7518f0d8123070ac32f016fef3b1cc7");
 }
 
+/* The per-thread keyed context must follow the key: keys of equal length that differ in one
+ * byte, a key and its prefix, the empty key, keys past the cached size, back and forth. */
+static void test_hmac_key_changes(void **state)
+{
+    (void)state;
+    /* NULL: a 200-byte key. */
+    static const char *const keys[] = {"Jefe", "Jeff", "Jef", "", "Jefe", NULL};
+    uint8_t long_key[200];
+    uint8_t mac[IB_SHA256_LEN], again[IB_SHA256_LEN], first[6][IB_SHA256_LEN];
+
+    for (size_t i = 0; i < sizeof(long_key); i++)
+        long_key[i] = (uint8_t)i;
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < IB_ARRAY_LEN(keys); i++) {
+            const void *key = keys[i] != NULL ? (const void *)keys[i] : long_key;
+            size_t key_len = keys[i] != NULL ? strlen(keys[i]) : sizeof(long_key);
+            ib_hmac_sha256(key, key_len, "data", 4, mac);
+            if (round == 0)
+                memcpy(first[i], mac, sizeof(mac));
+            else
+                assert_memory_equal(mac, first[i], sizeof(mac));
+            /* The same key twice in a row takes the cached context. */
+            ib_hmac_sha256(key, key_len, "data", 4, again);
+            assert_memory_equal(mac, again, sizeof(mac));
+        }
+    }
+    /* RFC 4231 case 2 between them: "Jefe" is not confused with "Jeff" or a 3-byte prefix. */
+    assert_memory_equal(first[0], first[4], IB_SHA256_LEN);
+    assert_memory_not_equal(first[0], first[1], IB_SHA256_LEN);
+    assert_memory_not_equal(first[0], first[2], IB_SHA256_LEN);
+    assert_memory_not_equal(first[0], first[3], IB_SHA256_LEN);
+    ib_hmac_sha256("Jeff", 4, "data", 4, mac);
+    ib_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
+    char hex[65];
+    ib_hex(mac, sizeof(mac), hex);
+    assert_string_equal(hex, rfc4231[1].mac_hex);
+    ib_interview_id("k", "groove-tech", "https://x.workable.com/i/1", hex);
+    assert_string_equal(hex, "a643e06725bc68ba125687c1b2e94ac1");
+    ib_interview_id("", "groove-tech", "https://x.workable.com/i/1", hex);
+    assert_string_equal(hex, "c7518f0d8123070ac32f016fef3b1cc7");
+    ib_interview_id("k", "groove-tech", "https://x.workable.com/i/1", hex);
+    assert_string_equal(hex, "a643e06725bc68ba125687c1b2e94ac1");
+}
+
 #define HMAC_THREADS 4
 #define HMAC_ROUNDS  2000
 
@@ -240,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_hmac_rfc4231_all_cases),
         cmocka_unit_test(test_hmac_empty_key_and_data),
         cmocka_unit_test(test_interview_id_known_values),
+        cmocka_unit_test(test_hmac_key_changes),
         cmocka_unit_test(test_hmac_from_many_threads),
         cmocka_unit_test(test_ct_equal_lengths),
     };
