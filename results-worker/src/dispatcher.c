@@ -162,6 +162,8 @@ static void *run(void *arg)
             d->cfg->topic_requested, d->cfg->topic_status, d->cfg->topic_retry,
             d->cfg->topic_status_repartition, d->cfg->topic_state);
     while (!atomic_load(&d->stop) && !atomic_load(&d->failed)) {
+        /* A round's log lines (one per delivery attempt) leave in a few writes after it. */
+        ib_log_batch_begin();
         rw_sender_run(d->sender, loop_wait(d, more), d->wake[0]);
         drain_wake(d);
         rw_producer_poll(d->producer, 0);
@@ -204,6 +206,7 @@ static void *run(void *arg)
             update_metrics(d);
             d->next_metrics = ib_now_ms() + METRICS_EVERY_MS;
         }
+        ib_log_batch_end();
     }
 
     /* Shutdown: finish or hand off what is in flight, then make the handed-off work durable. */

@@ -29,6 +29,7 @@ _Static_assert(RW_RETRY_MAX_ID_LEN <= RW_JOIN_MAX_ID_LEN, "retry record ids fit 
 typedef struct slot {
     rw_job_t *inflight;
     rw_job_t *queued;
+    size_t id_len; /* the map compares and rehashes keys on every probe and deletion shift */
     char id[];
 } slot_t;
 
@@ -48,7 +49,7 @@ static int due_less(const ib_heap_node_t *a, const ib_heap_node_t *b)
 static const void *slot_key(const void *item, size_t *len)
 {
     const slot_t *s = item;
-    *len = strlen(s->id);
+    *len = s->id_len;
     return s->id;
 }
 
@@ -67,6 +68,7 @@ static slot_t *slot_get(rw_flow_t *f, const char *id)
     if (s == NULL)
         return NULL;
     memcpy(s->id, id, len + 1);
+    s->id_len = len;
     if (ib_map_put(f->slots, s, NULL) != IB_OK) {
         free(s);
         return NULL;
@@ -78,7 +80,7 @@ static void slot_drop_if_empty(rw_flow_t *f, slot_t *s)
 {
     if (s->inflight != NULL || s->queued != NULL)
         return;
-    if (ib_map_remove(f->slots, s->id, strlen(s->id)) == s)
+    if (ib_map_remove(f->slots, s->id, s->id_len) == s)
         free(s);
 }
 

@@ -628,7 +628,13 @@ void rw_sender_run(rw_sender_t *s, int timeout_ms, int wake_fd)
             continue;
         finish(s, x, cc, 0);
     }
+    /* Completions first (they may submit the next state of an interview), then the freed slots
+     * are refilled and the new requests written now, not after the caller's round of intake. */
+    drain_completed(s);
+    size_t before = s->inflight;
     pump(s);
+    if (s->inflight > before)
+        curl_multi_perform(s->multi, &running);
     drain_completed(s);
     long long now = ib_now_ms();
     if (now >= s->next_sweep) {

@@ -58,7 +58,8 @@ void rw_sender_free(rw_sender_t *s);
  * address: PERMANENT), DEFERRED when the host's breaker is open, ABORTED when aborted. */
 void rw_sender_submit(rw_sender_t *s, rw_send_t *x);
 /* Waits up to timeout_ms for network activity or for wake_fd (-1: none) to become readable,
- * progresses transfers, starts queued ones and runs the done callbacks of finished ones. */
+ * progresses transfers, runs the done callbacks of finished ones and starts queued ones; a
+ * request started in a slot freed by this call is written before it returns. */
 void rw_sender_run(rw_sender_t *s, int timeout_ms, int wake_fd);
 /* Aborts queued and in-flight attempts whose owner satisfies pred (NULL: all); their done
  * callbacks run before this returns, with RW_OUTCOME_ABORTED. */

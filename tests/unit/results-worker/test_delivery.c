@@ -1,8 +1,13 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -192,14 +197,133 @@ static void test_send_local(void **state)
     rw_sender_free(s);
 }
 
+/* A keep-alive HTTP server on a loopback port, stepped by the test between the engine's rounds:
+ * it answers every complete PUT (no body beyond the 2-byte "{}") with 200. */
+typedef struct {
+    int lfd;
+    int cfd;
+    char buf[4096];
+    size_t len;
+    int answered;
+    int received;
+} mini_server_t;
+
+static void server_open(mini_server_t *sv, char *url, size_t url_size)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    memset(sv, 0, sizeof(*sv));
+    sv->cfd = -1;
+    sv->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert_true(sv->lfd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(sv->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(sv->lfd, 8), 0);
+    assert_int_equal(getsockname(sv->lfd, (struct sockaddr *)&a, &alen), 0);
+    snprintf(url, url_size, "http://127.0.0.1:%u/cb", (unsigned)ntohs(a.sin_port));
+}
+
+/* Reads what has arrived (waiting up to wait_ms for something) and answers complete requests. */
+static void server_step(mini_server_t *sv, int wait_ms)
+{
+    struct pollfd p = {.fd = sv->cfd >= 0 ? sv->cfd : sv->lfd, .events = POLLIN};
+    if (poll(&p, 1, wait_ms) <= 0)
+        return;
+    if (sv->cfd < 0) {
+        sv->cfd = accept(sv->lfd, NULL, NULL);
+        if (sv->cfd < 0)
+            return;
+        p.fd = sv->cfd;
+        if (poll(&p, 1, wait_ms) <= 0)
+            return;
+    }
+    ssize_t n = read(sv->cfd, sv->buf + sv->len, sizeof(sv->buf) - 1 - sv->len);
+    if (n <= 0)
+        return;
+    sv->len += (size_t)n;
+    sv->buf[sv->len] = '\0';
+    char *end;
+    while ((end = strstr(sv->buf, "\r\n\r\n{}")) != NULL) {
+        size_t used = (size_t)(end - sv->buf) + 6;
+        memmove(sv->buf, sv->buf + used, sv->len - used + 1);
+        sv->len -= used;
+        sv->received++;
+        static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        assert_int_equal(write(sv->cfd, ok, sizeof(ok) - 1), (ssize_t)(sizeof(ok) - 1));
+        sv->answered++;
+    }
+}
+
+static void server_close(mini_server_t *sv)
+{
+    if (sv->cfd >= 0)
+        close(sv->cfd);
+    close(sv->lfd);
+}
+
+/* A slot freed by a completion is refilled and its request written in the same round: the next
+ * PUT to the host reaches the server before the caller runs the engine again. */
+static void test_send_refill_same_round(void **state)
+{
+    (void)state;
+    char err[128];
+    char url[64];
+    int done = 0;
+    rw_sender_opts_t so;
+    rw_send_t x[2];
+    mini_server_t sv;
+    memset(&so, 0, sizeof(so));
+    so.delivery.timeout_ms = 5000;
+    so.delivery.connect_timeout_ms = 2000;
+    so.delivery.allow_http = 1;
+    so.max_inflight = 4;
+    so.per_host = 1;
+    so.breaker.threshold = 100;
+    so.breaker.cooldown_ms = 1000;
+    so.dns_ttl_ms = 1000;
+    server_open(&sv, url, sizeof(url));
+
+    rw_sender_t *s = rw_sender_new(&so, on_done, &done, err, sizeof(err));
+    assert_non_null(s);
+    for (int i = 0; i < 2; i++) {
+        memset(&x[i], 0, sizeof(x[i]));
+        x[i].d.interview_id = i == 0 ? "i1" : "i2";
+        x[i].d.url = url;
+        x[i].d.token = "t";
+        x[i].d.body = "{}";
+        x[i].d.body_len = 2;
+        x[i].d.attempt = 1;
+        rw_sender_submit(s, &x[i]);
+    }
+    for (int i = 0; i < 2000 && done == 0; i++) {
+        rw_sender_run(s, 5, -1);
+        if (done == 0)
+            server_step(&sv, 5);
+    }
+    assert_int_equal(done, 1);
+    assert_int_equal(x[0].d.outcome, RW_OUTCOME_SUCCESS);
+    assert_int_equal(sv.received, 1);
+    /* No rw_sender_run now: the second request must already be on its way. */
+    for (int i = 0; i < 100 && sv.received < 2; i++)
+        server_step(&sv, 20);
+    assert_int_equal(sv.received, 2);
+    for (int i = 0; i < 2000 && done < 2; i++)
+        rw_sender_run(s, 5, -1);
+    assert_int_equal(done, 2);
+    assert_int_equal(x[1].d.outcome, RW_OUTCOME_SUCCESS);
+    rw_sender_free(s);
+    server_close(&sv);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_classify_http),
-        cmocka_unit_test(test_classify_curl),
-        cmocka_unit_test(test_perform_local),
-        cmocka_unit_test(test_send_local),
+        cmocka_unit_test(test_classify_http),          cmocka_unit_test(test_classify_curl),
+        cmocka_unit_test(test_perform_local),          cmocka_unit_test(test_send_local),
+        cmocka_unit_test(test_send_refill_same_round),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
