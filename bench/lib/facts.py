@@ -39,4 +39,7 @@ def machine_facts(source, vegeta_version):
         ("wrk", _ver(["sh", "-c", "dpkg-query -W wrk"])), ("nginx", _ver(["nginx", "-v"])),
         ("vegeta", f"{vegeta_version} (go install)"), ("Go", _ver(["go", "version"])),
         ("services built from", source),
+        ("librdkafka settings given to the services (KAFKA_*)",
+         ", ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
+                   if k.startswith("KAFKA_")) or "none (their defaults)"),
     ]

@@ -135,9 +135,12 @@ def start_tls_sink(b):
 
 
 def service_env(b, extra):
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": b.work, "LANG": "C.UTF-8",
-           "KAFKA_BOOTSTRAP_SERVERS": b.brokers, "TENANTS_FILE": b.tenants,
-           "ALLOW_INSECURE_CALLBACKS": "1", "LOG_LEVEL": b.log_level}
+    # librdkafka settings given to bench/run as KAFKA_* reach our services as in production
+    # (e.g. KAFKA_QUEUED_MIN_MESSAGES); the broker's address is always the run's own.
+    env = {k: v for k, v in os.environ.items() if k.startswith("KAFKA_")}
+    env.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": b.work, "LANG": "C.UTF-8",
+                "KAFKA_BOOTSTRAP_SERVERS": b.brokers, "TENANTS_FILE": b.tenants,
+                "ALLOW_INSECURE_CALLBACKS": "1", "LOG_LEVEL": b.log_level})
     env.update(extra)
     return env
 
