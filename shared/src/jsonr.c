@@ -8,7 +8,9 @@
 
 #include <jansson.h>
 
+#include "ib/crypto.h"
 #include "ib/hash.h"
+#include "ib/jsonw.h"
 
 /* jansson's own nesting limit (JSON_PARSER_MAX_DEPTH): deeper texts fail to parse. */
 #define JANSSON_MAX_DEPTH 2048
@@ -51,55 +53,11 @@ static void skip_ws(checker_t *ck)
         ck->pos++;
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The four hex digits at s (already checked). */
 static unsigned hex4(const unsigned char *s)
 {
-    return (unsigned)(hex_value(s[0]) << 12 | hex_value(s[1]) << 8 | hex_value(s[2]) << 4 |
-                      hex_value(s[3]));
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes, s[0] >= 0x80), 0 when it is not
- * one: jansson's utf8_check_first and utf8_check_full. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t need;
-    uint32_t cp;
-
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-        cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        cp = c & 0x07u;
-    } else {
-        return 0;
-    }
-    if (n < need)
-        return 0;
-    for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xC0u) != 0x80u)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return need;
+    return (unsigned)(ib_hex_value((char)s[0]) << 12 | ib_hex_value((char)s[1]) << 8 |
+                      ib_hex_value((char)s[2]) << 4 | ib_hex_value((char)s[3]));
 }
 
 /* jansson reads one byte past a number or a literal and puts it back; a NUL byte put back is
@@ -125,7 +83,7 @@ static ib_rc_t check_string(checker_t *ck, int *escaped)
         if (c < 0x20)
             return IB_ERR;
         if (c >= 0x80) {
-            size_t k = utf8_len(s + i, ck->len - i);
+            size_t k = ib_utf8_len(s + i, ck->len - i);
             if (k == 0)
                 return IB_ERR;
             i += k;
@@ -148,7 +106,7 @@ static ib_rc_t check_string(checker_t *ck, int *escaped)
         if (ck->len - i < 6)
             return IB_ERR;
         for (size_t k = 2; k < 6; k++)
-            if (hex_value(s[i + k]) < 0)
+            if (ib_hex_value((char)s[i + k]) < 0)
                 return IB_ERR;
         unsigned cp = hex4(s + i + 2);
         i += 6;
@@ -159,7 +117,7 @@ static ib_rc_t check_string(checker_t *ck, int *escaped)
             if (ck->len - i < 6 || s[i] != '\\' || s[i + 1] != 'u')
                 return IB_ERR;
             for (size_t k = 2; k < 6; k++)
-                if (hex_value(s[i + k]) < 0)
+                if (ib_hex_value((char)s[i + k]) < 0)
                     return IB_ERR;
             unsigned lo = hex4(s + i + 2);
             if (lo < 0xDC00 || lo > 0xDFFF)

@@ -65,7 +65,7 @@ void ib_jw_raw(ib_jw_t *w, const char *s, size_t n)
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when it is not one. The same
  * rules as jansson's utf8_check_full (RFC 3629). */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t ib_utf8_len(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
     size_t need;
@@ -118,7 +118,7 @@ void ib_jw_str(ib_jw_t *w, const char *s, size_t n)
             break;
         unsigned char c = u[i];
         if (c >= 0x80) {
-            size_t k = utf8_len(u + i, n - i);
+            size_t k = ib_utf8_len(u + i, n - i);
             if (k == 0) {
                 memcpy(o, "\\ufffd", 6);
                 o += 6;

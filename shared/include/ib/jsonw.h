@@ -41,4 +41,8 @@ void ib_jw_value(ib_jw_t *w, const json_t *v);
  * freed), *len its length. NULL when the writer failed or on out of memory. */
 char *ib_jw_take(ib_jw_t *w, size_t *len) IB_WUR;
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes, n > 0), 0 when it is not one: the
+ * rules of jansson's utf8_check_full (RFC 3629, no surrogates). */
+size_t ib_utf8_len(const unsigned char *s, size_t n);
+
 #endif
